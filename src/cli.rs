@@ -1,0 +1,130 @@
+//! Command-line definitions (clap only; the commands live in `app.rs`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::cert::TrustKind;
+use crate::policy::Severity;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "vetcrypt",
+    version,
+    about = "Verify encryption claims: probe TLS endpoints, judge them against a policy, report with evidence.",
+    after_help = "Exit codes: 0 all rules pass, 1 policy failures, 2 usage or configuration error, 3 a probe could not run.\n\
+                  Start with `vetcrypt demo`, then `vetcrypt scan host:443`."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Never colour the terminal report (colour is only used on a TTY; NO_COLOR is honoured too).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Show the evidence of passing rules too.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Probe TLS endpoints and judge them against a policy.
+    Scan(ScanArgs),
+    /// Judge saved facts (from `scan --save-facts`) against a policy, without any network.
+    Check(CheckArgs),
+    /// List, show or validate policies, or list the rules they can use.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Start local TLS endpoints in-process and scan them: a real report, no network needed.
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Endpoints: host, host:port, [::1]:8443, https://host/path, or a plan file (probes/*.toml).
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// A file of targets, one per line (`#` comments).
+    #[arg(long = "targets", value_name = "FILE")]
+    pub targets_file: Option<PathBuf>,
+    /// A plan file (TOML) naming endpoints and scan settings.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// Server name to send (SNI) and to check the certificate against, for every target given here.
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+    /// Trust the certificates of this PEM file as roots (repeatable); added to --trust's roots.
+    #[arg(long = "ca-file", value_name = "PEM")]
+    pub ca_files: Vec<PathBuf>,
+    /// Roots to validate chains against [default: mozilla].
+    #[arg(long, value_enum)]
+    pub trust: Option<TrustKind>,
+    /// Limit for each connection, e.g. 5s, 500ms [default: 5s].
+    #[arg(long, value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+    /// Endpoints probed at once [default: 16].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub concurrency: Option<u16>,
+    /// Write the observed facts to FILE (JSON), for `vetcrypt check --facts FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub save_facts: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Facts saved by `vetcrypt scan --save-facts`.
+    #[arg(long, value_name = "FILE")]
+    pub facts: PathBuf,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Write the observed facts to FILE (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub save_facts: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// A built-in policy name (`vetcrypt policy list`) or a policy file.
+    #[arg(long, default_value = "default", value_name = "NAME|FILE")]
+    pub policy: String,
+    /// Output format: terminal, json, sarif, junit; FMT=FILE writes to a file (repeatable).
+    #[arg(short, long = "format", value_name = "FMT[=FILE]")]
+    pub formats: Vec<String>,
+    /// Write the (single) format without a file to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Lowest severity whose failures make the exit code 1.
+    #[arg(long, value_enum, default_value = "low")]
+    pub fail_on: Severity,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// List the built-in policies.
+    List,
+    /// Print a policy with every rule's severity, parameters, remediation and reference.
+    Show {
+        #[arg(default_value = "default", value_name = "NAME|FILE")]
+        policy: String,
+    },
+    /// Check a policy file; errors give the file, line and what was expected.
+    Validate {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// List every rule vetcrypt knows, with its parameters.
+    Rules,
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    crate::plan::parse_duration(s)
+}

@@ -1,0 +1,328 @@
+//! Facts: what the probes observed, with no judgement attached.
+//!
+//! Everything here is serialisable so that `scan --save-facts` can write it and `check --facts`
+//! can re-evaluate a policy on it later without touching the network.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::plan::Target;
+
+/// Version of the facts file layout. Bump on any incompatible change.
+pub const FACTS_SCHEMA_VERSION: u32 = 1;
+
+/// Everything observed in one run.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct FactSet {
+    pub schema_version: u32,
+    pub tool_version: String,
+    /// When the observation started (RFC 3339). Time-relative rules (expiry) are judged against it.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String")]
+    pub observed_at: OffsetDateTime,
+    pub endpoints: Vec<EndpointFacts>,
+}
+
+/// What was observed of one TLS endpoint.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointFacts {
+    pub target: Target,
+    /// The socket address actually probed, once resolved.
+    pub address: Option<String>,
+    /// Set when the endpoint could not be probed at all (unreachable, not TLS, timeout...).
+    pub error: Option<ProbeError>,
+    pub tls: Option<TlsFacts>,
+    pub certificates: Option<ChainFacts>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeError {
+    pub kind: ProbeErrorKind,
+    pub message: String,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeErrorKind {
+    /// The host name did not resolve.
+    Resolve,
+    /// The TCP connection was refused or failed.
+    Connect,
+    /// Nothing (or not enough) came back within the timeout.
+    Timeout,
+    /// The peer answered, but not with TLS (an HTTP or SSH banner, say).
+    NotTls,
+    /// The peer speaks TLS but broke the protocol (malformed or oversized records, impossible answers).
+    Protocol,
+    /// The peer refused every handshake vetcrypt can offer.
+    Handshake,
+}
+
+/// TLS protocol versions, in order.
+#[derive(
+    Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
+pub enum ProtocolVersion {
+    #[serde(rename = "SSLv3")]
+    Ssl3,
+    #[serde(rename = "TLSv1.0")]
+    Tls10,
+    #[serde(rename = "TLSv1.1")]
+    Tls11,
+    #[serde(rename = "TLSv1.2")]
+    Tls12,
+    #[serde(rename = "TLSv1.3")]
+    Tls13,
+}
+
+impl ProtocolVersion {
+    pub const ALL: [ProtocolVersion; 5] = [
+        ProtocolVersion::Ssl3,
+        ProtocolVersion::Tls10,
+        ProtocolVersion::Tls11,
+        ProtocolVersion::Tls12,
+        ProtocolVersion::Tls13,
+    ];
+
+    /// The version as it travels on the wire.
+    pub fn wire(self) -> u16 {
+        match self {
+            ProtocolVersion::Ssl3 => 0x0300,
+            ProtocolVersion::Tls10 => 0x0301,
+            ProtocolVersion::Tls11 => 0x0302,
+            ProtocolVersion::Tls12 => 0x0303,
+            ProtocolVersion::Tls13 => 0x0304,
+        }
+    }
+
+    pub fn from_wire(v: u16) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.wire() == v)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ProtocolVersion::Ssl3 => "SSLv3",
+            ProtocolVersion::Tls10 => "TLSv1.0",
+            ProtocolVersion::Tls11 => "TLSv1.1",
+            ProtocolVersion::Tls12 => "TLSv1.2",
+            ProtocolVersion::Tls13 => "TLSv1.3",
+        }
+    }
+
+    /// Parses the spellings people write: `1.2`, `TLSv1.2`, `tls1.2`, `TLS 1.2`, `SSLv3`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let t: String = s
+            .trim()
+            .to_ascii_lowercase()
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '_')
+            .collect();
+        let t = t
+            .strip_prefix("tlsv")
+            .or_else(|| t.strip_prefix("tls"))
+            .unwrap_or(&t);
+        match t {
+            "sslv3" | "ssl3" | "ssl3.0" | "sslv3.0" => Some(ProtocolVersion::Ssl3),
+            "1.0" | "1" | "10" => Some(ProtocolVersion::Tls10),
+            "1.1" | "11" => Some(ProtocolVersion::Tls11),
+            "1.2" | "12" => Some(ProtocolVersion::Tls12),
+            "1.3" | "13" => Some(ProtocolVersion::Tls13),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ProtocolVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// The outcome of asking the server whether it accepts something.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Support {
+    Accepted,
+    Rejected,
+    /// The probe could not tell (timeout, connection error, malformed answer).
+    Unknown,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFacts {
+    /// The handshake a modern client (rustls, TLS 1.3 and 1.2 offered) gets.
+    pub handshake: Option<Negotiated>,
+    /// Why that handshake failed, when it did.
+    pub handshake_error: Option<String>,
+    /// Which protocol versions the server accepts, one entry per version probed.
+    pub protocols: Vec<ProtocolSupport>,
+    /// Whether the server accepts suites of a weak class, per accepted legacy version.
+    pub suite_probes: Vec<SuiteProbe>,
+    /// How many connections the probes opened.
+    pub connections: u32,
+}
+
+impl TlsFacts {
+    pub fn protocol(&self, v: ProtocolVersion) -> Option<&ProtocolSupport> {
+        self.protocols.iter().find(|p| p.version == v)
+    }
+}
+
+/// A completed handshake.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Negotiated {
+    pub version: ProtocolVersion,
+    pub cipher_suite: CipherSuiteInfo,
+    /// Key-exchange group (X25519, secp256r1, X25519MLKEM768...).
+    pub kx_group: Option<String>,
+    pub alpn: Option<String>,
+    /// Whether the server's handshake signature verified with its certificate key. An observer does
+    /// not abort on failure (a weak key fails here); it records it.
+    pub signature_verified: bool,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolSupport {
+    pub version: ProtocolVersion,
+    pub support: Support,
+    /// What the server answered: the suite it chose, the alert it sent, or why the probe failed.
+    pub detail: String,
+}
+
+/// Classes of cipher suite a policy may want refused.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum SuiteClass {
+    /// Suites without an ephemeral key exchange (static RSA, static DH/ECDH, PSK...).
+    NonForwardSecret,
+    /// Suites whose record protection is not an AEAD (CBC, stream, NULL).
+    NonAead,
+}
+
+impl SuiteClass {
+    pub fn label(self) -> &'static str {
+        match self {
+            SuiteClass::NonForwardSecret => "non-forward-secret",
+            SuiteClass::NonAead => "non-AEAD",
+        }
+    }
+}
+
+/// One question put to the server: "will you accept any suite of this class under this version?"
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteProbe {
+    pub class: SuiteClass,
+    pub version: ProtocolVersion,
+    pub support: Support,
+    /// How many suites of the class were offered.
+    pub offered: u32,
+    /// The suite the server chose, when it accepted one.
+    pub accepted: Option<CipherSuiteInfo>,
+    pub detail: String,
+}
+
+/// A cipher suite, described from the IANA registry.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CipherSuiteInfo {
+    /// IANA code point, as `0x1301`.
+    pub id: String,
+    pub name: String,
+    pub forward_secrecy: bool,
+    pub aead: bool,
+}
+
+/// The certificate chain the server sent, and what validating it showed.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct ChainFacts {
+    /// The name (or IP address) the chain was checked against.
+    pub checked_name: String,
+    /// The roots the chain was validated against.
+    pub trust_store: String,
+    /// Certificates in the order the server sent them (position 0 is the leaf).
+    pub certificates: Vec<CertificateFacts>,
+    /// Whether a path to a trusted root could be built (validity dates aside; see the per-certificate dates).
+    pub trusted: bool,
+    /// Whether the leaf is valid for `checked_name`.
+    pub name_matches: bool,
+    /// Named problems found while validating.
+    pub issues: Vec<ChainIssue>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ChainIssue {
+    pub kind: ChainIssueKind,
+    /// Position of the certificate concerned, when one is.
+    pub position: Option<usize>,
+    pub detail: String,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ChainIssueKind {
+    /// The chain ends in a self-signed root that is not in the trust store.
+    UntrustedRoot,
+    /// The issuer of the last certificate sent was neither sent nor in the trust store.
+    IncompleteChain,
+    /// The leaf is not valid for the name (or IP address) that was checked.
+    HostnameMismatch,
+    /// A path exists but is invalid for another reason (bad signature, constraints, usage...).
+    InvalidChain,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateFacts {
+    pub position: usize,
+    pub subject: String,
+    pub issuer: String,
+    /// Subject alternative names, as `DNS:name` or `IP:address`.
+    pub sans: Vec<String>,
+    /// Serial number, hex.
+    pub serial: String,
+    pub sha256: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String")]
+    pub not_before: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String")]
+    pub not_after: OffsetDateTime,
+    pub key: PublicKeyInfo,
+    pub signature_algorithm: String,
+    /// Object identifier of the signature algorithm.
+    pub signature_oid: String,
+    pub is_ca: bool,
+    /// Extended key usages (`serverAuth`, `clientAuth`, other OIDs), empty if the extension is absent.
+    pub eku: Vec<String>,
+    /// Issued by itself: same subject and issuer, and its signature verifies with its own key.
+    pub self_signed: bool,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PublicKeyInfo {
+    /// `RSA`, `EC`, `Ed25519`, `Ed448`, `DSA` or an OID.
+    pub algorithm: String,
+    pub bits: Option<u32>,
+    /// Named curve for EC keys.
+    pub curve: Option<String>,
+}
+
+impl CertificateFacts {
+    pub fn lifetime_days(&self) -> i64 {
+        (self.not_after - self.not_before).whole_days()
+    }
+    pub fn short_name(&self) -> String {
+        format!("#{} {}", self.position, self.subject)
+    }
+}

@@ -1,0 +1,305 @@
+//! The lab: real TLS endpoints on 127.0.0.1 ephemeral ports, served in-process by rustls with
+//! certificates made by rcgen. `vetcrypt demo` scans them; the tests build on them.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SignatureAlgorithm,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use time::{Duration, OffsetDateTime};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+use crate::cert::{TrustKind, TrustStore};
+use crate::plan::Target;
+
+/// Key types for lab certificates.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyAlg {
+    EcdsaP256,
+    EcdsaP384,
+    Rsa2048,
+}
+
+impl KeyAlg {
+    fn rcgen(self) -> &'static SignatureAlgorithm {
+        match self {
+            KeyAlg::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
+            KeyAlg::EcdsaP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
+            KeyAlg::Rsa2048 => &rcgen::PKCS_RSA_SHA256,
+        }
+    }
+}
+
+/// A certificate authority that can issue lab certificates.
+pub struct Ca {
+    issuer: Issuer<'static, KeyPair>,
+    pub cert: CertificateDer<'static>,
+    pub pem: String,
+}
+
+/// A certificate with its private key.
+pub struct Issued {
+    pub cert: CertificateDer<'static>,
+    pub key: PrivateKeyDer<'static>,
+    pub pem: String,
+    pub key_pem: String,
+}
+
+/// What a lab leaf certificate looks like.
+#[derive(Debug, Clone)]
+pub struct LeafSpec {
+    /// DNS names or IP addresses; the first is also the common name.
+    pub names: Vec<String>,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+    pub alg: KeyAlg,
+}
+
+impl LeafSpec {
+    /// A leaf for `name`, valid from yesterday for `days` days.
+    pub fn valid(name: &str, days: i64) -> LeafSpec {
+        let now = OffsetDateTime::now_utc();
+        LeafSpec {
+            names: vec![name.to_string()],
+            not_before: now - Duration::days(1),
+            not_after: now - Duration::days(1) + Duration::days(days),
+            alg: KeyAlg::EcdsaP256,
+        }
+    }
+}
+
+fn ca_params(name: &str) -> Result<CertificateParams, rcgen::Error> {
+    let mut p = CertificateParams::new(Vec::<String>::new())?;
+    p.distinguished_name.push(DnType::CommonName, name);
+    p.distinguished_name
+        .push(DnType::OrganizationName, "vetcrypt lab");
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let now = OffsetDateTime::now_utc();
+    p.not_before = now - Duration::days(30);
+    p.not_after = now + Duration::days(3650);
+    Ok(p)
+}
+
+fn leaf_params(spec: &LeafSpec) -> Result<CertificateParams, rcgen::Error> {
+    let mut p = CertificateParams::new(spec.names.clone())?;
+    if let Some(first) = spec.names.first() {
+        p.distinguished_name
+            .push(DnType::CommonName, first.as_str());
+    }
+    p.is_ca = IsCa::ExplicitNoCa;
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    p.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    p.not_before = spec.not_before;
+    p.not_after = spec.not_after;
+    Ok(p)
+}
+
+fn issued(cert: rcgen::Certificate, key: &KeyPair) -> Issued {
+    Issued {
+        pem: cert.pem(),
+        cert: cert.der().clone(),
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        key_pem: key.serialize_pem(),
+    }
+}
+
+impl Ca {
+    /// A self-signed root.
+    pub fn root(name: &str) -> Result<Ca, rcgen::Error> {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+        let params = ca_params(name)?;
+        let cert = params.self_signed(&key)?;
+        Ok(Ca {
+            pem: cert.pem(),
+            cert: cert.der().clone(),
+            issuer: Issuer::new(params, key),
+        })
+    }
+
+    /// An intermediate CA issued by this one.
+    pub fn intermediate(&self, name: &str) -> Result<Ca, rcgen::Error> {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+        let params = ca_params(name)?;
+        let cert = params.signed_by(&key, &self.issuer)?;
+        Ok(Ca {
+            pem: cert.pem(),
+            cert: cert.der().clone(),
+            issuer: Issuer::new(params, key),
+        })
+    }
+
+    pub fn leaf(&self, spec: &LeafSpec) -> Result<Issued, rcgen::Error> {
+        let key = KeyPair::generate_for(spec.alg.rcgen())?;
+        let cert = leaf_params(spec)?.signed_by(&key, &self.issuer)?;
+        Ok(issued(cert, &key))
+    }
+}
+
+/// A self-signed leaf (not a CA).
+pub fn self_signed(spec: &LeafSpec) -> Result<Issued, rcgen::Error> {
+    let key = KeyPair::generate_for(spec.alg.rcgen())?;
+    let cert = leaf_params(spec)?.self_signed(&key)?;
+    Ok(issued(cert, &key))
+}
+
+/// What a lab server serves.
+pub struct ServerSpec {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+    pub versions: Vec<&'static rustls::SupportedProtocolVersion>,
+}
+
+impl ServerSpec {
+    pub fn new(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> ServerSpec {
+        ServerSpec {
+            chain,
+            key,
+            versions: vec![&rustls::version::TLS13, &rustls::version::TLS12],
+        }
+    }
+    pub fn tls12_only(mut self) -> ServerSpec {
+        self.versions = vec![&rustls::version::TLS12];
+        self
+    }
+}
+
+/// A running lab server; stops when dropped.
+pub struct LabServer {
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Drop for LabServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts a rustls server on 127.0.0.1, on an ephemeral port.
+pub async fn serve(spec: ServerSpec) -> anyhow::Result<LabServer> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&spec.versions)?
+        .with_no_client_auth()
+        .with_single_cert(spec.chain, spec.key)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    serve_config(Arc::new(config)).await
+}
+
+/// Starts a server with a ready rustls configuration.
+pub async fn serve_config(config: Arc<rustls::ServerConfig>) -> anyhow::Result<LabServer> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    let acceptor = TlsAcceptor::from(config);
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(Ok(mut tls)) =
+                    tokio::time::timeout(StdDuration::from_secs(10), acceptor.accept(stream)).await
+                {
+                    let _ = tls.shutdown().await;
+                }
+            });
+        }
+    });
+    Ok(LabServer { addr, task })
+}
+
+/// The demo's endpoints, their targets and the root that signs them.
+pub struct Demo {
+    pub servers: Vec<LabServer>,
+    pub targets: Vec<Target>,
+    pub trust: TrustStore,
+}
+
+fn target(name: &str, addr: SocketAddr, sni: &str) -> anyhow::Result<Target> {
+    let mut t = Target::parse(&addr.to_string(), Some(sni)).map_err(anyhow::Error::msg)?;
+    t.name = Some(name.to_string());
+    Ok(t)
+}
+
+/// Starts the demo endpoints: one compliant, and one for each common way to fall short.
+pub async fn demo() -> anyhow::Result<Demo> {
+    let root = Ca::root("vetcrypt demo root CA")?;
+    let inter = root.intermediate("vetcrypt demo issuing CA")?;
+    let now = OffsetDateTime::now_utc();
+    let mut servers = Vec::new();
+    let mut targets = Vec::new();
+
+    // 1. Compliant: TLS 1.3 and 1.2, full chain, 90-day certificate.
+    let leaf = inter.leaf(&LeafSpec::valid("shop.demo.test", 90))?;
+    let s = serve(ServerSpec::new(
+        vec![leaf.cert, inter.cert.clone()],
+        leaf.key,
+    ))
+    .await?;
+    targets.push(target("compliant", s.addr, "shop.demo.test")?);
+    servers.push(s);
+
+    // 2. Legacy: TLS 1.2 only, an expired self-signed RSA certificate.
+    let old = self_signed(&LeafSpec {
+        names: vec!["legacy.demo.test".into()],
+        not_before: now - Duration::days(400),
+        not_after: now - Duration::days(12),
+        alg: KeyAlg::Rsa2048,
+    })?;
+    let s = serve(ServerSpec::new(vec![old.cert], old.key).tls12_only()).await?;
+    targets.push(target("legacy", s.addr, "legacy.demo.test")?);
+    servers.push(s);
+
+    // 3. Wrong name: a valid chain for another host.
+    let other = inter.leaf(&LeafSpec::valid("www.other.test", 90))?;
+    let s = serve(ServerSpec::new(
+        vec![other.cert, inter.cert.clone()],
+        other.key,
+    ))
+    .await?;
+    targets.push(target("wrong-name", s.addr, "api.demo.test")?);
+    servers.push(s);
+
+    // 4. Missing intermediate, and a two-year certificate.
+    let long = inter.leaf(&LeafSpec::valid("portal.demo.test", 730))?;
+    let s = serve(ServerSpec::new(vec![long.cert], long.key)).await?;
+    targets.push(target("no-intermediate", s.addr, "portal.demo.test")?);
+    servers.push(s);
+
+    // 5. Expiring in 12 days.
+    let soon = inter.leaf(&LeafSpec {
+        names: vec!["billing.demo.test".into()],
+        not_before: now - Duration::days(78),
+        not_after: now + Duration::days(12),
+        alg: KeyAlg::EcdsaP384,
+    })?;
+    let s = serve(ServerSpec::new(
+        vec![soon.cert, inter.cert.clone()],
+        soon.key,
+    ))
+    .await?;
+    targets.push(target("expiring", s.addr, "billing.demo.test")?);
+    servers.push(s);
+
+    let mut trust = TrustStore::new(TrustKind::None)?;
+    trust.add_pem(&root.pem).map_err(anyhow::Error::msg)?;
+    trust.description = "the demo's private root CA".into();
+    Ok(Demo {
+        servers,
+        targets,
+        trust,
+    })
+}

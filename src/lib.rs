@@ -1,0 +1,19 @@
+//! vetcrypt: verify encryption claims.
+//!
+//! One pipeline, one direction: **plan → probes → facts → policy → findings → reports**.
+//! - [`plan`]: what to look at (targets, plan files).
+//! - [`tls`], [`cert`]: probes; they observe and never judge, returning [`facts`].
+//! - [`policy`]: pure rules over facts, giving findings.
+//! - [`report`]: renderers (terminal, JSON, SARIF, JUnit).
+//! - [`lab`]: local TLS endpoints for the demo and the tests.
+
+pub mod app;
+pub mod cert;
+pub mod cli;
+pub mod error;
+pub mod facts;
+pub mod lab;
+pub mod plan;
+pub mod policy;
+pub mod report;
+pub mod tls;

@@ -1,0 +1,215 @@
+//! Plans: what to look at. Built from command-line targets, a targets file, or a plan file
+//! under `probes/`.
+
+mod target;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub use target::{Target, DEFAULT_PORT};
+
+use crate::cert::TrustKind;
+use crate::error::{read_input, FileError};
+
+/// Scan settings a plan may carry; command-line options win over them.
+#[derive(Debug, Default, Clone)]
+pub struct ScanSettings {
+    pub timeout: Option<Duration>,
+    pub concurrency: Option<usize>,
+    pub trust: Option<TrustKind>,
+    /// CA files, resolved relative to the plan file.
+    pub ca_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Plan {
+    pub endpoints: Vec<Target>,
+    pub settings: ScanSettings,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlan {
+    #[serde(default)]
+    scan: Option<RawScan>,
+    #[serde(default)]
+    endpoint: Vec<RawEndpoint>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScan {
+    timeout: Option<Spanned<String>>,
+    concurrency: Option<Spanned<i64>>,
+    trust: Option<TrustKind>,
+    #[serde(default)]
+    ca_files: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEndpoint {
+    target: Spanned<String>,
+    name: Option<String>,
+    sni: Option<Spanned<String>>,
+}
+
+/// Reads a plan file (TOML). Errors name the file, line and what was expected.
+pub fn load_plan(path: &Path) -> anyhow::Result<Plan> {
+    let src = read_input(path, "plan file")?;
+    Ok(parse_plan(path, &src)?)
+}
+
+pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
+    let raw: RawPlan = toml::from_str(src).map_err(|e| FileError::from_toml(path, src, &e))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut settings = ScanSettings::default();
+    if let Some(scan) = raw.scan {
+        if let Some(t) = scan.timeout {
+            let d = parse_duration(t.get_ref())
+                .map_err(|m| FileError::at(path, src, t.span().start, m))?;
+            settings.timeout = Some(d);
+        }
+        if let Some(c) = scan.concurrency {
+            if !(1..=4096).contains(c.get_ref()) {
+                return Err(FileError::at(
+                    path,
+                    src,
+                    c.span().start,
+                    "concurrency must be between 1 and 4096",
+                ));
+            }
+            settings.concurrency = Some(*c.get_ref() as usize);
+        }
+        settings.trust = scan.trust;
+        settings.ca_files = scan.ca_files.iter().map(|f| base.join(f)).collect();
+    }
+    let mut endpoints = Vec::with_capacity(raw.endpoint.len());
+    for ep in raw.endpoint {
+        let sni = ep.sni.as_ref().map(|s| s.get_ref().as_str());
+        let mut target = Target::parse(ep.target.get_ref(), sni).map_err(|m| {
+            let at = match (&ep.sni, m.starts_with("--sni")) {
+                (Some(s), true) => s.span().start,
+                _ => ep.target.span().start,
+            };
+            FileError::at(path, src, at, m.replace("--sni", "sni"))
+        })?;
+        target.name = ep.name;
+        endpoints.push(target);
+    }
+    if endpoints.is_empty() {
+        return Err(FileError::at(
+            path,
+            src,
+            0,
+            "the plan names no endpoint: add at least one [[endpoint]] with a `target`",
+        ));
+    }
+    Ok(Plan {
+        endpoints,
+        settings,
+    })
+}
+
+/// Reads a targets file: one target per line, `#` starts a comment.
+pub fn load_targets_file(path: &Path, sni: Option<&str>) -> anyhow::Result<Vec<Target>> {
+    let src = read_input(path, "targets file")?;
+    Ok(parse_targets(path, &src, sni)?)
+}
+
+pub fn parse_targets(path: &Path, src: &str, sni: Option<&str>) -> Result<Vec<Target>, FileError> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for line in src.split_inclusive('\n') {
+        let content = line.split('#').next().unwrap_or("");
+        let trimmed = content.trim();
+        if !trimmed.is_empty() {
+            let col = content.find(trimmed).unwrap_or(0);
+            let target = Target::parse(trimmed, sni)
+                .map_err(|m| FileError::at(path, src, offset + col, m))?;
+            out.push(target);
+        }
+        offset += line.len();
+    }
+    if out.is_empty() {
+        return Err(FileError::at(
+            path,
+            src,
+            0,
+            "the targets file names no target",
+        ));
+    }
+    Ok(out)
+}
+
+/// Parses `5s`, `500ms`, `2m` or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let d = if let Ok(secs) = s.parse::<f64>() {
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(format!("`{s}` is not a duration"));
+        }
+        Duration::from_secs_f64(secs)
+    } else {
+        humantime::parse_duration(s)
+            .map_err(|_| format!("`{s}` is not a duration (write e.g. 5s, 500ms, 1m)"))?
+    };
+    if d.is_zero() || d > Duration::from_secs(3600) {
+        return Err(format!("`{s}`: the timeout must be above 0 and at most 1h"));
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_errors_point_at_the_line() {
+        let src =
+            "[[endpoint]]\ntarget = \"ok.example\"\n\n[[endpoint]]\ntarget = \"bad host:1\"\n";
+        let e = parse_plan(Path::new("p.toml"), src).unwrap_err();
+        assert_eq!(e.line, 5, "{e}");
+        assert!(e.message.contains("bad host"), "{e}");
+
+        let src = "[[endpoint]]\ntraget = \"x\"\n";
+        let e = parse_plan(Path::new("p.toml"), src).unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        assert!(e.message.contains("traget"), "{e}");
+
+        let src = "[scan]\ntimeout = \"soon\"\n[[endpoint]]\ntarget = \"a.example\"\n";
+        let e = parse_plan(Path::new("p.toml"), src).unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+    }
+
+    #[test]
+    fn plan_resolves_ca_files_next_to_it() {
+        let src = "[scan]\ntrust = \"none\"\nca_files = [\"root.pem\"]\ntimeout = \"2s\"\n[[endpoint]]\ntarget = \"127.0.0.1:8443\"\nname = \"api\"\nsni = \"api.example\"\n";
+        let p = parse_plan(Path::new("dir/p.toml"), src).unwrap();
+        assert_eq!(p.settings.ca_files, vec![PathBuf::from("dir/root.pem")]);
+        assert_eq!(p.settings.timeout, Some(Duration::from_secs(2)));
+        assert_eq!(p.endpoints[0].name.as_deref(), Some("api"));
+        assert_eq!(p.endpoints[0].checked_name(), "api.example");
+    }
+
+    #[test]
+    fn targets_file_reports_line() {
+        let src = "# vendor\na.example\n\n  b.example:99999  # bad\n";
+        let e = parse_targets(Path::new("t.txt"), src, None).unwrap_err();
+        assert_eq!((e.line, e.column), (4, 3), "{e}");
+        let ok = parse_targets(Path::new("t.txt"), "a.example\n[::1]:1\n", None).unwrap();
+        assert_eq!(ok.len(), 2);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+}

@@ -1,0 +1,213 @@
+//! Targets: what the user names (`host`, `host:port`, `[::1]:8443`, `https://host/path`).
+
+use std::net::{IpAddr, Ipv6Addr};
+
+use rustls::pki_types::{DnsName, ServerName};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_PORT: u16 = 443;
+
+/// One TLS endpoint to probe.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// The target as the user wrote it.
+    pub input: String,
+    /// A label from a plan file, if any.
+    pub name: Option<String>,
+    /// Host name or IP address (IPv6 without brackets).
+    pub host: String,
+    pub port: u16,
+    /// Server name sent in SNI and checked against the certificate. `None` for an IP address
+    /// without `--sni`: then no SNI is sent and the IP address is checked against IP SANs.
+    pub sni: Option<String>,
+}
+
+impl Target {
+    /// Parses a target. `sni` overrides the name derived from the host.
+    pub fn parse(input: &str, sni: Option<&str>) -> Result<Target, String> {
+        let raw = input.trim();
+        if raw.is_empty() {
+            return Err("empty target".into());
+        }
+        let authority = match raw.split_once("://") {
+            Some((scheme, rest)) => {
+                if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("tls") {
+                    return Err(format!(
+                        "unsupported scheme `{scheme}://` in `{raw}`: vetcrypt probes TLS, use https:// or host:port"
+                    ));
+                }
+                let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+                &rest[..end]
+            }
+            None => raw,
+        };
+        if authority.contains('@') {
+            return Err(format!(
+                "`{raw}`: credentials in a target are not supported"
+            ));
+        }
+        let (host, port) = split_host_port(authority).map_err(|e| format!("`{raw}`: {e}"))?;
+        let host_is_ip = host.parse::<IpAddr>().is_ok();
+        if !host_is_ip {
+            DnsName::try_from(host.as_str()).map_err(|_| {
+                format!("`{raw}`: `{host}` is neither a valid host name nor an IP address")
+            })?;
+        }
+        let sni = match sni {
+            Some(s) => {
+                DnsName::try_from(s.to_string())
+                    .map_err(|_| format!("--sni `{s}` is not a valid DNS name"))?;
+                Some(s.to_string())
+            }
+            None if host_is_ip => None,
+            None => Some(host.trim_end_matches('.').to_string()),
+        };
+        Ok(Target {
+            input: raw.to_string(),
+            name: None,
+            host,
+            port,
+            sni,
+        })
+    }
+
+    /// The name the certificate must be valid for: the SNI name, or the IP address.
+    pub fn checked_name(&self) -> &str {
+        self.sni.as_deref().unwrap_or(&self.host)
+    }
+
+    /// `ServerName` for rustls and webpki.
+    pub fn server_name(&self) -> ServerName<'static> {
+        match &self.sni {
+            Some(name) => ServerName::try_from(name.clone())
+                .unwrap_or_else(|_| ServerName::IpAddress(IpAddr::from([127, 0, 0, 1]).into())),
+            None => match self.host.parse::<IpAddr>() {
+                Ok(ip) => ServerName::IpAddress(ip.into()),
+                Err(_) => ServerName::try_from(self.host.clone())
+                    .unwrap_or_else(|_| ServerName::IpAddress(IpAddr::from([127, 0, 0, 1]).into())),
+            },
+        }
+    }
+
+    /// `host:port`, with brackets for IPv6.
+    pub fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// How reports name the target: label, address and SNI where they add something.
+    pub fn display(&self) -> String {
+        let mut s = match &self.name {
+            Some(n) => format!("{n} ({})", self.authority()),
+            None => self.authority(),
+        };
+        if let Some(sni) = &self.sni {
+            if *sni != self.host {
+                s.push_str(&format!(" [SNI {sni}]"));
+            }
+        }
+        s
+    }
+}
+
+fn split_host_port(authority: &str) -> Result<(String, u16), String> {
+    if let Some(rest) = authority.strip_prefix('[') {
+        let (inside, after) = rest
+            .split_once(']')
+            .ok_or("missing `]` after an IPv6 address")?;
+        inside
+            .parse::<Ipv6Addr>()
+            .map_err(|_| format!("`{inside}` is not an IPv6 address"))?;
+        let port = match after {
+            "" => DEFAULT_PORT,
+            p => parse_port(p.strip_prefix(':').ok_or("expected `:port` after `]`")?)?,
+        };
+        return Ok((inside.to_string(), port));
+    }
+    if authority.matches(':').count() > 1 {
+        // A bare IPv6 address: no port possible without brackets.
+        authority
+            .parse::<Ipv6Addr>()
+            .map_err(|_| format!("`{authority}` is not an IPv6 address (write [addr]:port)"))?;
+        return Ok((authority.to_string(), DEFAULT_PORT));
+    }
+    match authority.split_once(':') {
+        Some((h, p)) => {
+            if h.is_empty() {
+                return Err("missing host".into());
+            }
+            Ok((h.to_ascii_lowercase(), parse_port(p)?))
+        }
+        None => Ok((authority.to_ascii_lowercase(), DEFAULT_PORT)),
+    }
+}
+
+fn parse_port(p: &str) -> Result<u16, String> {
+    match p.parse::<u16>() {
+        Ok(0) | Err(_) => Err(format!("`{p}` is not a port (1-65535)")),
+        Ok(n) => Ok(n),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Target {
+        Target::parse(s, None).unwrap()
+    }
+
+    #[test]
+    fn parses_every_spelling() {
+        assert_eq!(
+            (t("vendor.example").host.as_str(), t("vendor.example").port),
+            ("vendor.example", 443)
+        );
+        assert_eq!(t("vendor.example:8443").port, 8443);
+        let v6 = t("[::1]:8443");
+        assert_eq!(
+            (v6.host.as_str(), v6.port, v6.sni.clone()),
+            ("::1", 8443, None)
+        );
+        assert_eq!(v6.authority(), "[::1]:8443");
+        assert_eq!(t("::1").port, 443);
+        let url = t("https://Vendor.Example/path?q=1");
+        assert_eq!((url.host.as_str(), url.port), ("vendor.example", 443));
+        assert_eq!(t("https://h.example:9443/x").port, 9443);
+        assert_eq!(t("127.0.0.1:1").sni, None);
+        assert_eq!(t("h.example").sni.as_deref(), Some("h.example"));
+    }
+
+    #[test]
+    fn sni_overrides_and_is_checked() {
+        let x = Target::parse("127.0.0.1:443", Some("api.example")).unwrap();
+        assert_eq!(x.checked_name(), "api.example");
+        assert!(Target::parse("127.0.0.1", Some("bad name")).is_err());
+    }
+
+    #[test]
+    fn rejects_nonsense() {
+        for bad in [
+            "",
+            "http://x.example",
+            "h:0",
+            "h:99999",
+            "h:abc",
+            "[::1",
+            "[zz]:1",
+            "a b",
+            ":443",
+            "u@h",
+        ] {
+            assert!(
+                Target::parse(bad, None).is_err(),
+                "{bad} should be rejected"
+            );
+        }
+    }
+}

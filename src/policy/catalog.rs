@@ -1,0 +1,167 @@
+//! The rule catalogue: every rule vetcrypt knows, with its stable id, title, default severity,
+//! the facts it reads, its parameters, remediation, reference and logic.
+
+use time::OffsetDateTime;
+
+use super::finding::{Outcome, Severity};
+use super::rules;
+use crate::facts::{EndpointFacts, ProtocolVersion};
+
+/// Kinds of rule parameter, each parsed and checked when a policy is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// A protocol version: "1.2", "TLSv1.3"...
+    Version,
+    /// A whole number of days or bits, 0 or more.
+    Count,
+    /// A lifetime limit in days, or "cabf" for the CA/Browser Forum schedule.
+    LifetimeLimit,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamValue {
+    Version(ProtocolVersion),
+    Count(i64),
+    /// The CA/Browser Forum schedule of maximum certificate lifetimes.
+    Cabf,
+}
+
+impl std::fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamValue::Version(v) => write!(f, "\"{v}\""),
+            ParamValue::Count(n) => write!(f, "{n}"),
+            ParamValue::Cabf => f.write_str("\"cabf\""),
+        }
+    }
+}
+
+impl ParamKind {
+    pub fn parse(self, v: &toml::Value) -> Result<ParamValue, String> {
+        match (self, v) {
+            (ParamKind::Version, toml::Value::String(s)) => ProtocolVersion::parse(s)
+                .map(ParamValue::Version)
+                .ok_or_else(|| format!("`{s}` is not a protocol version (expected \"1.0\", \"1.1\", \"1.2\", \"1.3\" or \"SSLv3\")")),
+            (ParamKind::Count | ParamKind::LifetimeLimit, toml::Value::Integer(n)) if *n >= 0 => Ok(ParamValue::Count(*n)),
+            (ParamKind::LifetimeLimit, toml::Value::String(s)) if s == "cabf" => Ok(ParamValue::Cabf),
+            (ParamKind::Version, _) => Err("expected a version string such as \"1.2\"".into()),
+            (ParamKind::Count, _) => Err("expected a whole number, 0 or more".into()),
+            (ParamKind::LifetimeLimit, _) => Err("expected a number of days or \"cabf\"".into()),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ParamDef {
+    pub name: &'static str,
+    pub kind: ParamKind,
+    /// Default, written as in a policy file.
+    pub default: &'static str,
+    pub help: &'static str,
+}
+
+impl ParamDef {
+    pub fn default_value(&self) -> ParamValue {
+        let v: toml::Value = toml::from_str::<toml::Table>(&format!("v = {}", self.default))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or(toml::Value::Integer(0));
+        self.kind.parse(&v).unwrap_or(ParamValue::Count(0))
+    }
+}
+
+/// A rule's parameters, resolved (policy values over defaults).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(pub Vec<(&'static str, ParamValue)>);
+
+impl Params {
+    pub fn get(&self, name: &str) -> Option<&ParamValue> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+    pub fn version(&self, name: &str) -> ProtocolVersion {
+        match self.get(name) {
+            Some(ParamValue::Version(v)) => *v,
+            _ => ProtocolVersion::Tls12,
+        }
+    }
+    pub fn count(&self, name: &str) -> i64 {
+        match self.get(name) {
+            Some(ParamValue::Count(n)) => *n,
+            _ => 0,
+        }
+    }
+}
+
+/// What a rule's logic sees: one endpoint's facts, when they were observed, its parameters.
+pub struct Ctx<'a> {
+    pub facts: &'a EndpointFacts,
+    pub observed_at: OffsetDateTime,
+    pub params: &'a Params,
+}
+
+pub struct RuleDef {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    /// The facts the rule reads (paths in the facts JSON).
+    pub needs: &'static [&'static str],
+    pub remediation: &'static str,
+    pub reference: &'static str,
+    pub params: &'static [ParamDef],
+    pub check: fn(&Ctx<'_>) -> Outcome,
+}
+
+impl std::fmt::Debug for RuleDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id)
+    }
+}
+
+impl RuleDef {
+    pub fn default_params(&self) -> Params {
+        Params(
+            self.params
+                .iter()
+                .map(|p| (p.name, p.default_value()))
+                .collect(),
+        )
+    }
+}
+
+/// Every rule, in report order.
+pub fn all() -> &'static [RuleDef] {
+    rules::CATALOG
+}
+
+pub fn find(id: &str) -> Option<&'static RuleDef> {
+    all().iter().find(|r| r.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_defaults_parse() {
+        let mut ids: Vec<_> = all().iter().map(|r| r.id).collect();
+        ids.sort();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate rule id");
+        for r in all() {
+            assert!(
+                r.id.contains('.') && !r.remediation.is_empty() && !r.reference.is_empty(),
+                "{}",
+                r.id
+            );
+            for p in r.params {
+                let v: toml::Value = toml::from_str::<toml::Table>(&format!("v = {}", p.default))
+                    .unwrap()["v"]
+                    .clone();
+                p.kind
+                    .parse(&v)
+                    .unwrap_or_else(|e| panic!("{}.{}: {e}", r.id, p.name));
+            }
+        }
+    }
+}

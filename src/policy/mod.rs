@@ -1,0 +1,353 @@
+//! Policy: facts + a policy file → findings. Pure: no I/O beyond reading the policy file, so
+//! every rule is unit-testable and `check --facts` re-evaluates saved facts offline.
+
+pub mod catalog;
+mod finding;
+mod rules;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub use catalog::{Ctx, ParamValue, Params, RuleDef};
+pub use finding::{Finding, Outcome, Severity, Status};
+
+use crate::error::{read_input, FileError, UsageError};
+use crate::facts::{EndpointFacts, FactSet};
+
+/// Policies shipped inside the binary, by name.
+pub const BUILTIN: &[(&str, &str)] = &[("default", include_str!("../../policies/default.toml"))];
+
+/// A rule as a policy applies it.
+#[derive(Debug, Clone)]
+pub struct RuleConfig {
+    pub def: &'static RuleDef,
+    pub severity: Severity,
+    pub params: Params,
+}
+
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    /// `builtin:NAME` or the file's path.
+    pub source: String,
+    /// SHA-256 of the policy text, so a report says exactly which policy judged it.
+    pub sha256: String,
+    pub rules: Vec<RuleConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    name: String,
+    version: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    rules: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
+}
+
+impl Policy {
+    /// Loads a built-in policy by name, or a policy file by path.
+    pub fn load(spec: &str) -> anyhow::Result<Policy> {
+        let path = Path::new(spec);
+        if let Some((name, src)) = BUILTIN.iter().find(|(n, _)| *n == spec) {
+            if !path.exists() {
+                return Ok(Policy::parse(&format!("builtin:{name}"), src)?);
+            }
+        }
+        if !path.exists() && !spec.contains('/') && !spec.ends_with(".toml") {
+            let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
+            return Err(UsageError(format!(
+                "no policy named `{spec}`: built-in policies are {}; or give a policy file's path",
+                names.join(", ")
+            ))
+            .into());
+        }
+        let src = read_input(path, "policy file")?;
+        Ok(Policy::parse(spec, &src)?)
+    }
+
+    /// Parses policy text; errors give file, line and what was expected.
+    pub fn parse(origin: &str, src: &str) -> Result<Policy, FileError> {
+        let raw: RawPolicy =
+            toml::from_str(src).map_err(|e| FileError::from_toml(origin, src, &e))?;
+        let at = |offset: usize, msg: String| FileError::at(origin, src, offset, msg);
+        if raw.name.trim().is_empty() {
+            return Err(at(0, "`name` must not be empty".into()));
+        }
+        let mut configs = Vec::new();
+        for (id, table) in &raw.rules {
+            let def = catalog::find(id.get_ref()).ok_or_else(|| {
+                at(
+                    id.span().start,
+                    format!(
+                        "unknown rule id `{}`{}",
+                        id.get_ref(),
+                        suggestion(id.get_ref())
+                    ),
+                )
+            })?;
+            let mut severity = def.severity;
+            let mut params = def.default_params();
+            let mut enabled = true;
+            for (key, value) in table {
+                let offset = value.span().start;
+                match key.get_ref().as_str() {
+                    "severity" => {
+                        let s = value
+                            .get_ref()
+                            .as_str()
+                            .ok_or_else(|| at(offset, "severity must be a string".into()))?;
+                        severity = Severity::parse(s).ok_or_else(|| {
+                            at(offset, format!("unknown severity `{s}` (expected info, low, medium, high or critical)"))
+                        })?;
+                    }
+                    "enabled" => {
+                        enabled = value
+                            .get_ref()
+                            .as_bool()
+                            .ok_or_else(|| at(offset, "enabled must be true or false".into()))?;
+                    }
+                    name => {
+                        let p = def.params.iter().find(|p| p.name == name).ok_or_else(|| {
+                            let known: Vec<&str> = def.params.iter().map(|p| p.name).collect();
+                            at(
+                                key.span().start,
+                                format!(
+                                    "rule `{}` has no parameter `{name}` (it takes: severity, enabled{}{})",
+                                    def.id,
+                                    if known.is_empty() { "" } else { ", " },
+                                    known.join(", ")
+                                ),
+                            )
+                        })?;
+                        let v = p
+                            .kind
+                            .parse(value.get_ref())
+                            .map_err(|m| at(offset, format!("{}.{name}: {m}", def.id)))?;
+                        if let Some(slot) = params.0.iter_mut().find(|(n, _)| *n == p.name) {
+                            slot.1 = v;
+                        }
+                    }
+                }
+            }
+            if enabled {
+                configs.push(RuleConfig {
+                    def,
+                    severity,
+                    params,
+                });
+            }
+        }
+        // Report order is catalogue order, whatever the file's order.
+        let order = |id: &str| {
+            catalog::all()
+                .iter()
+                .position(|r| r.id == id)
+                .unwrap_or(usize::MAX)
+        };
+        configs.sort_by_key(|c| order(c.def.id));
+        Ok(Policy {
+            name: raw.name,
+            version: raw.version,
+            description: raw.description,
+            source: origin.to_string(),
+            sha256: aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, src.as_bytes())
+                .as_ref()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+            rules: configs,
+        })
+    }
+}
+
+fn suggestion(id: &str) -> String {
+    let tail = id.rsplit('.').next().unwrap_or(id);
+    match catalog::all()
+        .iter()
+        .find(|r| r.id.ends_with(tail) || r.id.contains(tail))
+    {
+        Some(r) => format!(
+            "; did you mean `{}`? (`vetcrypt policy rules` lists them all)",
+            r.id
+        ),
+        None => " (`vetcrypt policy rules` lists the known rules)".to_string(),
+    }
+}
+
+/// The findings for one endpoint.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    pub facts: EndpointFacts,
+    pub findings: Vec<Finding>,
+}
+
+/// Applies `policy` to every endpoint of `facts`.
+pub fn evaluate(policy: &Policy, facts: &FactSet) -> Vec<Evaluated> {
+    facts
+        .endpoints
+        .iter()
+        .map(|ep| Evaluated {
+            facts: ep.clone(),
+            findings: policy
+                .rules
+                .iter()
+                .map(|r| judge(r, ep, facts.observed_at))
+                .collect(),
+        })
+        .collect()
+}
+
+fn judge(rule: &RuleConfig, ep: &EndpointFacts, observed_at: time::OffsetDateTime) -> Finding {
+    let outcome = match &ep.error {
+        Some(e) => Outcome {
+            status: Status::Error,
+            evidence: vec![format!("probe could not run: {}", e.message)],
+        },
+        None => (rule.def.check)(&Ctx {
+            facts: ep,
+            observed_at,
+            params: &rule.params,
+        }),
+    };
+    Finding {
+        rule_id: rule.def.id.to_string(),
+        title: rule.def.title.to_string(),
+        severity: rule.severity,
+        status: outcome.status,
+        evidence: outcome.evidence,
+        remediation: rule.def.remediation.to_string(),
+        reference: rule.def.reference.to_string(),
+    }
+}
+
+/// `policy show`: the policy with every rule's details.
+pub fn describe(policy: &Policy) -> String {
+    let mut s = format!(
+        "policy {} (version {})\nsource: {}\nsha256: {}\n",
+        policy.name, policy.version, policy.source, policy.sha256
+    );
+    if !policy.description.is_empty() {
+        s.push_str(&format!("{}\n", policy.description.trim()));
+    }
+    s.push_str(&format!("\n{} rules:\n", policy.rules.len()));
+    for r in &policy.rules {
+        s.push_str(&format!(
+            "\n{}  [{}]\n  {}\n",
+            r.def.id,
+            r.severity.label(),
+            r.def.title
+        ));
+        s.push_str(&format!("  needs: {}\n", r.def.needs.join(", ")));
+        for (name, value) in &r.params.0 {
+            let help = r
+                .def
+                .params
+                .iter()
+                .find(|p| p.name == *name)
+                .map_or("", |p| p.help);
+            s.push_str(&format!("  {name} = {value}    # {help}\n"));
+        }
+        s.push_str(&format!(
+            "  remediation: {}\n  reference: {}\n",
+            r.def.remediation, r.def.reference
+        ));
+    }
+    s
+}
+
+/// `policy rules`: the catalogue.
+pub fn describe_catalog() -> String {
+    let mut s = String::new();
+    for r in catalog::all() {
+        s.push_str(&format!(
+            "{:<24} {:<8} {}\n",
+            r.id,
+            r.severity.label(),
+            r.title
+        ));
+        for p in r.params {
+            s.push_str(&format!(
+                "{:<24} {:<8}   {} = {}  ({})\n",
+                "", "", p.name, p.default, p.help
+            ));
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy_has_every_rule() {
+        let p = Policy::load("default").unwrap();
+        assert_eq!(p.rules.len(), catalog::all().len());
+        assert_eq!(p.source, "builtin:default");
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = Policy::parse(
+            "p.toml",
+            "name = \"x\"\nversion = \"1\"\n[rules.\"tls.min_verison\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        assert!(
+            e.message.contains("unknown rule id `tls.min_verison`")
+                && e.message.contains("tls.min_version"),
+            "{e}"
+        );
+
+        let e = Policy::parse(
+            "p.toml",
+            "name = \"x\"\nversion = \"1\"\n[rules.\"tls.min_version\"]\nseverity = \"severe\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 4, "{e}");
+        assert!(e.message.contains("unknown severity `severe`"), "{e}");
+
+        let e = Policy::parse(
+            "p.toml",
+            "name = \"x\"\nversion = \"1\"\n[rules.\"tls.min_version\"]\nmin_version = \"1.7\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 4, "{e}");
+
+        let e = Policy::parse(
+            "p.toml",
+            "name = \"x\"\nversion = \"1\"\n[rules.\"cert.expiring_soon\"]\nday = 3\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.message.contains("no parameter `day`") && e.message.contains("days"),
+            "{e}"
+        );
+
+        let e = Policy::parse("p.toml", "name = \"x\"\n").unwrap_err();
+        assert!(e.message.contains("version"), "{e}");
+    }
+
+    #[test]
+    fn overrides_apply() {
+        let p = Policy::parse(
+            "p.toml",
+            "name = \"x\"\nversion = \"1\"\n[rules.\"tls.min_version\"]\nmin_version = \"1.3\"\nseverity = \"critical\"\n[rules.\"tls.aead_only\"]\nenabled = false\n",
+        )
+        .unwrap();
+        assert_eq!(p.rules.len(), 1);
+        assert_eq!(p.rules[0].severity, Severity::Critical);
+        assert_eq!(
+            p.rules[0].params.version("min_version"),
+            crate::facts::ProtocolVersion::Tls13
+        );
+    }
+}

@@ -1,0 +1,367 @@
+//! Rules on the certificate probe's facts. Dates are judged against the time the facts were
+//! observed, so re-checking saved facts gives the same verdicts.
+
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use crate::facts::{CertificateFacts, ChainFacts, ChainIssueKind};
+use crate::policy::catalog::{Ctx, ParamValue};
+use crate::policy::finding::Outcome;
+
+fn chain<'a>(ctx: &Ctx<'a>) -> Result<&'a ChainFacts, Outcome> {
+    match &ctx.facts.certificates {
+        Some(c) if !c.certificates.is_empty() => Ok(c),
+        Some(_) => Err(Outcome::not_observed(
+            "the server's certificates could not be parsed",
+        )),
+        None => Err(Outcome::not_observed(
+            match ctx
+                .facts
+                .tls
+                .as_ref()
+                .and_then(|t| t.handshake_error.as_deref())
+            {
+                Some(e) => format!("no certificate chain was observed ({e})"),
+                None => "no certificate chain was observed".to_string(),
+            },
+        )),
+    }
+}
+
+macro_rules! chain_or_return {
+    ($ctx:expr) => {
+        match chain($ctx) {
+            Ok(c) => c,
+            Err(o) => return o,
+        }
+    };
+}
+
+fn day(t: OffsetDateTime) -> String {
+    t.date().to_string()
+}
+
+pub fn expired(ctx: &Ctx<'_>) -> Outcome {
+    let c = chain_or_return!(ctx);
+    let bad: Vec<String> = c
+        .certificates
+        .iter()
+        .filter(|x| x.not_after < ctx.observed_at)
+        .map(|x| {
+            format!(
+                "{} expired on {} ({} days before the scan)",
+                x.short_name(),
+                day(x.not_after),
+                (ctx.observed_at - x.not_after).whole_days()
+            )
+        })
+        .collect();
+    if !bad.is_empty() {
+        return Outcome::fail(bad);
+    }
+    let first = c
+        .certificates
+        .iter()
+        .map(|x| x.not_after)
+        .min()
+        .map(day)
+        .unwrap_or_default();
+    Outcome::pass([format!(
+        "all {} certificates valid until at least {first}",
+        c.certificates.len()
+    )])
+}
+
+pub fn not_yet_valid(ctx: &Ctx<'_>) -> Outcome {
+    let c = chain_or_return!(ctx);
+    let bad: Vec<String> = c
+        .certificates
+        .iter()
+        .filter(|x| x.not_before > ctx.observed_at)
+        .map(|x| format!("{} is valid only from {}", x.short_name(), x.not_before))
+        .collect();
+    if bad.is_empty() {
+        Outcome::pass([format!(
+            "all {} certificates already valid",
+            c.certificates.len()
+        )])
+    } else {
+        Outcome::fail(bad)
+    }
+}
+
+pub fn self_signed(ctx: &Ctx<'_>) -> Outcome {
+    let c = chain_or_return!(ctx);
+    match c.certificates.iter().find(|x| x.position == 0) {
+        Some(leaf) if leaf.self_signed => Outcome::fail([format!(
+            "the leaf `{}` is signed by its own key",
+            leaf.subject
+        )]),
+        Some(leaf) => Outcome::pass([format!("the leaf is issued by `{}`", leaf.issuer)]),
+        None => Outcome::not_observed("the leaf certificate could not be parsed"),
+    }
+}
+
+fn issues_of(c: &ChainFacts, kind: ChainIssueKind) -> Vec<String> {
+    c.issues
+        .iter()
+        .filter(|i| i.kind == kind)
+        .map(|i| i.detail.clone())
+        .collect()
+}
+
+pub fn untrusted_root(ctx: &Ctx<'_>) -> Outcome {
+    let c = chain_or_return!(ctx);
+    let bad = issues_of(c, ChainIssueKind::UntrustedRoot);
+    if !bad.is_empty() {
+        return Outcome::fail(bad);
+    }
+    if c.trusted {
+        return Outcome::pass([format!(
+            "the chain validates to a root in {}",
+            c.trust_store
+        )]);
+    }
+    let blocking: Vec<String> = issues_of(c, ChainIssueKind::IncompleteChain)
+        .into_iter()
+        .chain(issues_of(c, ChainIssueKind::InvalidChain))
+        .collect();
+    Outcome::not_observed(format!(
+        "the root cannot be determined: {}",
+        blocking.join("; ")
+    ))
+}
+
+pub fn incomplete_chain(ctx: &Ctx<'_>) -> Outcome {
+    let c = chain_or_return!(ctx);
+    let bad = issues_of(c, ChainIssueKind::IncompleteChain);
+    if !bad.is_empty() {
+        return Outcome::fail(bad);
+    }
+    if c.trusted || !issues_of(c, ChainIssueKind::UntrustedRoot).is_empty() {
+        return Outcome::pass([format!(
+            "the {} certificates sent reach a root",
+            c.certificates.len()
+        )]);
+    }
+    Outcome::not_observed(format!(
+        "the path could not be built: {}",
+        issues_of(c, ChainIssueKind::InvalidChain).join("; ")
+    ))
+}
+
+pub fn hostname_mismatch(ctx: &Ctx<'_>) -> Outcome {
+    let c = chain_or_return!(ctx);
+    let bad = issues_of(c, ChainIssueKind::HostnameMismatch);
+    if !bad.is_empty() {
+        return Outcome::fail(bad);
+    }
+    if c.name_matches {
+        Outcome::pass([format!("the leaf is valid for {}", c.checked_name)])
+    } else {
+        Outcome::not_observed("the leaf certificate could not be checked")
+    }
+}
+
+pub fn invalid_chain(ctx: &Ctx<'_>) -> Outcome {
+    let c = chain_or_return!(ctx);
+    let bad = issues_of(c, ChainIssueKind::InvalidChain);
+    if bad.is_empty() {
+        Outcome::pass([format!(
+            "no path error in the {} certificates sent",
+            c.certificates.len()
+        )])
+    } else {
+        Outcome::fail(bad)
+    }
+}
+
+fn key_weakness(x: &CertificateFacts, min_rsa: i64, min_ec: i64) -> Option<String> {
+    let bits = x.key.bits.map(i64::from);
+    match (x.key.algorithm.as_str(), bits) {
+        ("RSA", Some(b)) if b < min_rsa => Some(format!(
+            "{} has a {b}-bit RSA key (minimum {min_rsa})",
+            x.short_name()
+        )),
+        ("EC", Some(b)) if b < min_ec => Some(format!(
+            "{} has a {b}-bit EC key on {} (minimum {min_ec})",
+            x.short_name(),
+            x.key.curve.as_deref().unwrap_or("an unknown curve")
+        )),
+        ("DSA", _) => Some(format!(
+            "{} has a DSA key, deprecated for signatures (FIPS 186-5)",
+            x.short_name()
+        )),
+        ("RSA" | "EC" | "Ed25519" | "Ed448", Some(_)) => None,
+        (alg, _) => Some(format!(
+            "{} has a key of unknown strength ({alg})",
+            x.short_name()
+        )),
+    }
+}
+
+pub fn weak_key(ctx: &Ctx<'_>) -> Outcome {
+    let c = chain_or_return!(ctx);
+    let (min_rsa, min_ec) = (
+        ctx.params.count("min_rsa_bits"),
+        ctx.params.count("min_ec_bits"),
+    );
+    let bad: Vec<String> = c
+        .certificates
+        .iter()
+        .filter_map(|x| key_weakness(x, min_rsa, min_ec))
+        .collect();
+    if !bad.is_empty() {
+        return Outcome::fail(bad);
+    }
+    Outcome::pass(c.certificates.iter().map(|x| {
+        format!(
+            "{}: {} {}{}",
+            x.short_name(),
+            x.key.algorithm,
+            x.key.bits.unwrap_or(0),
+            x.key
+                .curve
+                .as_ref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
+        )
+    }))
+}
+
+/// SHA-1, MD5 and MD2 signature algorithms, by OID.
+const WEAK_SIGNATURES: &[&str] = &[
+    "1.2.840.113549.1.1.2",
+    "1.2.840.113549.1.1.4",
+    "1.2.840.113549.1.1.5",
+    "1.2.840.10045.4.1",
+    "1.2.840.10040.4.3",
+    "1.3.14.3.2.29",
+];
+
+pub fn weak_signature(ctx: &Ctx<'_>) -> Outcome {
+    let c = chain_or_return!(ctx);
+    // A self-signed root's own signature is never relied upon.
+    let relied: Vec<&CertificateFacts> = c
+        .certificates
+        .iter()
+        .filter(|x| !(x.self_signed && x.position > 0))
+        .collect();
+    let bad: Vec<String> = relied
+        .iter()
+        .filter(|x| WEAK_SIGNATURES.contains(&x.signature_oid.as_str()))
+        .map(|x| {
+            format!(
+                "{} is signed with {}",
+                x.short_name(),
+                x.signature_algorithm
+            )
+        })
+        .collect();
+    if bad.is_empty() {
+        Outcome::pass(
+            relied
+                .iter()
+                .map(|x| format!("{}: {}", x.short_name(), x.signature_algorithm)),
+        )
+    } else {
+        Outcome::fail(bad)
+    }
+}
+
+/// The CA/Browser Forum's maximum subscriber-certificate lifetime for a certificate issued at `t`.
+pub fn cabf_max_days(t: OffsetDateTime) -> i64 {
+    if t >= datetime!(2029-03-15 0:00 UTC) {
+        47
+    } else if t >= datetime!(2027-03-15 0:00 UTC) {
+        100
+    } else if t >= datetime!(2026-03-15 0:00 UTC) {
+        200
+    } else if t >= datetime!(2020-09-01 0:00 UTC) {
+        398
+    } else if t >= datetime!(2018-03-01 0:00 UTC) {
+        825
+    } else {
+        1185
+    }
+}
+
+pub fn validity_too_long(ctx: &Ctx<'_>) -> Outcome {
+    let c = chain_or_return!(ctx);
+    let Some(leaf) = c.certificates.iter().find(|x| x.position == 0) else {
+        return Outcome::not_observed("the leaf certificate could not be parsed");
+    };
+    let (limit, why) = match ctx.params.get("max_days") {
+        Some(ParamValue::Count(n)) => (*n, "the policy's limit".to_string()),
+        _ => (
+            cabf_max_days(leaf.not_before),
+            format!(
+                "the CA/Browser Forum limit for certificates issued on {}",
+                day(leaf.not_before)
+            ),
+        ),
+    };
+    // RFC 5280: the validity period includes both ends, so add a second.
+    let period = leaf.not_after - leaf.not_before + Duration::SECOND;
+    let days = period.as_seconds_f64() / 86_400.0;
+    let text = format!(
+        "the leaf is valid for {days:.0} days ({} to {}); {why} is {limit} days",
+        day(leaf.not_before),
+        day(leaf.not_after)
+    );
+    if period > Duration::days(limit) {
+        Outcome::fail([text])
+    } else {
+        Outcome::pass([text])
+    }
+}
+
+pub fn expiring_soon(ctx: &Ctx<'_>) -> Outcome {
+    let c = chain_or_return!(ctx);
+    let days = ctx.params.count("days");
+    let horizon = ctx.observed_at + Duration::days(days);
+    let bad: Vec<String> = c
+        .certificates
+        .iter()
+        .filter(|x| x.not_after >= ctx.observed_at && x.not_after < horizon)
+        .map(|x| {
+            format!(
+                "{} expires on {}, in {} days",
+                x.short_name(),
+                day(x.not_after),
+                (x.not_after - ctx.observed_at).whole_days()
+            )
+        })
+        .collect();
+    if !bad.is_empty() {
+        return Outcome::fail(bad);
+    }
+    let soonest = c
+        .certificates
+        .iter()
+        .filter(|x| x.not_after >= ctx.observed_at)
+        .min_by_key(|x| x.not_after);
+    match soonest {
+        Some(x) => Outcome::pass([format!(
+            "the first certificate to expire, {}, has {} days left (threshold {days})",
+            x.short_name(),
+            (x.not_after - ctx.observed_at).whole_days()
+        )]),
+        None => Outcome::not_applicable("every certificate has already expired (see cert.expired)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cabf_schedule() {
+        assert_eq!(cabf_max_days(datetime!(2025-06-01 0:00 UTC)), 398);
+        assert_eq!(cabf_max_days(datetime!(2026-03-14 23:59 UTC)), 398);
+        assert_eq!(cabf_max_days(datetime!(2026-03-15 0:00 UTC)), 200);
+        assert_eq!(cabf_max_days(datetime!(2027-03-15 0:00 UTC)), 100);
+        assert_eq!(cabf_max_days(datetime!(2029-03-15 0:00 UTC)), 47);
+        assert_eq!(cabf_max_days(datetime!(2019-01-01 0:00 UTC)), 825);
+    }
+}

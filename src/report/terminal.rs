@@ -1,0 +1,187 @@
+//! The terminal report: grouped by endpoint, failures first, each with evidence and remedy.
+//! Colour only when asked (a TTY without NO_COLOR).
+
+use std::fmt::Write;
+
+use super::model::Report;
+use crate::facts::{EndpointFacts, Support};
+use crate::policy::{Finding, Severity, Status};
+
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn status(&self, s: Status) -> String {
+        let (code, text) = match s {
+            Status::Fail => ("1;31", "FAIL"),
+            Status::Pass => ("32", "pass"),
+            Status::NotObserved => ("33", "n/obs"),
+            Status::NotApplicable => ("2", "n/a"),
+            Status::Error => ("1;35", "ERROR"),
+        };
+        self.wrap(code, &format!("{text:<5}"))
+    }
+    fn dim(&self, s: &str) -> String {
+        self.wrap("2", s)
+    }
+    fn bold(&self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+}
+
+fn status_rank(s: Status) -> u8 {
+    match s {
+        Status::Error => 0,
+        Status::Fail => 1,
+        Status::NotObserved => 2,
+        Status::NotApplicable => 3,
+        Status::Pass => 4,
+    }
+}
+
+/// Renders the report. `verbose` also prints the evidence of passing rules.
+pub fn render(report: &Report, color: bool, verbose: bool) -> String {
+    let p = Paint(color);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} · policy {} {} · {} endpoint{} · observed {}",
+        p.bold("vetcrypt"),
+        report.tool.version,
+        report.policy.name,
+        report.policy.version,
+        report.endpoints.len(),
+        if report.endpoints.len() == 1 { "" } else { "s" },
+        report.observed_at
+    );
+    for ep in &report.endpoints {
+        let c = ep.counts();
+        let mark = if ep.facts.error.is_some() {
+            p.wrap("1;35", "!")
+        } else if c.fail > 0 {
+            p.wrap("1;31", "✗")
+        } else if c.not_observed > 0 {
+            p.wrap("33", "?")
+        } else {
+            p.wrap("32", "✓")
+        };
+        let _ = writeln!(out, "\n{mark} {}", p.bold(&ep.display));
+        facts_line(&mut out, &p, &ep.facts);
+        if let Some(e) = &ep.facts.error {
+            let _ = writeln!(
+                out,
+                "  {} {:?}: {}",
+                p.status(Status::Error),
+                e.kind,
+                e.message
+            );
+            let _ = writeln!(
+                out,
+                "  {}",
+                p.dim(&format!(
+                    "{} rules could not be evaluated",
+                    ep.findings.len()
+                ))
+            );
+            continue;
+        }
+        let mut findings: Vec<&Finding> = ep.findings.iter().collect();
+        findings.sort_by_key(|f| (status_rank(f.status), std::cmp::Reverse(f.severity)));
+        for f in findings {
+            let show_detail = verbose || matches!(f.status, Status::Fail | Status::NotObserved);
+            let _ = writeln!(
+                out,
+                "  {} {:<8} {:<22} {}",
+                p.status(f.status),
+                severity_label(f.severity),
+                f.rule_id,
+                f.title
+            );
+            if show_detail {
+                for e in &f.evidence {
+                    let _ = writeln!(out, "        {} {e}", p.dim("·"));
+                }
+            }
+            if f.status == Status::Fail {
+                let _ = writeln!(out, "        {} {}", p.dim("fix:"), f.remediation);
+            }
+        }
+        let _ = writeln!(
+            out,
+            "  {}",
+            p.dim(&format!(
+                "{} pass · {} fail · {} not observed · {} n/a",
+                c.pass, c.fail, c.not_observed, c.not_applicable
+            ))
+        );
+    }
+    let s = &report.summary;
+    let verdict = match s.exit_code {
+        0 => p.wrap("1;32", "PASS"),
+        1 => p.wrap("1;31", "FAIL"),
+        _ => p.wrap("1;35", "INCOMPLETE"),
+    };
+    let _ = writeln!(
+        out,
+        "\n{verdict}: {} endpoint{}, {} failing, {} unreachable · findings: {} fail, {} pass, {} not observed, {} error · exit {}",
+        s.endpoints,
+        if s.endpoints == 1 { "" } else { "s" },
+        s.endpoints_failing,
+        s.endpoints_unreachable,
+        s.findings.fail,
+        s.findings.pass,
+        s.findings.not_observed,
+        s.findings.error,
+        s.exit_code
+    );
+    out
+}
+
+fn severity_label(s: Severity) -> &'static str {
+    s.label()
+}
+
+fn facts_line(out: &mut String, p: &Paint, f: &EndpointFacts) {
+    let Some(tls) = &f.tls else { return };
+    let mut parts = Vec::new();
+    if let Some(h) = &tls.handshake {
+        parts.push(h.version.to_string());
+        parts.push(h.cipher_suite.name.clone());
+        if let Some(g) = &h.kx_group {
+            parts.push(g.clone());
+        }
+        if let Some(a) = &h.alpn {
+            parts.push(format!("ALPN {a}"));
+        }
+    }
+    let accepted: Vec<String> = tls
+        .protocols
+        .iter()
+        .filter(|p| p.support == Support::Accepted)
+        .map(|p| p.version.to_string())
+        .collect();
+    parts.push(format!(
+        "accepts {}",
+        if accepted.is_empty() {
+            "none".into()
+        } else {
+            accepted.join(", ")
+        }
+    ));
+    if let Some(c) = &f.certificates {
+        if let Some(leaf) = c.certificates.first() {
+            parts.push(format!(
+                "cert {} until {}",
+                leaf.subject,
+                leaf.not_after.date()
+            ));
+        }
+    }
+    let _ = writeln!(out, "  {}", p.dim(&parts.join(" · ")));
+}

@@ -1,0 +1,216 @@
+//! The handshake a modern client gets, done with rustls. A recording verifier captures the
+//! certificate chain whatever its state (expired, untrusted, wrong name): judging the chain is
+//! the cert probe's job, on the chain recorded here.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{AlertDescription, DigitallySignedStruct, SignatureScheme};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use crate::facts::{Negotiated, ProtocolVersion};
+
+/// ALPN protocols offered, so the server's choice can be recorded.
+const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
+
+#[derive(Debug)]
+struct RecordingVerifier {
+    provider: Arc<CryptoProvider>,
+    chain: Mutex<Option<Vec<CertificateDer<'static>>>>,
+    signature_ok: Mutex<Option<bool>>,
+}
+
+impl RecordingVerifier {
+    fn record_signature(&self, ok: bool) {
+        if let Ok(mut s) = self.signature_ok.lock() {
+            *s = Some(ok);
+        }
+    }
+}
+
+impl ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let mut chain = vec![end_entity.clone().into_owned()];
+        chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
+        if let Ok(mut c) = self.chain.lock() {
+            *c = Some(chain);
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algs = &self.provider.signature_verification_algorithms;
+        self.record_signature(verify_tls12_signature(message, cert, dss, algs).is_ok());
+        Ok(HandshakeSignatureValid::assertion())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algs = &self.provider.signature_verification_algorithms;
+        self.record_signature(verify_tls13_signature(message, cert, dss, algs).is_ok());
+        Ok(HandshakeSignatureValid::assertion())
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// How the modern handshake ended.
+#[derive(Debug)]
+pub struct ModernOutcome {
+    pub result: Result<Negotiated, ModernError>,
+    /// The chain, captured even when the handshake failed after the Certificate message.
+    pub chain: Option<Vec<CertificateDer<'static>>>,
+}
+
+#[derive(Debug)]
+pub enum ModernError {
+    Connect(String),
+    Timeout,
+    /// The server sent this alert.
+    Alert(String),
+    /// Anything else: malformed or non-TLS answer, reset mid-handshake...
+    Other(String),
+}
+
+impl std::fmt::Display for ModernError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModernError::Connect(m) => write!(f, "connection failed: {m}"),
+            ModernError::Timeout => f.write_str("no complete handshake within the timeout"),
+            ModernError::Alert(m) | ModernError::Other(m) => f.write_str(m),
+        }
+    }
+}
+
+/// One handshake offering TLS 1.3 and 1.2 with every suite and group of the provider.
+pub async fn modern_handshake(
+    addr: SocketAddr,
+    server_name: ServerName<'static>,
+    timeout: Duration,
+) -> ModernOutcome {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier = Arc::new(RecordingVerifier {
+        provider: provider.clone(),
+        chain: Mutex::new(None),
+        signature_ok: Mutex::new(None),
+    });
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12]);
+    let mut config = match config {
+        Ok(c) => c
+            .dangerous()
+            .with_custom_certificate_verifier(verifier.clone())
+            .with_no_client_auth(),
+        Err(e) => {
+            return ModernOutcome {
+                result: Err(ModernError::Other(format!("rustls configuration: {e}"))),
+                chain: None,
+            }
+        }
+    };
+    config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+    config.resumption = rustls::client::Resumption::disabled();
+    let connector = TlsConnector::from(Arc::new(config));
+
+    let attempt = async {
+        let tcp = TcpStream::connect(addr)
+            .await
+            .map_err(|e| ModernError::Connect(e.to_string()))?;
+        let _ = tcp.set_nodelay(true);
+        let tls = connector
+            .connect(server_name, tcp)
+            .await
+            .map_err(classify)?;
+        let (_, conn) = tls.get_ref();
+        let version = match conn.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_3) => ProtocolVersion::Tls13,
+            Some(rustls::ProtocolVersion::TLSv1_2) => ProtocolVersion::Tls12,
+            other => return Err(ModernError::Other(format!("unexpected version {other:?}"))),
+        };
+        let suite = conn
+            .negotiated_cipher_suite()
+            .map(|s| u16::from(s.suite()))
+            .ok_or_else(|| ModernError::Other("no suite negotiated".into()))?;
+        Ok(Negotiated {
+            version,
+            cipher_suite: super::suites::info(suite),
+            kx_group: conn
+                .negotiated_key_exchange_group()
+                .map(|g| group_name(g.name())),
+            alpn: conn
+                .alpn_protocol()
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
+            signature_verified: verifier
+                .signature_ok
+                .lock()
+                .ok()
+                .and_then(|s| *s)
+                .unwrap_or(false),
+        })
+    };
+    let result = match tokio::time::timeout(timeout, attempt).await {
+        Ok(r) => r,
+        Err(_) => Err(ModernError::Timeout),
+    };
+    let chain = verifier.chain.lock().ok().and_then(|mut c| c.take());
+    ModernOutcome { result, chain }
+}
+
+fn classify(e: std::io::Error) -> ModernError {
+    let tls = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    match tls {
+        Some(rustls::Error::AlertReceived(a)) => {
+            ModernError::Alert(format!("server sent alert {}", alert_label(*a)))
+        }
+        Some(other) => ModernError::Other(format!("TLS error: {other}")),
+        None => ModernError::Other(format!("handshake failed: {e}")),
+    }
+}
+
+fn alert_label(a: AlertDescription) -> String {
+    super::raw::alert_name(u8::from(a))
+}
+
+fn group_name(g: rustls::NamedGroup) -> String {
+    match g {
+        rustls::NamedGroup::X25519 => "X25519".into(),
+        rustls::NamedGroup::secp256r1 => "secp256r1".into(),
+        rustls::NamedGroup::secp384r1 => "secp384r1".into(),
+        rustls::NamedGroup::secp521r1 => "secp521r1".into(),
+        other => {
+            let n = u16::from(other);
+            match n {
+                0x11ec => "X25519MLKEM768".into(),
+                0x11eb => "SecP256r1MLKEM768".into(),
+                _ => format!("{other:?}"),
+            }
+        }
+    }
+}
