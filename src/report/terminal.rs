@@ -93,7 +93,15 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
         }
         let mut findings: Vec<&Finding> = ep.findings.iter().collect();
         findings.sort_by_key(|f| (status_rank(f.status), std::cmp::Reverse(f.severity)));
+        let passed: Vec<&str> = findings
+            .iter()
+            .filter(|f| f.status == Status::Pass)
+            .map(|f| f.rule_id.as_str())
+            .collect();
         for f in findings {
+            if f.status == Status::Pass && !verbose {
+                continue;
+            }
             let show_detail = verbose || matches!(f.status, Status::Fail | Status::NotObserved);
             let _ = writeln!(
                 out,
@@ -111,6 +119,9 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
             if f.status == Status::Fail {
                 let _ = writeln!(out, "        {} {}", p.dim("fix:"), f.remediation);
             }
+        }
+        if !verbose && !passed.is_empty() {
+            let _ = writeln!(out, "  {} {}", p.status(Status::Pass), wrap_ids(&passed));
         }
         let _ = writeln!(
             out,
@@ -184,4 +195,24 @@ fn facts_line(out: &mut String, p: &Paint, f: &EndpointFacts) {
         }
     }
     let _ = writeln!(out, "  {}", p.dim(&parts.join(" · ")));
+}
+
+/// Rule ids on lines of at most ~90 columns, continuation lines indented under the first.
+fn wrap_ids(ids: &[&str]) -> String {
+    let mut out = String::new();
+    let mut col = 0;
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+            if col + id.len() + 2 > 84 {
+                out.push_str("\n       ");
+                col = 0;
+            }
+            out.push(' ');
+            col += 2;
+        }
+        out.push_str(id);
+        col += id.len();
+    }
+    out
 }

@@ -1,0 +1,379 @@
+//! One real endpoint per certificate issue: in-process rustls servers with rcgen certificates
+//! (and openssl-made ones where rcgen cannot make the weakness), probed over 127.0.0.1.
+
+mod common;
+
+use common::*;
+use time::{Duration, OffsetDateTime};
+use vetcrypt::facts::ChainIssueKind;
+use vetcrypt::lab::{self, Ca, KeyAlg, LeafSpec, ServerSpec};
+use vetcrypt::policy::{Policy, Status};
+
+struct Pki {
+    root: Ca,
+    inter: Ca,
+}
+
+fn pki() -> Pki {
+    let root = Ca::root("Test Root").unwrap();
+    let inter = root.intermediate("Test Issuing CA").unwrap();
+    Pki { root, inter }
+}
+
+async fn serve_leaf(p: &Pki, spec: &LeafSpec, send_intermediate: bool) -> lab::LabServer {
+    let leaf = p.inter.leaf(spec).unwrap();
+    let mut chain = vec![leaf.cert];
+    if send_intermediate {
+        chain.push(p.inter.cert.clone());
+    }
+    lab::serve(ServerSpec::new(chain, leaf.key)).await.unwrap()
+}
+
+#[tokio::test]
+async fn compliant_endpoint_passes_everything_with_evidence() {
+    let p = pki();
+    let s = serve_leaf(&p, &LeafSpec::valid("api.test", 90), true).await;
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&p.root.pem)).await;
+    assert!(facts.error.is_none(), "{:?}", facts.error);
+    let chain = facts.certificates.as_ref().unwrap();
+    assert!(
+        chain.trusted && chain.name_matches && chain.issues.is_empty(),
+        "{chain:#?}"
+    );
+    assert_eq!(chain.certificates.len(), 2);
+    let leaf = &chain.certificates[0];
+    assert_eq!(leaf.sans, vec!["DNS:api.test"]);
+    assert_eq!(
+        (
+            leaf.key.algorithm.as_str(),
+            leaf.key.bits,
+            leaf.key.curve.as_deref()
+        ),
+        ("EC", Some(256), Some("secp256r1"))
+    );
+    assert_eq!(leaf.signature_algorithm, "ecdsa-with-SHA256");
+    assert_eq!(leaf.eku, vec!["serverAuth"]);
+    assert!(!leaf.is_ca && chain.certificates[1].is_ca);
+    assert_eq!(leaf.sha256.len(), 64);
+    assert_eq!(leaf.lifetime_days(), 90);
+    let findings = judge(&facts);
+    assert_eq!(failing(&findings), Vec::<String>::new());
+    assert!(
+        findings.values().all(|f| f.status == Status::Pass),
+        "{findings:#?}"
+    );
+    assert!(
+        findings.values().all(|f| !f.evidence.is_empty()),
+        "every verdict carries evidence"
+    );
+}
+
+#[tokio::test]
+async fn expired() {
+    let p = pki();
+    let now = OffsetDateTime::now_utc();
+    let spec = LeafSpec {
+        not_before: now - Duration::days(100),
+        not_after: now - Duration::days(3),
+        ..LeafSpec::valid("api.test", 1)
+    };
+    let s = serve_leaf(&p, &spec, true).await;
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&p.root.pem)).await;
+    let f = judge(&facts);
+    assert_eq!(failing(&f), vec!["cert.expired"]);
+    assert!(
+        f["cert.expired"].evidence[0].contains("expired on"),
+        "{:?}",
+        f["cert.expired"].evidence
+    );
+    // Trust is still known despite the dates.
+    assert_status(&f, "cert.untrusted_root", Status::Pass);
+    // The intermediate is far from expiry; the expired leaf is cert.expired's business.
+    assert_status(&f, "cert.expiring_soon", Status::Pass);
+}
+
+#[tokio::test]
+async fn not_yet_valid() {
+    let p = pki();
+    let now = OffsetDateTime::now_utc();
+    let spec = LeafSpec {
+        not_before: now + Duration::days(5),
+        not_after: now + Duration::days(60),
+        ..LeafSpec::valid("api.test", 1)
+    };
+    let s = serve_leaf(&p, &spec, true).await;
+    let f = judge(&probe(s.addr, Some("api.test"), trust_pem(&p.root.pem)).await);
+    assert_eq!(failing(&f), vec!["cert.not_yet_valid"]);
+    assert_status(&f, "cert.untrusted_root", Status::Pass);
+}
+
+#[tokio::test]
+async fn self_signed() {
+    let leaf = lab::self_signed(&LeafSpec::valid("api.test", 60)).unwrap();
+    let s = lab::serve(ServerSpec::new(vec![leaf.cert], leaf.key))
+        .await
+        .unwrap();
+    let other = Ca::root("Unrelated").unwrap();
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&other.pem)).await;
+    assert!(facts.certificates.as_ref().unwrap().certificates[0].self_signed);
+    let f = judge(&facts);
+    assert_eq!(failing(&f), vec!["cert.self_signed", "cert.untrusted_root"]);
+    assert_status(&f, "cert.incomplete_chain", Status::Pass);
+}
+
+#[tokio::test]
+async fn untrusted_root_sent_by_the_server() {
+    let p = pki();
+    let leaf = p.inter.leaf(&LeafSpec::valid("api.test", 60)).unwrap();
+    let s = lab::serve(ServerSpec::new(
+        vec![leaf.cert, p.inter.cert.clone(), p.root.cert.clone()],
+        leaf.key,
+    ))
+    .await
+    .unwrap();
+    let stranger = Ca::root("Somebody Else").unwrap();
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&stranger.pem)).await;
+    let chain = facts.certificates.as_ref().unwrap();
+    assert_eq!(chain.issues.len(), 1);
+    assert_eq!(
+        (chain.issues[0].kind, chain.issues[0].position),
+        (ChainIssueKind::UntrustedRoot, Some(2))
+    );
+    let f = judge(&facts);
+    assert_eq!(failing(&f), vec!["cert.untrusted_root"]);
+    assert_status(&f, "cert.self_signed", Status::Pass);
+    assert_status(&f, "cert.incomplete_chain", Status::Pass);
+    // The same endpoint with the right root passes: the verdict depends on the trust store.
+    let f = judge(&probe(s.addr, Some("api.test"), trust_pem(&p.root.pem)).await);
+    assert_eq!(failing(&f), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn incomplete_chain() {
+    let p = pki();
+    let s = serve_leaf(&p, &LeafSpec::valid("api.test", 60), false).await;
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&p.root.pem)).await;
+    let f = judge(&facts);
+    assert_eq!(failing(&f), vec!["cert.incomplete_chain"]);
+    assert!(f["cert.incomplete_chain"].evidence[0].contains("Test Issuing CA"));
+    // Whether the root is trusted cannot be known: never a pass.
+    assert_status(&f, "cert.untrusted_root", Status::NotObserved);
+}
+
+#[tokio::test]
+async fn hostname_mismatch_by_name_and_by_ip() {
+    let p = pki();
+    let s = serve_leaf(&p, &LeafSpec::valid("www.other.test", 60), true).await;
+    let f = judge(&probe(s.addr, Some("api.test"), trust_pem(&p.root.pem)).await);
+    assert_eq!(failing(&f), vec!["cert.hostname_mismatch"]);
+    assert!(f["cert.hostname_mismatch"].evidence[0].contains("DNS:www.other.test"));
+
+    // An IP target (no SNI) is checked against IP SANs.
+    let f = judge(&probe(s.addr, None, trust_pem(&p.root.pem)).await);
+    assert_eq!(failing(&f), vec!["cert.hostname_mismatch"]);
+    let with_ip = LeafSpec {
+        names: vec!["127.0.0.1".into()],
+        ..LeafSpec::valid("x", 60)
+    };
+    let s = serve_leaf(&p, &with_ip, true).await;
+    let facts = probe(s.addr, None, trust_pem(&p.root.pem)).await;
+    assert_eq!(
+        facts.certificates.as_ref().unwrap().certificates[0].sans,
+        vec!["IP:127.0.0.1"]
+    );
+    assert_eq!(failing(&judge(&facts)), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn validity_too_long_and_its_parameter() {
+    let p = pki();
+    let s = serve_leaf(&p, &LeafSpec::valid("api.test", 730), true).await;
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&p.root.pem)).await;
+    let f = judge(&facts);
+    assert_eq!(failing(&f), vec!["cert.validity_too_long"]);
+    assert!(
+        f["cert.validity_too_long"].evidence[0].contains("730 days"),
+        "{:?}",
+        f["cert.validity_too_long"].evidence
+    );
+    let lenient = Policy::parse(
+        "p.toml",
+        "name = \"p\"\nversion = \"1\"\n[rules.\"cert.validity_too_long\"]\nmax_days = 800\n",
+    )
+    .unwrap();
+    assert_status(
+        &judge_with(&facts, &lenient),
+        "cert.validity_too_long",
+        Status::Pass,
+    );
+}
+
+#[tokio::test]
+async fn expiring_soon_and_its_threshold() {
+    let p = pki();
+    let now = OffsetDateTime::now_utc();
+    let spec = LeafSpec {
+        not_before: now - Duration::days(50),
+        not_after: now + Duration::days(10),
+        ..LeafSpec::valid("api.test", 1)
+    };
+    let s = serve_leaf(&p, &spec, true).await;
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&p.root.pem)).await;
+    assert_eq!(failing(&judge(&facts)), vec!["cert.expiring_soon"]);
+    let relaxed = Policy::parse(
+        "p.toml",
+        "name = \"p\"\nversion = \"1\"\n[rules.\"cert.expiring_soon\"]\ndays = 5\n",
+    )
+    .unwrap();
+    assert_status(
+        &judge_with(&facts, &relaxed),
+        "cert.expiring_soon",
+        Status::Pass,
+    );
+}
+
+#[tokio::test]
+async fn several_issues_on_one_certificate_are_all_reported() {
+    let now = OffsetDateTime::now_utc();
+    let leaf = lab::self_signed(&LeafSpec {
+        names: vec!["old.test".into()],
+        not_before: now - Duration::days(900),
+        not_after: now - Duration::days(1),
+        alg: KeyAlg::Rsa2048,
+    })
+    .unwrap();
+    let s = lab::serve(ServerSpec::new(vec![leaf.cert], leaf.key))
+        .await
+        .unwrap();
+    let f = judge(
+        &probe(
+            s.addr,
+            Some("new.test"),
+            trust_pem(&Ca::root("R").unwrap().pem),
+        )
+        .await,
+    );
+    assert_eq!(
+        failing(&f),
+        vec![
+            "cert.expired",
+            "cert.hostname_mismatch",
+            "cert.self_signed",
+            "cert.untrusted_root",
+            "cert.validity_too_long"
+        ]
+    );
+}
+
+/// SHA-1 signatures: rcgen will not make one, so openssl does; rustls serves it.
+#[tokio::test]
+async fn weak_signature() {
+    let dir = workdir();
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-sha1",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "c.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=sha1.test",
+            "-addext",
+            "subjectAltName=DNS:sha1.test",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ],
+        dir.path(),
+    );
+    let cert_pem = std::fs::read_to_string(dir.path().join("c.pem")).unwrap();
+    let key_pem = std::fs::read_to_string(dir.path().join("k.pem")).unwrap();
+    let chain: Vec<_> = rustls_pemfile::certs(&mut cert_pem.as_bytes())
+        .map(Result::unwrap)
+        .collect();
+    let key = rustls_pemfile::private_key(&mut key_pem.as_bytes())
+        .unwrap()
+        .unwrap();
+    let s = lab::serve(ServerSpec::new(chain, key)).await.unwrap();
+    let facts = probe(
+        s.addr,
+        Some("sha1.test"),
+        trust_pem(&Ca::root("R").unwrap().pem),
+    )
+    .await;
+    let leaf = &facts.certificates.as_ref().unwrap().certificates[0];
+    assert_eq!(leaf.signature_algorithm, "sha1WithRSAEncryption");
+    let f = judge(&facts);
+    assert_status(&f, "cert.weak_signature", Status::Fail);
+    assert!(f["cert.weak_signature"].evidence[0].contains("sha1WithRSAEncryption"));
+}
+
+/// RSA-1024: rustls will not serve it, so openssl s_server does.
+#[tokio::test]
+async fn weak_key() {
+    let dir = workdir();
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:1024",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "c.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=weak.test",
+            "-addext",
+            "subjectAltName=DNS:weak.test",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ],
+        dir.path(),
+    );
+    let server = openssl_server(
+        &[
+            "-cert",
+            "c.pem",
+            "-key",
+            "k.pem",
+            "-cipher",
+            "DEFAULT:@SECLEVEL=0",
+        ],
+        dir.path(),
+    );
+    let pem = std::fs::read_to_string(dir.path().join("c.pem")).unwrap();
+    let facts = probe(server.addr, Some("weak.test"), trust_pem(&pem)).await;
+    let leaf = &facts.certificates.as_ref().unwrap().certificates[0];
+    assert_eq!(
+        (leaf.key.algorithm.as_str(), leaf.key.bits),
+        ("RSA", Some(1024))
+    );
+    let f = judge(&facts);
+    assert_status(&f, "cert.weak_key", Status::Fail);
+    assert!(f["cert.weak_key"].evidence[0].contains("1024-bit RSA"));
+    // A stricter policy (BSI: RSA >= 3000) fails a 2048-bit key too; the default passes it.
+    let p = pki();
+    let rsa = LeafSpec {
+        alg: KeyAlg::Rsa2048,
+        ..LeafSpec::valid("api.test", 60)
+    };
+    let s = serve_leaf(&p, &rsa, true).await;
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&p.root.pem)).await;
+    assert_status(&judge(&facts), "cert.weak_key", Status::Pass);
+    let bsi = Policy::parse(
+        "p.toml",
+        "name = \"p\"\nversion = \"1\"\n[rules.\"cert.weak_key\"]\nmin_rsa_bits = 3000\n",
+    )
+    .unwrap();
+    assert_status(&judge_with(&facts, &bsi), "cert.weak_key", Status::Fail);
+}

@@ -1,0 +1,304 @@
+//! Shared test helpers: real peers on 127.0.0.1 only.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use vetcrypt::cert::{TrustKind, TrustStore};
+use vetcrypt::facts::{EndpointFacts, FactSet, FACTS_SCHEMA_VERSION};
+use vetcrypt::plan::Target;
+use vetcrypt::policy::{evaluate, Finding, Policy, Status};
+use vetcrypt::tls::{probe_endpoint, ProbeConfig};
+
+pub const TIMEOUT: Duration = Duration::from_secs(3);
+
+pub fn trust_pem(pem: &str) -> Arc<TrustStore> {
+    let mut t = TrustStore::new(TrustKind::None).unwrap();
+    t.add_pem(pem).unwrap();
+    Arc::new(t)
+}
+
+pub fn target(addr: SocketAddr, sni: Option<&str>) -> Target {
+    Target::parse(&addr.to_string(), sni).unwrap()
+}
+
+pub async fn probe(addr: SocketAddr, sni: Option<&str>, trust: Arc<TrustStore>) -> EndpointFacts {
+    probe_endpoint(
+        &target(addr, sni),
+        &ProbeConfig {
+            timeout: TIMEOUT,
+            trust,
+        },
+    )
+    .await
+}
+
+pub fn fact_set(endpoints: Vec<EndpointFacts>) -> FactSet {
+    FactSet {
+        schema_version: FACTS_SCHEMA_VERSION,
+        tool_version: "test".into(),
+        observed_at: OffsetDateTime::now_utc(),
+        endpoints,
+    }
+}
+
+/// Findings of one endpoint under a policy (a built-in name or policy text).
+pub fn judge_with(facts: &EndpointFacts, policy: &Policy) -> HashMap<String, Finding> {
+    let evaluated = evaluate(policy, &fact_set(vec![facts.clone()]));
+    evaluated[0]
+        .findings
+        .iter()
+        .map(|f| (f.rule_id.clone(), f.clone()))
+        .collect()
+}
+
+pub fn judge(facts: &EndpointFacts) -> HashMap<String, Finding> {
+    judge_with(facts, &Policy::load("default").unwrap())
+}
+
+/// Asserts the status of a rule, showing its evidence when it differs.
+#[track_caller]
+pub fn assert_status(findings: &HashMap<String, Finding>, rule: &str, status: Status) {
+    let f = findings
+        .get(rule)
+        .unwrap_or_else(|| panic!("no finding for {rule}"));
+    assert_eq!(f.status, status, "{rule}: {:?}", f.evidence);
+}
+
+pub fn failing(findings: &HashMap<String, Finding>) -> Vec<String> {
+    let mut v: Vec<String> = findings
+        .values()
+        .filter(|f| f.status == Status::Fail)
+        .map(|f| f.rule_id.clone())
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn openssl_bin() -> &'static str {
+    static CHECK: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    CHECK.get_or_init(|| {
+        let ok = Command::new("openssl").arg("version").output().map(|o| o.status.success()).unwrap_or(false);
+        assert!(ok, "openssl is not installed: run the README's test command (scripts/test.sh), which installs it");
+    });
+    "openssl"
+}
+
+/// Runs an openssl command, panicking with its stderr if it fails.
+pub fn openssl(args: &[&str], dir: &Path) {
+    let out = Command::new(openssl_bin())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A real `openssl s_server` on 127.0.0.1, killed on drop.
+pub struct OpensslServer {
+    pub addr: SocketAddr,
+    child: Child,
+    _stdin: ChildStdin,
+}
+
+impl Drop for OpensslServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `openssl s_server` with `args` on an ephemeral port, returning once it listens
+/// (it prints `ACCEPT host:port`).
+pub fn openssl_server(args: &[&str], dir: &Path) -> OpensslServer {
+    let mut child = Command::new(openssl_bin())
+        .args(["s_server", "-accept", "127.0.0.1:0"])
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped()) // s_server quits on end of input: keep it open
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start openssl s_server");
+    let stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("ACCEPT ") {
+                if let Some(t) = tx.take() {
+                    let _ = t.send(rest.trim().to_string());
+                }
+            }
+        }
+    });
+    std::thread::spawn(move || for _ in BufReader::new(stderr).lines().map_while(Result::ok) {});
+    let addr = match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(a) => a.parse().expect("ACCEPT address"),
+        Err(_) => {
+            let _ = child.kill();
+            let status = child.wait();
+            panic!("openssl s_server {args:?} did not start listening ({status:?})");
+        }
+    };
+    OpensslServer {
+        addr,
+        child,
+        _stdin: stdin,
+    }
+}
+
+/// A temporary directory for generated keys and certificates.
+pub fn workdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Hostile or broken peers.
+#[derive(Clone, Copy, Debug)]
+pub enum Hostile {
+    /// Accepts and never says anything.
+    Silent,
+    /// An SSH server: banner first.
+    SshBanner,
+    /// An HTTP server answering the hello with a 400.
+    PlainHttp,
+    /// Random bytes in answer to the hello.
+    Garbage,
+    /// A record header announcing 65535 bytes, then 16 MiB of data.
+    HugeRecord,
+    /// An endless stream of small records.
+    EndlessRecords,
+    /// A ServerHello choosing a suite that was never offered.
+    UnofferedSuite,
+}
+
+pub struct HostilePeer {
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Drop for HostilePeer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn server_hello(suite: u16) -> Vec<u8> {
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&[0x42; 32]);
+    body.push(0);
+    body.extend_from_slice(&suite.to_be_bytes());
+    body.push(0);
+    let mut hs = vec![2, 0, 0, body.len() as u8];
+    hs.extend_from_slice(&body);
+    let mut rec = vec![22, 3, 3, 0, hs.len() as u8];
+    rec.extend_from_slice(&hs);
+    rec
+}
+
+pub async fn hostile(kind: Hostile) -> HostilePeer {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                match kind {
+                    Hostile::Silent => {
+                        // Read and hold the connection open, answering nothing.
+                        while let Ok(n) = s.read(&mut buf).await {
+                            if n == 0 {
+                                break;
+                            }
+                        }
+                    }
+                    Hostile::SshBanner => {
+                        let _ = s
+                            .write_all(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n")
+                            .await;
+                        let _ = s.read(&mut buf).await;
+                    }
+                    Hostile::PlainHttp => {
+                        let _ = s.read(&mut buf).await;
+                        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+                    }
+                    Hostile::Garbage => {
+                        let _ = s.read(&mut buf).await;
+                        let junk: Vec<u8> = (0..4096u32)
+                            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 | 0x80)
+                            .collect();
+                        let _ = s.write_all(&junk).await;
+                    }
+                    Hostile::HugeRecord => {
+                        let _ = s.read(&mut buf).await;
+                        let _ = s.write_all(&[22, 3, 3, 0xff, 0xff]).await;
+                        let chunk = vec![0u8; 64 * 1024];
+                        for _ in 0..256 {
+                            if s.write_all(&chunk).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    Hostile::EndlessRecords => {
+                        let _ = s.read(&mut buf).await;
+                        let rec = [
+                            23u8, 3, 3, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                        ];
+                        loop {
+                            if s.write_all(&rec).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    Hostile::UnofferedSuite => {
+                        let _ = s.read(&mut buf).await;
+                        let _ = s.write_all(&server_hello(0xfefe)).await;
+                        let _ = s.read(&mut buf).await;
+                    }
+                }
+            });
+        }
+    });
+    HostilePeer { addr, task }
+}
+
+/// A port on 127.0.0.1 with nothing listening.
+pub fn closed_port() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
+pub fn assert_error(facts: &EndpointFacts) -> &vetcrypt::facts::ProbeError {
+    let e = facts
+        .error
+        .as_ref()
+        .unwrap_or_else(|| panic!("expected a probe error: {facts:#?}"));
+    let findings = judge(facts);
+    assert!(
+        findings.values().all(|f| f.status == Status::Error),
+        "every rule must be an error"
+    );
+    let _ = Status::Pass;
+    e
+}

@@ -1,0 +1,268 @@
+//! TLS probing against real peers: rustls endpoints, `openssl s_server` for what rustls
+//! refuses (legacy versions, static RSA, CBC), and hostile peers. Ground truth for OpenSSL
+//! endpoints is what OpenSSL itself says of its cipher string.
+
+mod common;
+
+use std::process::Command;
+use std::time::Instant;
+
+use common::*;
+use vetcrypt::facts::{ProbeErrorKind, ProtocolVersion, SuiteClass, Support};
+use vetcrypt::lab::{self, Ca, KeyAlg, LeafSpec, ServerSpec};
+use vetcrypt::policy::Status;
+use vetcrypt::tls::{scan, ProbeConfig};
+
+/// An RSA certificate for `name` from a fresh root, written as PEM files in `dir`.
+fn rsa_cert(dir: &std::path::Path, name: &str) -> String {
+    let root = Ca::root("OpenSSL Test Root").unwrap();
+    let leaf = root
+        .leaf(&LeafSpec {
+            alg: KeyAlg::Rsa2048,
+            ..LeafSpec::valid(name, 60)
+        })
+        .unwrap();
+    write(dir, "c.pem", &leaf.pem);
+    write(dir, "k.pem", &leaf.key_pem);
+    root.pem
+}
+
+/// What OpenSSL says a cipher string enables: (OpenSSL name, key exchange) pairs.
+fn openssl_ciphers(spec: &str) -> Vec<(String, String)> {
+    let out = Command::new(openssl_bin())
+        .args(["ciphers", "-v", spec])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            let kx = cols.iter().find_map(|c| c.strip_prefix("Kx="))?;
+            Some((cols[0].to_string(), kx.to_string()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn rustls_endpoint_facts() {
+    let root = Ca::root("R").unwrap();
+    let leaf = root.leaf(&LeafSpec::valid("api.test", 60)).unwrap();
+    let s = lab::serve(ServerSpec::new(vec![leaf.cert], leaf.key))
+        .await
+        .unwrap();
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&root.pem)).await;
+    let tls = facts.tls.as_ref().unwrap();
+    let h = tls.handshake.as_ref().unwrap();
+    assert_eq!(h.version, ProtocolVersion::Tls13);
+    assert!(
+        h.cipher_suite.name.starts_with("TLS_AES_")
+            || h.cipher_suite.name.starts_with("TLS_CHACHA20")
+    );
+    assert_eq!(h.alpn.as_deref(), Some("h2"));
+    assert!(h.kx_group.is_some() && h.signature_verified);
+    let support = |v| tls.protocol(v).unwrap().support;
+    assert_eq!(support(ProtocolVersion::Tls13), Support::Accepted);
+    assert_eq!(support(ProtocolVersion::Tls12), Support::Accepted);
+    for v in [
+        ProtocolVersion::Tls11,
+        ProtocolVersion::Tls10,
+        ProtocolVersion::Ssl3,
+    ] {
+        assert_eq!(support(v), Support::Rejected, "{v}");
+    }
+    assert_eq!(tls.suite_probes.len(), 2);
+    assert!(tls
+        .suite_probes
+        .iter()
+        .all(|p| p.support == Support::Rejected && p.version == ProtocolVersion::Tls12));
+    assert!(
+        tls.connections >= 7 && tls.connections <= 16,
+        "{}",
+        tls.connections
+    );
+}
+
+#[tokio::test]
+async fn tls12_only_rustls_fails_tls13_required() {
+    let root = Ca::root("R").unwrap();
+    let leaf = root.leaf(&LeafSpec::valid("api.test", 60)).unwrap();
+    let s = lab::serve(ServerSpec::new(vec![leaf.cert], leaf.key).tls12_only())
+        .await
+        .unwrap();
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&root.pem)).await;
+    assert_eq!(
+        facts
+            .tls
+            .as_ref()
+            .unwrap()
+            .handshake
+            .as_ref()
+            .unwrap()
+            .version,
+        ProtocolVersion::Tls12
+    );
+    assert_eq!(failing(&judge(&facts)), vec!["tls.tls13_required"]);
+}
+
+/// The case a rustls-only check gets wrong: a modern client negotiates ECDHE, but the server
+/// also accepts static RSA. Forward secrecy must fail.
+#[tokio::test]
+async fn openssl_tls12_with_a_non_pfs_suite_beside_ecdhe() {
+    let dir = workdir();
+    let root = rsa_cert(dir.path(), "legacy.test");
+    let suites = "ECDHE-RSA-AES128-GCM-SHA256:AES128-GCM-SHA256";
+    let truth = openssl_ciphers(suites);
+    assert!(
+        truth.contains(&("AES128-GCM-SHA256".into(), "RSA".into())),
+        "{truth:?}"
+    );
+    let server = openssl_server(
+        &[
+            "-cert", "c.pem", "-key", "k.pem", "-tls1_2", "-cipher", suites,
+        ],
+        dir.path(),
+    );
+    let facts = probe(server.addr, Some("legacy.test"), trust_pem(&root)).await;
+    let tls = facts.tls.as_ref().unwrap();
+    let h = tls.handshake.as_ref().unwrap();
+    assert_eq!(h.cipher_suite.name, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+    assert!(h.cipher_suite.forward_secrecy);
+    let nfs = tls
+        .suite_probes
+        .iter()
+        .find(|p| p.class == SuiteClass::NonForwardSecret)
+        .unwrap();
+    assert_eq!(nfs.support, Support::Accepted);
+    // OpenSSL's AES128-GCM-SHA256 is IANA's TLS_RSA_WITH_AES_128_GCM_SHA256, key exchange RSA.
+    assert_eq!(
+        nfs.accepted.as_ref().unwrap().name,
+        "TLS_RSA_WITH_AES_128_GCM_SHA256"
+    );
+    let f = judge(&facts);
+    assert_eq!(
+        failing(&f),
+        vec!["tls.forward_secrecy", "tls.tls13_required"]
+    );
+    assert!(f["tls.forward_secrecy"].evidence[0].contains("TLS_RSA_WITH_AES_128_GCM_SHA256"));
+    assert_status(&f, "tls.aead_only", Status::Pass);
+    assert_status(&f, "tls.min_version", Status::Pass);
+}
+
+/// TLS 1.0 with CBC suites, which rustls cannot even offer.
+#[tokio::test]
+async fn openssl_legacy_versions_and_cbc() {
+    let dir = workdir();
+    let root = rsa_cert(dir.path(), "old.test");
+    let suites = "ECDHE-RSA-AES128-SHA:AES128-SHA";
+    let server = openssl_server(
+        &[
+            "-cert",
+            "c.pem",
+            "-key",
+            "k.pem",
+            "-no_tls1_3",
+            "-no_tls1_2",
+            "-cipher",
+            &format!("{suites}:@SECLEVEL=0"),
+        ],
+        dir.path(),
+    );
+    let facts = probe(server.addr, Some("old.test"), trust_pem(&root)).await;
+    assert!(facts.error.is_none(), "{:?}", facts.error);
+    let tls = facts.tls.as_ref().unwrap();
+    assert!(
+        tls.handshake.is_none(),
+        "rustls cannot talk to a TLS 1.0/1.1-only server"
+    );
+    let support = |v| tls.protocol(v).unwrap().support;
+    assert_eq!(support(ProtocolVersion::Tls10), Support::Accepted);
+    assert_eq!(support(ProtocolVersion::Tls11), Support::Accepted);
+    assert_eq!(support(ProtocolVersion::Tls12), Support::Rejected);
+    assert_eq!(support(ProtocolVersion::Tls13), Support::Rejected);
+    let f = judge(&facts);
+    assert_status(&f, "tls.min_version", Status::Fail);
+    assert_status(&f, "tls.aead_only", Status::Fail);
+    assert_status(&f, "tls.forward_secrecy", Status::Fail);
+    assert_status(&f, "tls.tls13_required", Status::Fail);
+    // No certificate was captured without a completed handshake: never a pass.
+    assert_status(&f, "cert.expired", Status::NotObserved);
+}
+
+#[tokio::test]
+async fn hostile_peers_give_clear_errors_within_the_timeout() {
+    let cases = [
+        (Hostile::Silent, ProbeErrorKind::Timeout),
+        (Hostile::SshBanner, ProbeErrorKind::NotTls),
+        (Hostile::PlainHttp, ProbeErrorKind::NotTls),
+        (Hostile::Garbage, ProbeErrorKind::NotTls),
+        (Hostile::HugeRecord, ProbeErrorKind::Protocol),
+        (Hostile::EndlessRecords, ProbeErrorKind::Protocol),
+        (Hostile::UnofferedSuite, ProbeErrorKind::Protocol),
+    ];
+    let trust = trust_pem(&Ca::root("R").unwrap().pem);
+    for (kind, expected) in cases {
+        let peer = hostile(kind).await;
+        let started = Instant::now();
+        let facts = probe(peer.addr, Some("x.test"), trust.clone()).await;
+        let elapsed = started.elapsed();
+        let e = assert_error(&facts);
+        assert_eq!(e.kind, expected, "{kind:?}: {}", e.message);
+        assert!(elapsed < TIMEOUT * 3, "{kind:?} took {elapsed:?}");
+        if matches!(kind, Hostile::SshBanner) {
+            assert!(e.message.contains("SSH-2.0-OpenSSH"), "{}", e.message);
+        }
+    }
+}
+
+#[tokio::test]
+async fn closed_port() {
+    // (Name resolution failures are not tested: a lookup would leave 127.0.0.1.)
+    let trust = trust_pem(&Ca::root("R").unwrap().pem);
+    let facts = probe(common::closed_port(), None, trust).await;
+    let e = assert_error(&facts);
+    assert_eq!(e.kind, ProbeErrorKind::Connect);
+    assert!(e.message.contains("refused"), "{}", e.message);
+}
+
+/// One bad target never hides the others' results.
+#[tokio::test]
+async fn bad_targets_do_not_hide_good_ones() {
+    let root = Ca::root("R").unwrap();
+    let leaf = root.leaf(&LeafSpec::valid("api.test", 60)).unwrap();
+    let good = lab::serve(ServerSpec::new(vec![leaf.cert], leaf.key))
+        .await
+        .unwrap();
+    let silent = hostile(Hostile::Silent).await;
+    let ssh = hostile(Hostile::SshBanner).await;
+    let targets = vec![
+        target(silent.addr, Some("api.test")),
+        target(good.addr, Some("api.test")),
+        target(common::closed_port(), Some("api.test")),
+        target(ssh.addr, Some("api.test")),
+    ];
+    let cfg = ProbeConfig {
+        timeout: TIMEOUT,
+        trust: trust_pem(&root.pem),
+    };
+    let started = Instant::now();
+    let results = scan(&targets, &cfg, 4).await;
+    assert!(
+        started.elapsed() < TIMEOUT * 2,
+        "targets must be probed concurrently: {:?}",
+        started.elapsed()
+    );
+    let kinds: Vec<Option<ProbeErrorKind>> = results
+        .iter()
+        .map(|r| r.error.as_ref().map(|e| e.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            Some(ProbeErrorKind::Timeout),
+            None,
+            Some(ProbeErrorKind::Connect),
+            Some(ProbeErrorKind::NotTls)
+        ]
+    );
+    assert_eq!(failing(&judge(&results[1])), Vec::<String>::new());
+}
