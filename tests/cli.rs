@@ -1,0 +1,393 @@
+//! The command line as a user runs it: exit codes, messages, files, plans, saved facts.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::*;
+use serde_json::Value;
+use vetcrypt::lab::{self, Ca, LeafSpec, ServerSpec};
+
+fn vetcrypt(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vetcrypt"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run vetcrypt")
+}
+
+/// Runs the binary off the async runtime, so the in-process servers keep serving.
+async fn vetcrypt_async(args: Vec<String>, dir: std::path::PathBuf) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        vetcrypt(&refs, &dir)
+    })
+    .await
+    .unwrap()
+}
+
+fn text(o: &[u8]) -> String {
+    String::from_utf8_lossy(o).into_owned()
+}
+
+#[test]
+fn demo_prints_a_real_report() {
+    let dir = workdir();
+    let o = vetcrypt(&["demo"], dir.path());
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", text(&o.stderr));
+    for needle in [
+        "compliant",
+        "legacy",
+        "wrong-name",
+        "no-intermediate",
+        "expiring",
+        "FAIL",
+        "cert.expired",
+        "exit 1",
+    ] {
+        assert!(out.contains(needle), "demo output lacks {needle}:\n{out}");
+    }
+    let o = vetcrypt(&["demo", "--format", "json"], dir.path());
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["endpoints"].as_array().unwrap().len(), 5);
+    assert_eq!(doc["summary"]["endpoints_unreachable"], 0);
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_message() {
+    let dir = workdir();
+    let cases: &[(&[&str], &str)] = &[
+        (&["scan"], "no target"),
+        (&["scan", "http://plain.example"], "unsupported scheme"),
+        (&["scan", "host:99999"], "not a port"),
+        (
+            &["scan", "--policy", "nosuch", "a.example"],
+            "no policy named `nosuch`",
+        ),
+        (
+            &["scan", "--format", "yaml", "a.example"],
+            "unknown format `yaml`",
+        ),
+        (
+            &["scan", "--format", "json", "--format", "sarif", "a.example"],
+            "only one format",
+        ),
+        (
+            &["scan", "--targets", "missing.txt"],
+            "cannot read targets file missing.txt",
+        ),
+        (
+            &["scan", "--ca-file", "missing.pem", "a.example"],
+            "cannot read CA file",
+        ),
+        (
+            &["scan", "--timeout", "soon", "a.example"],
+            "not a duration",
+        ),
+        (
+            &["check", "--facts", "missing.json"],
+            "cannot read facts file",
+        ),
+        (&["frobnicate"], "unrecognized subcommand"),
+    ];
+    for (args, needle) in cases {
+        let o = vetcrypt(args, dir.path());
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected `{needle}` in: {err}"
+        );
+    }
+}
+
+#[test]
+fn bad_files_name_file_and_line() {
+    let dir = workdir();
+    write(
+        dir.path(),
+        "policy.toml",
+        "name = \"p\"\nversion = \"1\"\n\n[rules.\"tls.minimum\"]\n",
+    );
+    write(
+        dir.path(),
+        "sev.toml",
+        "name = \"p\"\nversion = \"1\"\n[rules.\"tls.min_version\"]\nseverity = \"urgent\"\n",
+    );
+    write(
+        dir.path(),
+        "plan.toml",
+        "[[endpoint]]\ntarget = \"a.example\"\n[[endpoint]]\ntargte = \"b.example\"\n",
+    );
+    write(
+        dir.path(),
+        "targets.txt",
+        "a.example\n# comment\nb.example:0\n",
+    );
+    write(
+        dir.path(),
+        "facts.json",
+        "{\n  \"schema_version\": 1,\n  \"endpoints\": [,]\n}\n",
+    );
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["policy", "validate", "policy.toml"],
+            "policy.toml:4:8: unknown rule id `tls.minimum`",
+        ),
+        (
+            &["scan", "--policy", "policy.toml", "a.example"],
+            "policy.toml:4:8",
+        ),
+        (
+            &["policy", "validate", "sev.toml"],
+            "sev.toml:4:12: unknown severity `urgent`",
+        ),
+        (&["scan", "--plan", "plan.toml"], "plan.toml:4:1"),
+        (&["scan", "plan.toml"], "unknown field `targte`"),
+        (&["scan", "--targets", "targets.txt"], "targets.txt:3:1"),
+        (&["check", "--facts", "facts.json"], "facts.json:3:"),
+    ];
+    for (args, needle) in cases {
+        let o = vetcrypt(args, dir.path());
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected `{needle}` in: {err}"
+        );
+    }
+}
+
+#[test]
+fn policy_commands() {
+    let dir = workdir();
+    let o = vetcrypt(&["policy", "show", "default"], dir.path());
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0));
+    for r in vetcrypt::policy::catalog::all() {
+        assert!(out.contains(r.id), "policy show lacks {}", r.id);
+        assert!(
+            out.contains(r.reference),
+            "policy show lacks {}'s reference",
+            r.id
+        );
+    }
+    assert!(out.contains("min_version = \"TLSv1.2\""), "{out}");
+    let o = vetcrypt(&["policy", "list"], dir.path());
+    assert!(text(&o.stdout).starts_with("default"));
+    let o = vetcrypt(&["policy", "rules"], dir.path());
+    assert!(text(&o.stdout).contains("cert.expiring_soon"));
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/default.toml");
+    let o = vetcrypt(
+        &["policy", "validate", shipped.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_exit_codes_outputs_and_saved_facts() {
+    let dir = workdir();
+    let d = dir.path().to_path_buf();
+    let root = Ca::root("CLI Root").unwrap();
+    write(&d, "root.pem", &root.pem);
+    let leaf = root.leaf(&LeafSpec::valid("api.test", 60)).unwrap();
+    let good = lab::serve(ServerSpec::new(vec![leaf.cert], leaf.key))
+        .await
+        .unwrap();
+    let old = root.leaf(&LeafSpec::valid("api.test", 60)).unwrap();
+    let tls12 = lab::serve(ServerSpec::new(vec![old.cert], old.key).tls12_only())
+        .await
+        .unwrap();
+    let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let good_t = good.addr.to_string();
+    let tls12_t = tls12.addr.to_string();
+
+    // 0: everything passes.
+    let o = vetcrypt_async(
+        args(&[
+            "scan",
+            &good_t,
+            "--sni",
+            "api.test",
+            "--trust",
+            "none",
+            "--ca-file",
+            "root.pem",
+        ]),
+        d.clone(),
+    )
+    .await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert!(text(&o.stdout).contains("PASS"));
+
+    // 1: a policy failure; several formats in one run; facts saved.
+    let o = vetcrypt_async(
+        args(&[
+            "scan",
+            &good_t,
+            &tls12_t,
+            "--sni",
+            "api.test",
+            "--trust",
+            "none",
+            "--ca-file",
+            "root.pem",
+            "--format",
+            "terminal",
+            "--format",
+            "json=r.json",
+            "--format",
+            "sarif=r.sarif",
+            "--format",
+            "junit=r.xml",
+            "--save-facts",
+            "facts.json",
+        ]),
+        d.clone(),
+    )
+    .await;
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert!(text(&o.stdout).contains("tls.tls13_required"));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["summary"]["exit_code"], 1);
+    assert!(std::fs::read_to_string(d.join("r.sarif"))
+        .unwrap()
+        .contains("\"ruleId\": \"tls.tls13_required\""));
+    assert!(std::fs::read_to_string(d.join("r.xml"))
+        .unwrap()
+        .contains("<failure"));
+
+    // Offline re-evaluation gives the same verdicts, and a policy can change them.
+    let o = vetcrypt_async(
+        args(&["check", "--facts", "facts.json", "--format", "json"]),
+        d.clone(),
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(1));
+    let again: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(again["endpoints"], report["endpoints"]);
+    write(&d, "lenient.toml", "name = \"lenient\"\nversion = \"1\"\n[rules.\"tls.tls13_required\"]\nenabled = false\n[rules.\"cert.expired\"]\n");
+    let o = vetcrypt_async(
+        args(&["check", "--facts", "facts.json", "--policy", "lenient.toml"]),
+        d.clone(),
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let o = vetcrypt_async(
+        args(&["check", "--facts", "facts.json", "--fail-on", "high"]),
+        d.clone(),
+    )
+    .await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "a medium failure under --fail-on high"
+    );
+
+    // 3: a probe could not run; the other target is still reported.
+    let closed = common::closed_port().to_string();
+    let o = vetcrypt_async(
+        args(&[
+            "scan",
+            &closed,
+            &good_t,
+            "--sni",
+            "api.test",
+            "--trust",
+            "none",
+            "--ca-file",
+            "root.pem",
+            "--format",
+            "json",
+        ]),
+        d.clone(),
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(3));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["endpoints"][0]["facts"]["error"]["kind"], "connect");
+    assert_eq!(
+        doc["endpoints"][1]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["status"] == "pass")
+            .count(),
+        15
+    );
+
+    // A plan file and a targets file name the same endpoints.
+    write(
+        &d,
+        "plan.toml",
+        &format!(
+            "[scan]\ntrust = \"none\"\nca_files = [\"root.pem\"]\ntimeout = \"2s\"\n\n[[endpoint]]\nname = \"api\"\ntarget = \"{good_t}\"\nsni = \"api.test\"\n"
+        ),
+    );
+    let o = vetcrypt_async(args(&["scan", "--plan", "plan.toml"]), d.clone()).await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert!(text(&o.stdout).contains("api ("), "{}", text(&o.stdout));
+    write(&d, "targets.txt", &format!("# fleet\n{good_t}\n"));
+    let o = vetcrypt_async(
+        args(&[
+            "scan",
+            "--targets",
+            "targets.txt",
+            "--sni",
+            "api.test",
+            "--trust",
+            "none",
+            "--ca-file",
+            "root.pem",
+        ]),
+        d.clone(),
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+}
+
+/// The shipped examples stay valid.
+#[test]
+fn shipped_plans_and_policies_parse() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut seen = 0;
+    for entry in std::fs::read_dir(root.join("probes")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            vetcrypt::plan::load_plan(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            seen += 1;
+        }
+    }
+    for entry in std::fs::read_dir(root.join("policies")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            vetcrypt::policy::Policy::load(path.to_str().unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2);
+}
