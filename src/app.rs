@@ -103,7 +103,13 @@ fn scan(args: ScanArgs, ui: &Ui) -> anyhow::Result<u8> {
         .or(s.concurrency)
         .unwrap_or(DEFAULT_CONCURRENCY);
     let observed_at = OffsetDateTime::now_utc();
-    let endpoints = runtime()?.block_on(tls::scan(&targets, &cfg, concurrency));
+    let progress = progress_bar(targets.len());
+    let endpoints =
+        runtime()?.block_on(tls::scan_with_progress(&targets, &cfg, concurrency, |f| {
+            progress.set_message(f.target.display());
+            progress.inc(1);
+        }));
+    progress.finish_and_clear();
     let facts = FactSet {
         schema_version: FACTS_SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -114,6 +120,21 @@ fn scan(args: ScanArgs, ui: &Ui) -> anyhow::Result<u8> {
         write_file(path, &(serde_json::to_string_pretty(&facts)? + "\n"))?;
     }
     emit(&judging, &facts, ui)
+}
+
+/// A progress bar on standard error, shown only on a terminal and for more than one endpoint.
+fn progress_bar(n: usize) -> indicatif::ProgressBar {
+    if n < 2 || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(n as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} probing {pos}/{len} endpoints {wide_msg}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
 }
 
 fn check(args: CheckArgs, ui: &Ui) -> anyhow::Result<u8> {

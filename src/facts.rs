@@ -297,6 +297,8 @@ pub struct CertificateFacts {
     #[serde(with = "time::serde::rfc3339")]
     #[schemars(with = "String")]
     pub not_after: OffsetDateTime,
+    /// Whole days from the observation to `not_after` (negative once expired).
+    pub days_left: i64,
     pub key: PublicKeyInfo,
     pub signature_algorithm: String,
     /// Object identifier of the signature algorithm.

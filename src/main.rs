@@ -4,6 +4,15 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = vetcrypt::cli::Cli::parse();
+    // Diagnostics on standard error: VETCRYPT_LOG=debug shows every probe's exchange.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VETCRYPT_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
     match vetcrypt::app::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

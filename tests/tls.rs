@@ -266,3 +266,33 @@ async fn bad_targets_do_not_hide_good_ones() {
     );
     assert_eq!(failing(&judge(&results[1])), Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn tls13_only_endpoint() {
+    let root = Ca::root("R").unwrap();
+    let leaf = root.leaf(&LeafSpec::valid("api.test", 60)).unwrap();
+    let s = lab::serve(ServerSpec::new(vec![leaf.cert], leaf.key).tls13_only())
+        .await
+        .unwrap();
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&root.pem)).await;
+    let tls = facts.tls.as_ref().unwrap();
+    assert!(tls
+        .protocols
+        .iter()
+        .all(|p| (p.version == ProtocolVersion::Tls13) == (p.support == Support::Accepted)));
+    assert!(
+        tls.suite_probes.is_empty(),
+        "no legacy version to ask about"
+    );
+    let f = judge(&facts);
+    assert_eq!(failing(&f), Vec::<String>::new());
+    assert!(f["tls.forward_secrecy"]
+        .evidence
+        .iter()
+        .any(|e| e.contains("TLSv1.3")));
+    let days_left = facts.certificates.as_ref().unwrap().certificates[0].days_left;
+    assert!(
+        (58..=59).contains(&days_left),
+        "valid from yesterday for 60 days: {days_left}"
+    );
+}

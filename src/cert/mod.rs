@@ -22,8 +22,10 @@ pub fn inspect(
 ) -> ChainFacts {
     let mut issues = Vec::new();
     let mut parsed = Vec::new();
+    let observed = time::OffsetDateTime::from_unix_timestamp(now.as_secs() as i64)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     for (i, der) in chain.iter().enumerate() {
-        match x509::parse(i, der) {
+        match x509::parse(i, der, observed) {
             Ok(p) => parsed.push(p),
             Err(m) => issues.push(issue(
                 ChainIssueKind::InvalidChain,

@@ -13,7 +13,8 @@ pub struct Parsed {
     pub issuer_raw: Vec<u8>,
 }
 
-pub fn parse(position: usize, der: &[u8]) -> Result<Parsed, String> {
+/// Parses certificate `position` of a chain observed at `now`.
+pub fn parse(position: usize, der: &[u8], now: ::time::OffsetDateTime) -> Result<Parsed, String> {
     let (rest, cert) = X509Certificate::from_der(der)
         .map_err(|e| format!("not a valid X.509 certificate: {e}"))?;
     if !rest.is_empty() {
@@ -59,6 +60,7 @@ pub fn parse(position: usize, der: &[u8]) -> Result<Parsed, String> {
         sha256: hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der).as_ref()),
         not_before: cert.validity().not_before.to_datetime(),
         not_after: cert.validity().not_after.to_datetime(),
+        days_left: (cert.validity().not_after.to_datetime() - now).whole_days(),
         key: key_info(cert.public_key()),
         signature_algorithm: signature_name(&sig_oid).to_string(),
         signature_oid: sig_oid,

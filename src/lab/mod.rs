@@ -172,6 +172,10 @@ impl ServerSpec {
             versions: vec![&rustls::version::TLS13, &rustls::version::TLS12],
         }
     }
+    pub fn tls13_only(mut self) -> ServerSpec {
+        self.versions = vec![&rustls::version::TLS13];
+        self
+    }
     pub fn tls12_only(mut self) -> ServerSpec {
         self.versions = vec![&rustls::version::TLS12];
         self

@@ -168,17 +168,35 @@ impl Policy {
 }
 
 fn suggestion(id: &str) -> String {
-    let tail = id.rsplit('.').next().unwrap_or(id);
-    match catalog::all()
+    let closest = catalog::all()
         .iter()
-        .find(|r| r.id.ends_with(tail) || r.id.contains(tail))
-    {
-        Some(r) => format!(
-            "; did you mean `{}`? (`vetcrypt policy rules` lists them all)",
-            r.id
-        ),
+        .map(|r| (edit_distance(id, r.id), r.id))
+        .min()
+        .filter(|(d, _)| *d <= 3);
+    match closest {
+        Some((_, near)) => {
+            format!("; did you mean `{near}`? (`vetcrypt policy rules` lists them all)")
+        }
         None => " (`vetcrypt policy rules` lists the known rules)".to_string(),
     }
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for j in 0..b.len() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != b[j]))
+                .min(row[j] + 1)
+                .min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 /// The findings for one endpoint.

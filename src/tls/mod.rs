@@ -46,9 +46,20 @@ pub struct ProbeConfig {
 
 /// Probes every target, `concurrency` at a time, results in target order.
 pub async fn scan(targets: &[Target], cfg: &ProbeConfig, concurrency: usize) -> Vec<EndpointFacts> {
+    scan_with_progress(targets, cfg, concurrency, |_| {}).await
+}
+
+/// [`scan`], calling `done` as each endpoint finishes (for a progress display).
+pub async fn scan_with_progress(
+    targets: &[Target],
+    cfg: &ProbeConfig,
+    concurrency: usize,
+    done: impl Fn(&EndpointFacts),
+) -> Vec<EndpointFacts> {
     stream::iter(targets)
         .map(|t| probe_endpoint(t, cfg))
         .buffered(concurrency.max(1))
+        .inspect(|f| done(f))
         .collect()
         .await
 }
@@ -74,6 +85,7 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
 
     let started = UnixTime::now();
     let modern = modern_handshake(addr, target.server_name(), cfg.timeout).await;
+    tracing::debug!(target = %target.authority(), result = ?modern.result, chain = modern.chain.as_ref().map_or(0, Vec::len), "modern handshake");
     match &modern.result {
         Err(ModernError::Connect(m)) => {
             facts.error = Some(err(
@@ -221,6 +233,7 @@ impl Prober<'_> {
         };
         self.connections += 1;
         let outcome = offer(self.addr, &spec, self.cfg.timeout).await;
+        tracing::debug!(target = %self.target.authority(), %version, offered = suites.len(), answer = %outcome.describe(), "raw hello");
         match outcome {
             HelloOutcome::ServerHello {
                 version: got,
