@@ -110,15 +110,7 @@ fn scan(args: ScanArgs, ui: &Ui) -> anyhow::Result<u8> {
             progress.inc(1);
         }));
     progress.finish_and_clear();
-    let facts = FactSet {
-        schema_version: FACTS_SCHEMA_VERSION,
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        observed_at,
-        endpoints,
-    };
-    if let Some(path) = &args.save_facts {
-        write_file(path, &(serde_json::to_string_pretty(&facts)? + "\n"))?;
-    }
+    let facts = record(observed_at, endpoints, args.save_facts.as_ref())?;
     emit(&judging, &facts, ui)
 }
 
@@ -135,6 +127,24 @@ fn progress_bar(n: usize) -> indicatif::ProgressBar {
     }
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
+}
+
+/// The fact set of one run, written to `save` when asked.
+fn record(
+    observed_at: OffsetDateTime,
+    endpoints: Vec<crate::facts::EndpointFacts>,
+    save: Option<&PathBuf>,
+) -> anyhow::Result<FactSet> {
+    let facts = FactSet {
+        schema_version: FACTS_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        observed_at,
+        endpoints,
+    };
+    if let Some(path) = save {
+        write_file(path, &(serde_json::to_string_pretty(&facts)? + "\n"))?;
+    }
+    Ok(facts)
 }
 
 fn check(args: CheckArgs, ui: &Ui) -> anyhow::Result<u8> {
@@ -231,15 +241,7 @@ fn demo(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
         };
         anyhow::Ok(tls::scan(&lab.targets, &cfg, DEFAULT_CONCURRENCY).await)
     })?;
-    let facts = FactSet {
-        schema_version: FACTS_SCHEMA_VERSION,
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        observed_at,
-        endpoints,
-    };
-    if let Some(path) = &args.save_facts {
-        write_file(path, &(serde_json::to_string_pretty(&facts)? + "\n"))?;
-    }
+    let facts = record(observed_at, endpoints, args.save_facts.as_ref())?;
     let code = emit(&judging, &facts, ui)?;
     if judging
         .outputs

@@ -32,6 +32,19 @@ fn text(o: &[u8]) -> String {
     String::from_utf8_lossy(o).into_owned()
 }
 
+/// Each command must exit 2 with the message in its standard error.
+fn assert_usage_errors(cases: &[(&[&str], &str)], dir: &Path) {
+    for (args, needle) in cases {
+        let o = vetcrypt(args, dir);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected `{needle}` in: {err}"
+        );
+    }
+}
+
 #[test]
 fn demo_prints_a_real_report() {
     let dir = workdir();
@@ -93,15 +106,7 @@ fn usage_errors_exit_2_with_a_message() {
         ),
         (&["frobnicate"], "unrecognized subcommand"),
     ];
-    for (args, needle) in cases {
-        let o = vetcrypt(args, dir.path());
-        let err = text(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(
-            err.contains(needle),
-            "{args:?}: expected `{needle}` in: {err}"
-        );
-    }
+    assert_usage_errors(cases, dir.path());
 }
 
 #[test]
@@ -150,15 +155,7 @@ fn bad_files_name_file_and_line() {
         (&["scan", "--targets", "targets.txt"], "targets.txt:3:1"),
         (&["check", "--facts", "facts.json"], "facts.json:3:"),
     ];
-    for (args, needle) in cases {
-        let o = vetcrypt(args, dir.path());
-        let err = text(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(
-            err.contains(needle),
-            "{args:?}: expected `{needle}` in: {err}"
-        );
-    }
+    assert_usage_errors(cases, dir.path());
 }
 
 #[test]
