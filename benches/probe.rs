@@ -20,11 +20,7 @@ fn codec(c: &mut Criterion) {
         .take(128)
         .map(|s| s.id.0)
         .collect();
-    let spec = HelloSpec {
-        version: ProtocolVersion::Tls12,
-        suites: &ids,
-        sni: Some("api.vendor.example"),
-    };
+    let spec = HelloSpec::new(ProtocolVersion::Tls12, &ids, Some("api.vendor.example"));
     c.bench_function("client_hello/128 suites", |b| {
         b.iter(|| client_hello(std::hint::black_box(&spec), [7; 32]))
     });

@@ -161,8 +161,10 @@ pub struct TlsFacts {
     pub handshake_error: Option<String>,
     /// Which protocol versions the server accepts, one entry per version probed.
     pub protocols: Vec<ProtocolSupport>,
-    /// Whether the server accepts suites of a weak class, per accepted legacy version.
-    pub suite_probes: Vec<SuiteProbe>,
+    /// The suites accepted under each accepted version.
+    pub suites: Vec<VersionSuites>,
+    /// Whether the accepted suites give forward secrecy: all, some or none of them.
+    pub forward_secrecy: Coverage,
     /// How many connections the probes opened.
     pub connections: u32,
 }
@@ -171,6 +173,33 @@ impl TlsFacts {
     pub fn protocol(&self, v: ProtocolVersion) -> Option<&ProtocolSupport> {
         self.protocols.iter().find(|p| p.version == v)
     }
+    pub fn suites_of(&self, v: ProtocolVersion) -> Option<&VersionSuites> {
+        self.suites.iter().find(|s| s.version == v)
+    }
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Coverage {
+    All,
+    Some,
+    None,
+    /// The enumeration was incomplete or nothing was accepted.
+    Unknown,
+}
+
+/// The suites one version accepts.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct VersionSuites {
+    pub version: ProtocolVersion,
+    /// Accepted suites: in the server's order when it imposes one, else in the order found.
+    pub suites: Vec<CipherSuiteInfo>,
+    /// Whether every registered suite was asked about (a probe failure leaves it incomplete).
+    pub complete: bool,
+    /// Whether the server chooses by its own preference (`None`: fewer than two suites, or unknown).
+    pub server_order: Option<bool>,
+    pub detail: String,
 }
 
 /// A completed handshake.
@@ -196,48 +225,30 @@ pub struct ProtocolSupport {
     pub detail: String,
 }
 
-/// Classes of cipher suite a policy may want refused.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[serde(rename_all = "snake_case")]
-pub enum SuiteClass {
-    /// Suites without an ephemeral key exchange (static RSA, static DH/ECDH, PSK...).
-    NonForwardSecret,
-    /// Suites whose record protection is not an AEAD (CBC, stream, NULL).
-    NonAead,
-}
-
-impl SuiteClass {
-    pub fn label(self) -> &'static str {
-        match self {
-            SuiteClass::NonForwardSecret => "non-forward-secret",
-            SuiteClass::NonAead => "non-AEAD",
-        }
-    }
-}
-
-/// One question put to the server: "will you accept any suite of this class under this version?"
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
-#[serde(deny_unknown_fields)]
-pub struct SuiteProbe {
-    pub class: SuiteClass,
-    pub version: ProtocolVersion,
-    pub support: Support,
-    /// How many suites of the class were offered.
-    pub offered: u32,
-    /// The suite the server chose, when it accepted one.
-    pub accepted: Option<CipherSuiteInfo>,
-    pub detail: String,
-}
-
 /// A cipher suite, described from the IANA registry.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct CipherSuiteInfo {
     /// IANA code point, as `0x1301`.
     pub id: String,
+    /// IANA name.
     pub name: String,
+    /// OpenSSL's name, where OpenSSL has one.
+    pub openssl_name: Option<String>,
+    /// Key exchange: RSA, DH, DHE, ECDH, ECDHE, PSK, TLS13...
+    pub kx: String,
+    /// Authentication: RSA, ECDSA, DSS, anon (NULL), PSK...
+    pub auth: String,
+    /// Bulk cipher: AES, CHACHA20_POLY1305, 3DES, RC4, NULL...
+    pub cipher: String,
+    /// Cipher key size in bits.
+    pub bits: u16,
+    /// AEAD, CBC, stream or NULL.
+    pub mode: String,
     pub forward_secrecy: bool,
     pub aead: bool,
+    /// An export-grade suite.
+    pub export: bool,
 }
 
 /// The certificate chain the server sent, and what validating it showed.

@@ -8,7 +8,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use common::*;
-use vetcrypt::facts::{ProbeErrorKind, ProtocolVersion, SuiteClass, Support};
+use std::collections::BTreeSet;
+
+use vetcrypt::facts::{Coverage, EndpointFacts, ProbeErrorKind, ProtocolVersion, Support};
 use vetcrypt::lab::{self, Ca, KeyAlg, LeafSpec, ServerSpec};
 use vetcrypt::policy::Status;
 use vetcrypt::tls::{scan, ProbeConfig};
@@ -25,6 +27,47 @@ fn rsa_cert(dir: &std::path::Path, name: &str) -> String {
     write(dir, "c.pem", &leaf.pem);
     write(dir, "k.pem", &leaf.key_pem);
     root.pem
+}
+
+/// The suites a probe found for `v`.
+fn enumerated(facts: &EndpointFacts, v: ProtocolVersion) -> BTreeSet<u16> {
+    facts
+        .tls
+        .as_ref()
+        .unwrap()
+        .suites_of(v)
+        .map_or_else(BTreeSet::new, |s| {
+            s.suites
+                .iter()
+                .map(|x| u16::from_str_radix(&x.id[2..], 16).unwrap())
+                .collect()
+        })
+}
+
+/// Ground truth: the code points OpenSSL enables for `spec` under a version flag, limited to
+/// what a server with an RSA certificate and no PSK/SRP set-up can use, in OpenSSL's order.
+fn openssl_order(spec: &str, version_flag: &str) -> Vec<u16> {
+    let out = Command::new(openssl_bin())
+        .args(["ciphers", "-V", "-s", version_flag, spec])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            let field = |k: &str| cols.iter().find_map(|c| c.strip_prefix(k)).unwrap_or("");
+            let usable = matches!(field("Au="), "RSA" | "None")
+                && !field("Kx=").contains("PSK")
+                && !field("Kx=").contains("SRP");
+            let tls13 = cols.get(3) == Some(&"TLSv1.3");
+            let hex = cols[0].replace("0x", "").replace(',', "");
+            (usable && !tls13).then(|| u16::from_str_radix(&hex, 16).unwrap())
+        })
+        .collect()
+}
+
+fn openssl_truth(spec: &str, version_flag: &str) -> BTreeSet<u16> {
+    openssl_order(spec, version_flag).into_iter().collect()
 }
 
 /// What OpenSSL says a cipher string enables: (OpenSSL name, key exchange) pairs.
@@ -70,13 +113,22 @@ async fn rustls_endpoint_facts() {
     ] {
         assert_eq!(support(v), Support::Rejected, "{v}");
     }
-    assert_eq!(tls.suite_probes.len(), 2);
+    // What rustls serves with an ECDSA certificate, in rustls's own (client-order) way.
+    assert_eq!(
+        enumerated(&facts, ProtocolVersion::Tls13),
+        BTreeSet::from([0x1301, 0x1302, 0x1303])
+    );
+    assert_eq!(
+        enumerated(&facts, ProtocolVersion::Tls12),
+        BTreeSet::from([0xc02b, 0xc02c, 0xcca9])
+    );
     assert!(tls
-        .suite_probes
+        .suites
         .iter()
-        .all(|p| p.support == Support::Rejected && p.version == ProtocolVersion::Tls12));
+        .all(|v| v.complete && v.server_order == Some(false)));
+    assert_eq!(tls.forward_secrecy, Coverage::All);
     assert!(
-        tls.connections >= 7 && tls.connections <= 16,
+        tls.connections >= 10 && tls.connections <= 25,
         "{}",
         tls.connections
     );
@@ -127,21 +179,25 @@ async fn openssl_tls12_with_a_non_pfs_suite_beside_ecdhe() {
     let h = tls.handshake.as_ref().unwrap();
     assert_eq!(h.cipher_suite.name, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
     assert!(h.cipher_suite.forward_secrecy);
-    let nfs = tls
-        .suite_probes
-        .iter()
-        .find(|p| p.class == SuiteClass::NonForwardSecret)
-        .unwrap();
-    assert_eq!(nfs.support, Support::Accepted);
-    // OpenSSL's AES128-GCM-SHA256 is IANA's TLS_RSA_WITH_AES_128_GCM_SHA256, key exchange RSA.
+    // Exactly the suites OpenSSL says its cipher string enables.
     assert_eq!(
-        nfs.accepted.as_ref().unwrap().name,
-        "TLS_RSA_WITH_AES_128_GCM_SHA256"
+        enumerated(&facts, ProtocolVersion::Tls12),
+        openssl_truth(suites, "-tls1_2")
     );
+    assert_eq!(
+        enumerated(&facts, ProtocolVersion::Tls12),
+        BTreeSet::from([0xc02f, 0x009c])
+    );
+    assert_eq!(tls.forward_secrecy, Coverage::Some);
     let f = judge(&facts);
+    // OpenSSL follows the client's order unless told otherwise: with a weak suite left, that fails too.
     assert_eq!(
         failing(&f),
-        vec!["tls.forward_secrecy", "tls.tls13_required"]
+        vec![
+            "tls.forward_secrecy",
+            "tls.server_preference",
+            "tls.tls13_required"
+        ]
     );
     assert!(f["tls.forward_secrecy"].evidence[0].contains("TLS_RSA_WITH_AES_128_GCM_SHA256"));
     assert_status(&f, "tls.aead_only", Status::Pass);
@@ -184,8 +240,91 @@ async fn openssl_legacy_versions_and_cbc() {
     assert_status(&f, "tls.aead_only", Status::Fail);
     assert_status(&f, "tls.forward_secrecy", Status::Fail);
     assert_status(&f, "tls.tls13_required", Status::Fail);
-    // No certificate was captured without a completed handshake: never a pass.
-    assert_status(&f, "cert.expired", Status::NotObserved);
+    assert_eq!(
+        enumerated(&facts, ProtocolVersion::Tls10),
+        openssl_truth(suites, "-tls1")
+    );
+    assert_eq!(
+        enumerated(&facts, ProtocolVersion::Tls10),
+        BTreeSet::from([0xc013, 0x002f])
+    );
+    // The chain comes from the raw Certificate message, rustls having failed.
+    let chain = facts
+        .certificates
+        .as_ref()
+        .expect("chain from the raw handshake");
+    assert!(chain.trusted && chain.name_matches, "{chain:#?}");
+    assert_status(&f, "cert.expired", Status::Pass);
+}
+
+/// The whole registry against OpenSSL with every suite it has, in server order: the
+/// enumeration finds exactly OpenSSL's set for each version, in OpenSSL's order.
+#[tokio::test]
+async fn openssl_everything_in_server_order() {
+    let dir = workdir();
+    let root = rsa_cert(dir.path(), "all.test");
+    let spec = "ALL:COMPLEMENTOFALL:@SECLEVEL=0";
+    let server = openssl_server(
+        &[
+            "-cert",
+            "c.pem",
+            "-key",
+            "k.pem",
+            "-serverpref",
+            "-cipher",
+            spec,
+        ],
+        dir.path(),
+    );
+    let facts = probe(server.addr, Some("all.test"), trust_pem(&root)).await;
+    let tls = facts.tls.as_ref().unwrap();
+    for (v, flag) in [
+        (ProtocolVersion::Tls12, "-tls1_2"),
+        (ProtocolVersion::Tls11, "-tls1_1"),
+        (ProtocolVersion::Tls10, "-tls1"),
+    ] {
+        assert_eq!(enumerated(&facts, v), openssl_truth(spec, flag), "{v}");
+        let found = tls.suites_of(v).unwrap();
+        assert!(found.complete);
+        assert_eq!(found.server_order, Some(true), "{v}");
+        let order: Vec<u16> = found
+            .suites
+            .iter()
+            .map(|x| u16::from_str_radix(&x.id[2..], 16).unwrap())
+            .collect();
+        assert_eq!(order, openssl_order(spec, flag), "{v}: server order");
+    }
+    assert_eq!(
+        tls.protocol(ProtocolVersion::Ssl3).unwrap().support,
+        Support::Rejected
+    );
+    let f = judge(&facts);
+    for rule in [
+        "tls.no_null_cipher",
+        "tls.no_anonymous",
+        "tls.forward_secrecy",
+        "tls.aead_only",
+        "tls.min_version",
+    ] {
+        assert_status(&f, rule, Status::Fail);
+    }
+    // The server chooses: weak suites remain but cannot win over strong ones.
+    assert_status(&f, "tls.server_preference", Status::Pass);
+    // Whether this OpenSSL build still has 3DES, RC4 or export suites is OpenSSL's to say.
+    let names = Command::new(openssl_bin())
+        .args(["ciphers", spec])
+        .output()
+        .unwrap();
+    let names = String::from_utf8_lossy(&names.stdout).to_string();
+    let expect = |present: bool| if present { Status::Fail } else { Status::Pass };
+    assert_status(&f, "tls.no_3des", expect(names.contains("DES-CBC3")));
+    assert_status(&f, "tls.no_rc4", expect(names.contains("RC4")));
+    assert_status(&f, "tls.no_export", expect(names.contains("EXP")));
+    assert!(
+        tls.connections < 400,
+        "remove-and-retry, not one hello per registry entry: {}",
+        tls.connections
+    );
 }
 
 #[tokio::test]
@@ -280,10 +419,7 @@ async fn tls13_only_endpoint() {
         .protocols
         .iter()
         .all(|p| (p.version == ProtocolVersion::Tls13) == (p.support == Support::Accepted)));
-    assert!(
-        tls.suite_probes.is_empty(),
-        "no legacy version to ask about"
-    );
+    assert_eq!(tls.suites.len(), 1, "only TLS 1.3 has suites");
     let f = judge(&facts);
     assert_eq!(failing(&f), Vec::<String>::new());
     assert!(f["tls.forward_secrecy"]

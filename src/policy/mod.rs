@@ -13,6 +13,7 @@ use toml::Spanned;
 
 pub use catalog::{Ctx, ParamValue, Params, RuleDef};
 pub use finding::{Finding, Outcome, Severity, Status};
+pub use rules::weak_suite;
 
 use crate::error::{read_input, FileError, UsageError};
 use crate::facts::{EndpointFacts, FactSet};

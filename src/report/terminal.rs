@@ -73,6 +73,7 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
         };
         let _ = writeln!(out, "\n{mark} {}", p.bold(&ep.display));
         facts_line(&mut out, &p, &ep.facts);
+        suites_table(&mut out, &p, &ep.facts, verbose);
         if let Some(e) = &ep.facts.error {
             let _ = writeln!(
                 out,
@@ -113,7 +114,7 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
             );
             if show_detail {
                 for e in &f.evidence {
-                    let _ = writeln!(out, "        {} {e}", p.dim("·"));
+                    let _ = writeln!(out, "        {} {}", p.dim("·"), cut(e, verbose));
                 }
             }
             if f.status == Status::Fail {
@@ -195,6 +196,71 @@ fn facts_line(out: &mut String, p: &Paint, f: &EndpointFacts) {
         }
     }
     let _ = writeln!(out, "  {}", p.dim(&parts.join(" · ")));
+}
+
+/// Long evidence (a list of 30 suites) cut to a readable line unless verbose; JSON has it all.
+fn cut(e: &str, verbose: bool) -> String {
+    const MAX: usize = 180;
+    if verbose || e.chars().count() <= MAX {
+        return e.to_string();
+    }
+    let head: String = e.chars().take(MAX).collect();
+    let head = head.rsplit_once(", ").map_or(head.as_str(), |(h, _)| h);
+    format!("{head}, … (-v for all)")
+}
+
+/// Accepted suites per version, in the order found (the server's when it imposes one), weak
+/// ones marked `!`. Long lists are cut unless verbose.
+fn suites_table(out: &mut String, p: &Paint, f: &EndpointFacts, verbose: bool) {
+    const SHOWN: usize = 8;
+    let Some(tls) = &f.tls else { return };
+    for vs in &tls.suites {
+        let weak = vs
+            .suites
+            .iter()
+            .filter(|s| crate::policy::weak_suite(s))
+            .count();
+        let order = match vs.server_order {
+            Some(true) => "server order",
+            Some(false) => "client order",
+            None => "order unknown",
+        };
+        let mut head = format!(
+            "{} suite{}, {order}",
+            vs.suites.len(),
+            if vs.suites.len() == 1 { "" } else { "s" }
+        );
+        if weak > 0 {
+            head.push_str(&format!(", {weak} weak"));
+        }
+        if !vs.complete {
+            head.push_str(", incomplete");
+        }
+        let names: Vec<String> = vs
+            .suites
+            .iter()
+            .take(if verbose { usize::MAX } else { SHOWN })
+            .map(|s| {
+                let name = s.openssl_name.clone().unwrap_or_else(|| s.name.clone());
+                if crate::policy::weak_suite(s) {
+                    p.wrap("31", &format!("{name}!"))
+                } else {
+                    name
+                }
+            })
+            .collect();
+        let mut list = names.join(" ");
+        if vs.suites.len() > names.len() {
+            list.push_str(&p.dim(&format!(" … {} more (-v)", vs.suites.len() - names.len())));
+        }
+        let _ = writeln!(
+            out,
+            "  {:<8} {}  {}",
+            vs.version.label(),
+            p.dim(&head),
+            list
+        );
+    }
 }
 
 /// Rule ids on lines of at most ~90 columns, continuation lines indented under the first.

@@ -1,5 +1,7 @@
-//! Wire encoding of the one message rustls will not send for us: a ClientHello offering
-//! legacy versions and suites. Only what the probes need; decoding is in `deframer.rs`.
+//! The wire messages of raw probing: the ClientHello rustls will not send for us (legacy
+//! versions and suites, TLS 1.3 with an empty key_share), and decoders for what comes back
+//! (ServerHello, Certificate, ServerKeyExchange) over a bounds-checked `Reader` that never
+//! panics. Records and message boundaries are `deframer.rs`'s job.
 
 use crate::facts::ProtocolVersion;
 
@@ -12,8 +14,14 @@ pub mod content {
 }
 
 pub mod handshake {
+    pub const HELLO_REQUEST: u8 = 0;
     pub const CLIENT_HELLO: u8 = 1;
     pub const SERVER_HELLO: u8 = 2;
+    pub const CERTIFICATE: u8 = 11;
+    pub const SERVER_KEY_EXCHANGE: u8 = 12;
+    pub const CERTIFICATE_REQUEST: u8 = 13;
+    pub const SERVER_HELLO_DONE: u8 = 14;
+    pub const CERTIFICATE_STATUS: u8 = 22;
 }
 
 const EMPTY_RENEGOTIATION_INFO_SCSV: u16 = 0x00ff;
@@ -35,13 +43,56 @@ const SIGNATURE_ALGORITHMS: &[u16] = &[
     0x0501, 0x0601, 0x0303, 0x0301, 0x0302, 0x0402, 0x0502, 0x0602, 0x0203, 0x0201, 0x0202,
 ];
 
+/// Extension code points used by the probes.
+pub mod ext {
+    pub const SERVER_NAME: u16 = 0x0000;
+    pub const STATUS_REQUEST: u16 = 0x0005;
+    pub const SUPPORTED_GROUPS: u16 = 0x000a;
+    pub const EC_POINT_FORMATS: u16 = 0x000b;
+    pub const SIGNATURE_ALGORITHMS: u16 = 0x000d;
+    pub const ALPN: u16 = 0x0010;
+    pub const EXTENDED_MASTER_SECRET: u16 = 0x0017;
+    pub const SESSION_TICKET: u16 = 0x0023;
+    pub const SUPPORTED_VERSIONS: u16 = 0x002b;
+    pub const PSK_KEY_EXCHANGE_MODES: u16 = 0x002d;
+    pub const KEY_SHARE: u16 = 0x0033;
+    pub const RENEGOTIATION_INFO: u16 = 0xff01;
+}
+
+pub const TLS_FALLBACK_SCSV: u16 = 0x5600;
+
 /// What one raw ClientHello offers.
 #[derive(Debug, Clone)]
 pub struct HelloSpec<'a> {
+    /// The version offered. TLS 1.3 is offered alone, through supported_versions, with an
+    /// empty key_share: the server answers with a HelloRetryRequest naming its group and suite,
+    /// and no key material is needed.
     pub version: ProtocolVersion,
     pub suites: &'a [u16],
     /// Host name for the server_name extension; `None` for IP targets.
     pub sni: Option<&'a str>,
+    /// Named groups offered; `None` for the broad default list.
+    pub groups: Option<&'a [u16]>,
+    /// Adds TLS_FALLBACK_SCSV (RFC 7507).
+    pub fallback_scsv: bool,
+    /// Offers DEFLATE compression as well as none.
+    pub compression: bool,
+    /// ALPN protocols offered (none: no extension).
+    pub alpn: &'a [&'a str],
+}
+
+impl<'a> HelloSpec<'a> {
+    pub fn new(version: ProtocolVersion, suites: &'a [u16], sni: Option<&'a str>) -> Self {
+        HelloSpec {
+            version,
+            suites,
+            sni,
+            groups: None,
+            fallback_scsv: false,
+            compression: false,
+            alpn: &[],
+        }
+    }
 }
 
 struct Writer(Vec<u8>);
@@ -69,12 +120,16 @@ impl Writer {
         self.u16(kind);
         self.nested(2, f);
     }
+    fn u16_list(&mut self, width: usize, items: &[u16]) {
+        self.nested(width, |w| items.iter().for_each(|i| w.u16(*i)));
+    }
 }
 
 /// Encodes one ClientHello in a single handshake record.
 pub fn client_hello(spec: &HelloSpec<'_>, random: [u8; 32]) -> Vec<u8> {
     let v = spec.version;
-    let mut w = Writer(Vec::with_capacity(96 + spec.suites.len() * 2));
+    let tls13 = v == ProtocolVersion::Tls13;
+    let mut w = Writer(Vec::with_capacity(160 + spec.suites.len() * 2));
     w.u8(content::HANDSHAKE);
     // Record-layer version: SSLv3 for an SSLv3 hello, TLS 1.0 otherwise (what real clients send).
     w.u16(v.wire().min(ProtocolVersion::Tls10.wire()));
@@ -83,39 +138,231 @@ pub fn client_hello(spec: &HelloSpec<'_>, random: [u8; 32]) -> Vec<u8> {
         w.nested(3, |w| {
             w.u16(v.wire().min(ProtocolVersion::Tls12.wire()));
             w.bytes(&random);
-            w.u8(0); // empty session id
+            if tls13 {
+                // A legacy session id, as middlebox-compatible clients send.
+                w.nested(1, |w| w.bytes(&random));
+            } else {
+                w.u8(0);
+            }
             w.nested(2, |w| {
-                for s in spec.suites {
-                    w.u16(*s);
+                spec.suites.iter().for_each(|s| w.u16(*s));
+                if !tls13 {
+                    w.u16(EMPTY_RENEGOTIATION_INFO_SCSV);
                 }
-                w.u16(EMPTY_RENEGOTIATION_INFO_SCSV);
+                if spec.fallback_scsv {
+                    w.u16(TLS_FALLBACK_SCSV);
+                }
             });
-            w.nested(1, |w| w.u8(0)); // null compression only
+            w.nested(1, |w| {
+                if spec.compression {
+                    w.u8(1);
+                }
+                w.u8(0);
+            });
             if v == ProtocolVersion::Ssl3 {
                 return; // SSLv3 servers may choke on extensions
             }
             w.nested(2, |w| {
                 if let Some(name) = spec.sni {
-                    w.extension(0x0000, |w| {
+                    w.extension(ext::SERVER_NAME, |w| {
                         w.nested(2, |w| {
                             w.u8(0); // host_name
                             w.nested(2, |w| w.bytes(name.as_bytes()));
                         })
                     });
                 }
-                w.extension(0x000a, |w| {
-                    w.nested(2, |w| GROUPS.iter().for_each(|g| w.u16(*g)))
+                w.extension(ext::SUPPORTED_GROUPS, |w| {
+                    w.u16_list(2, spec.groups.unwrap_or(GROUPS))
                 });
-                w.extension(0x000b, |w| w.nested(1, |w| w.u8(0))); // uncompressed points
+                w.extension(ext::EC_POINT_FORMATS, |w| w.nested(1, |w| w.u8(0)));
                 if v >= ProtocolVersion::Tls12 {
-                    w.extension(0x000d, |w| {
-                        w.nested(2, |w| SIGNATURE_ALGORITHMS.iter().for_each(|a| w.u16(*a)))
+                    w.extension(ext::SIGNATURE_ALGORITHMS, |w| {
+                        w.u16_list(2, SIGNATURE_ALGORITHMS)
                     });
+                }
+                w.extension(ext::STATUS_REQUEST, |w| w.bytes(&[1, 0, 0, 0, 0]));
+                w.extension(ext::EXTENDED_MASTER_SECRET, |_| {});
+                w.extension(ext::SESSION_TICKET, |_| {});
+                if !spec.alpn.is_empty() {
+                    w.extension(ext::ALPN, |w| {
+                        w.nested(2, |w| {
+                            for p in spec.alpn {
+                                w.nested(1, |w| w.bytes(p.as_bytes()));
+                            }
+                        })
+                    });
+                }
+                if tls13 {
+                    w.extension(ext::SUPPORTED_VERSIONS, |w| {
+                        w.nested(1, |w| w.u16(ProtocolVersion::Tls13.wire()))
+                    });
+                    w.extension(ext::PSK_KEY_EXCHANGE_MODES, |w| w.nested(1, |w| w.u8(1)));
+                    w.extension(ext::KEY_SHARE, |w| w.nested(2, |_| {})); // no share: ask for a retry
                 }
             });
         });
     });
     w.0
+}
+
+/// A reader over untrusted bytes: every read is bounds-checked and returns `None` past the end.
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
+    }
+    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let out = self.buf.get(self.pos..end)?;
+        self.pos = end;
+        Some(out)
+    }
+    pub fn u8(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+    pub fn u16(&mut self) -> Option<u16> {
+        self.take(2).map(|b| u16::from_be_bytes([b[0], b[1]]))
+    }
+    pub fn u24(&mut self) -> Option<usize> {
+        self.take(3)
+            .map(|b| u32::from_be_bytes([0, b[0], b[1], b[2]]) as usize)
+    }
+    /// A sub-reader over a field with a length prefix of `width` bytes.
+    pub fn nested(&mut self, width: usize) -> Option<Reader<'a>> {
+        let len = match width {
+            1 => self.u8()? as usize,
+            2 => self.u16()? as usize,
+            _ => self.u24()?,
+        };
+        self.take(len).map(Reader::new)
+    }
+    pub fn rest(&mut self) -> &'a [u8] {
+        let out = &self.buf[self.pos.min(self.buf.len())..];
+        self.pos = self.buf.len();
+        out
+    }
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+}
+
+/// RFC 8446 §4.1.3: the ServerHello.random of a HelloRetryRequest.
+const HRR_RANDOM: [u8; 32] = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
+/// A decoded ServerHello (or HelloRetryRequest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerHello {
+    /// The version chosen: supported_versions when present, else legacy_version.
+    pub version: u16,
+    pub suite: u16,
+    pub compression: u8,
+    pub retry_request: bool,
+    pub extensions: Vec<(u16, Vec<u8>)>,
+}
+
+impl ServerHello {
+    /// Decodes a whole ServerHello handshake message (header included).
+    pub fn decode(message: &[u8]) -> Option<ServerHello> {
+        let mut r = Reader::new(message);
+        if r.u8()? != handshake::SERVER_HELLO {
+            return None;
+        }
+        let mut body = r.nested(3)?;
+        let legacy_version = body.u16()?;
+        let random = body.take(32)?;
+        body.nested(1)?; // session id
+        let suite = body.u16()?;
+        let compression = body.u8()?;
+        let mut extensions = Vec::new();
+        if !body.is_empty() {
+            let mut exts = body.nested(2)?;
+            while !exts.is_empty() {
+                let typ = exts.u16()?;
+                let data = exts.nested(2)?.rest();
+                extensions.push((typ, data.to_vec()));
+            }
+        }
+        let mut sh = ServerHello {
+            version: legacy_version,
+            suite,
+            compression,
+            retry_request: random == HRR_RANDOM,
+            extensions,
+        };
+        if let Some(v) = sh
+            .extension(ext::SUPPORTED_VERSIONS)
+            .and_then(|d| Reader::new(d).u16())
+        {
+            sh.version = v;
+        }
+        Some(sh)
+    }
+
+    pub fn extension(&self, typ: u16) -> Option<&[u8]> {
+        self.extensions
+            .iter()
+            .find(|(t, _)| *t == typ)
+            .map(|(_, d)| d.as_slice())
+    }
+
+    /// The group a TLS 1.3 ServerHello or HelloRetryRequest selects.
+    pub fn key_share_group(&self) -> Option<u16> {
+        Reader::new(self.extension(ext::KEY_SHARE)?).u16()
+    }
+
+    /// The protocol ALPN selected.
+    pub fn alpn(&self) -> Option<String> {
+        let mut r = Reader::new(self.extension(ext::ALPN)?);
+        let mut list = r.nested(2)?;
+        let p = list.nested(1)?.rest();
+        Some(String::from_utf8_lossy(p).into_owned())
+    }
+}
+
+/// The certificates of a Certificate message (TLS 1.2 and below).
+pub fn decode_certificates(message: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut r = Reader::new(message);
+    r.u8()?;
+    let mut body = r.nested(3)?;
+    let mut list = body.nested(3)?;
+    let mut certs = Vec::new();
+    while !list.is_empty() {
+        certs.push(list.nested(3)?.rest().to_vec());
+    }
+    Some(certs)
+}
+
+/// Key-exchange parameters from a ServerKeyExchange (TLS 1.2 and below).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KxParams {
+    /// ECDHE on a named curve.
+    NamedGroup(u16),
+    /// Finite-field DHE with a prime of this many bits.
+    DhPrime(u32),
+}
+
+/// Reads the key-exchange parameters, given whether the suite is ECDHE or DHE.
+pub fn decode_server_key_exchange(message: &[u8], ecdhe: bool) -> Option<KxParams> {
+    let mut r = Reader::new(message);
+    r.u8()?;
+    let mut body = r.nested(3)?;
+    if ecdhe {
+        (body.u8()? == 3).then_some(())?; // named_curve
+        return Some(KxParams::NamedGroup(body.u16()?));
+    }
+    let p = body.nested(2)?.rest();
+    let p = &p[p.iter().take_while(|b| **b == 0).count()..];
+    let bits = p.first().map_or(0, |top| {
+        (p.len() as u32 - 1) * 8 + (8 - top.leading_zeros())
+    });
+    Some(KxParams::DhPrime(bits))
 }
 
 #[cfg(test)]
@@ -125,11 +372,7 @@ mod tests {
     #[test]
     fn hello_parses_back_with_tls_parser() {
         let suites = [0xc02f, 0x009c];
-        let spec = HelloSpec {
-            version: ProtocolVersion::Tls12,
-            suites: &suites,
-            sni: Some("a.example"),
-        };
+        let spec = HelloSpec::new(ProtocolVersion::Tls12, &suites, Some("a.example"));
         let bytes = client_hello(&spec, [7; 32]);
         let (rest, rec) = tls_parser::parse_tls_plaintext(&bytes).expect("parses");
         assert!(rest.is_empty());
@@ -153,11 +396,7 @@ mod tests {
     #[test]
     fn sslv3_hello_has_no_extensions() {
         let bytes = client_hello(
-            &HelloSpec {
-                version: ProtocolVersion::Ssl3,
-                suites: &[0x000a],
-                sni: Some("a.example"),
-            },
+            &HelloSpec::new(ProtocolVersion::Ssl3, &[0x000a], Some("a.example")),
             [0; 32],
         );
         assert_eq!(&bytes[1..3], &[3, 0]);

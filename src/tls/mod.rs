@@ -5,6 +5,7 @@
 pub mod codec;
 pub mod deframer;
 mod handshake;
+mod openssl_names;
 pub mod raw;
 pub mod suites;
 
@@ -13,24 +14,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
-use rustls::pki_types::UnixTime;
+use rustls::pki_types::{CertificateDer, UnixTime};
 
 use crate::cert::{self, TrustStore};
 use crate::facts::{
-    EndpointFacts, ProbeError, ProbeErrorKind, ProtocolSupport, ProtocolVersion, SuiteClass,
-    SuiteProbe, Support, TlsFacts,
+    Coverage, EndpointFacts, ProbeError, ProbeErrorKind, ProtocolSupport, ProtocolVersion, Support,
+    TlsFacts, VersionSuites,
 };
 use crate::plan::Target;
 use codec::HelloSpec;
 use handshake::{modern_handshake, ModernError};
-use raw::{offer, HelloOutcome};
+use raw::{offer, Flight, HelloOutcome};
 
 /// Suites per raw hello: enough to cover the registry in three hellos, few enough for servers
 /// that refuse long hellos.
 const SUITES_PER_HELLO: usize = 128;
 
-/// Legacy versions probed with raw hellos, newest first.
-const LEGACY_VERSIONS: [ProtocolVersion; 4] = [
+/// Versions probed with raw hellos, newest first.
+const VERSIONS: [ProtocolVersion; 5] = [
+    ProtocolVersion::Tls13,
     ProtocolVersion::Tls12,
     ProtocolVersion::Tls11,
     ProtocolVersion::Tls10,
@@ -106,9 +108,6 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
         }
         _ => {}
     }
-    if let Some(chain) = &modern.chain {
-        facts.certificates = Some(cert::inspect(chain, target, &cfg.trust, started));
-    }
 
     let mut probe = Prober {
         addr,
@@ -118,52 +117,67 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
         stopped: None,
         not_tls: None,
     };
-    let tls13 = match &modern.result {
-        Ok(n) if n.version == ProtocolVersion::Tls13 => (
-            Support::Accepted,
-            format!("negotiated {}", n.cipher_suite.name),
-        ),
-        Ok(n) => (
-            Support::Rejected,
-            format!("server chose {} although TLSv1.3 was offered", n.version),
-        ),
-        Err(ModernError::Alert(m)) => (
-            Support::Rejected,
-            format!("refused a TLS 1.3 ClientHello: {m}"),
-        ),
-        Err(e) => (Support::Unknown, e.to_string()),
-    };
-    let mut protocols = vec![ProtocolSupport {
-        version: ProtocolVersion::Tls13,
-        support: tls13.0,
-        detail: tls13.1,
-    }];
-    for v in LEGACY_VERSIONS {
-        protocols.push(probe.version(v).await);
-    }
-    let mut suite_probes = Vec::new();
-    for p in protocols
-        .iter()
-        .filter(|p| p.support == Support::Accepted && p.version < ProtocolVersion::Tls13)
-    {
-        for class in [SuiteClass::NonForwardSecret, SuiteClass::NonAead] {
-            suite_probes.push(probe.suite_class(p.version, class).await);
+    let mut protocols = Vec::new();
+    let mut suites = Vec::new();
+    let mut raw_chain: Option<Vec<Vec<u8>>> = None;
+    for v in VERSIONS {
+        let want_chain = modern.chain.is_none() && raw_chain.is_none();
+        let mut e = probe.enumerate(v, want_chain).await;
+        if v == ProtocolVersion::Tls13 {
+            // A completed TLS 1.3 handshake is proof enough, whatever a raw hello met.
+            if let Ok(n) = &modern.result {
+                if n.version == ProtocolVersion::Tls13 && e.support != Support::Accepted {
+                    e.support = Support::Accepted;
+                    e.detail = format!(
+                        "negotiated {} (raw probe: {})",
+                        n.cipher_suite.name, e.detail
+                    );
+                }
+            }
         }
+        if raw_chain.is_none() {
+            raw_chain = e.chain.take();
+        }
+        protocols.push(ProtocolSupport {
+            version: v,
+            support: e.support,
+            detail: e.detail.clone(),
+        });
+        if !e.suites.is_empty() {
+            suites.push(VersionSuites {
+                version: v,
+                suites: e.suites.iter().map(|s| suites::info(*s)).collect(),
+                complete: e.complete,
+                server_order: e.server_order,
+                detail: e.detail,
+            });
+        }
+    }
+
+    let chain: Option<Vec<CertificateDer<'static>>> = modern
+        .chain
+        .clone()
+        .or_else(|| raw_chain.map(|c| c.into_iter().map(CertificateDer::from).collect()));
+    if let Some(chain) = &chain {
+        facts.certificates = Some(cert::inspect(chain, target, &cfg.trust, started));
     }
 
     let any_accepted = protocols.iter().any(|p| p.support == Support::Accepted);
     if modern.result.is_err() && !any_accepted {
         facts.error = Some(match (&probe.not_tls, &modern.result) {
             (Some(banner), _) => err(ProbeErrorKind::NotTls, format!("{addr} does not speak TLS: it sent `{banner}`")),
-            (None, Err(ModernError::Timeout)) => err(ProbeErrorKind::Timeout, "the TLS handshake did not complete within the timeout".into()),
+            (None, Err(ModernError::Timeout)) => {
+                err(ProbeErrorKind::Timeout, "the TLS handshake did not complete within the timeout".into())
+            }
             (None, Err(ModernError::Alert(m))) => err(
                 ProbeErrorKind::Handshake,
-                format!("the server refused every handshake offered (TLS 1.3/1.2: {m}; SSLv3-TLS 1.2: no version accepted)"),
+                format!("the server refused every handshake offered (rustls: {m}; no version accepted a raw hello)"),
             ),
             (None, Err(e)) => err(ProbeErrorKind::Protocol, format!("TLS handshake failed: {e}")),
             (None, Ok(_)) => unreachable!("modern.result is an error here"),
         });
     }
+    let forward_secrecy = coverage(&protocols, &suites);
     let (handshake, handshake_error) = match modern.result {
         Ok(n) => (Some(n), None),
         Err(e) => (None, Some(e.to_string())),
@@ -172,10 +186,29 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
         handshake,
         handshake_error,
         protocols,
-        suite_probes,
+        suites,
+        forward_secrecy,
         connections: probe.connections,
     });
     facts
+}
+
+/// All, some or none of the accepted suites give forward secrecy; unknown when the
+/// enumeration was incomplete and could hide the other kind.
+fn coverage(protocols: &[ProtocolSupport], suites: &[VersionSuites]) -> Coverage {
+    let all: Vec<bool> = suites
+        .iter()
+        .flat_map(|v| v.suites.iter().map(|s| s.forward_secrecy))
+        .collect();
+    let complete = suites.iter().all(|v| v.complete)
+        && protocols.iter().all(|p| p.support != Support::Unknown);
+    let (any_fs, any_non_fs) = (all.iter().any(|f| *f), all.iter().any(|f| !*f));
+    match (any_fs, any_non_fs, complete) {
+        (true, true, _) => Coverage::Some,
+        (true, false, true) => Coverage::All,
+        (false, true, true) => Coverage::None,
+        _ => Coverage::Unknown,
+    }
 }
 
 fn err(kind: ProbeErrorKind, message: String) -> ProbeError {
@@ -213,41 +246,71 @@ struct Prober<'a> {
     not_tls: Option<String>,
 }
 
-/// What one hello says about the question asked.
+/// What one hello says.
 enum Answer {
-    Accepted(u16, u16),
-    /// Refused: try the next batch of suites, if any.
+    /// The server chose `suite` under version `version`.
+    Accepted {
+        version: u16,
+        suite: u16,
+        flight: Flight,
+    },
+    /// Refused (alert or close): the offer had nothing the server takes.
     Refused(String),
     Unknown(String),
 }
 
+/// The enumeration of one version.
+struct Enumerated {
+    support: Support,
+    detail: String,
+    /// Accepted suites, in the server's order when it imposes one.
+    suites: Vec<u16>,
+    complete: bool,
+    server_order: Option<bool>,
+    chain: Option<Vec<Vec<u8>>>,
+}
+
 impl Prober<'_> {
-    async fn hello(&mut self, version: ProtocolVersion, suites: &[u16]) -> Answer {
+    async fn hello(
+        &mut self,
+        version: ProtocolVersion,
+        suites: &[u16],
+        read_flight: bool,
+    ) -> Answer {
         if let Some(why) = &self.stopped {
             return Answer::Unknown(format!("not probed: {why}"));
         }
-        let spec = HelloSpec {
-            version,
-            suites,
-            sni: self.target.sni.as_deref(),
-        };
+        let spec = HelloSpec::new(version, suites, self.target.sni.as_deref());
         self.connections += 1;
-        let outcome = offer(self.addr, &spec, self.cfg.timeout).await;
+        let outcome = offer(self.addr, &spec, self.cfg.timeout, read_flight).await;
         tracing::debug!(target = %self.target.authority(), %version, offered = suites.len(), answer = %outcome.describe(), "raw hello");
         match outcome {
-            HelloOutcome::ServerHello {
-                version: got,
-                suite,
-            } => {
-                if got > version.wire() {
-                    Answer::Unknown(format!("protocol error: server answered a {version} hello with version 0x{got:04x}"))
-                } else if !suites.contains(&suite) {
-                    Answer::Unknown(format!(
-                        "protocol error: server chose {} which was never offered",
-                        suites::info(suite).name
+            HelloOutcome::ServerHello(b) => {
+                let (sh, flight) = *b;
+                let lie = if sh.version > version.wire() {
+                    Some(format!(
+                        "server answered a {version} hello with version 0x{:04x}",
+                        sh.version
+                    ))
+                } else if !suites.contains(&sh.suite) {
+                    Some(format!(
+                        "server chose {} which was never offered",
+                        suites::info(sh.suite).name
                     ))
                 } else {
-                    Answer::Accepted(got, suite)
+                    None
+                };
+                match lie {
+                    // A peer that answers what was not asked cannot be believed any further.
+                    Some(m) => {
+                        self.stopped = Some(format!("the peer broke the protocol ({m})"));
+                        Answer::Unknown(format!("protocol error: {m}"))
+                    }
+                    None => Answer::Accepted {
+                        version: sh.version,
+                        suite: sh.suite,
+                        flight,
+                    },
                 }
             }
             HelloOutcome::Alert { .. } | HelloOutcome::Closed => {
@@ -266,89 +329,145 @@ impl Prober<'_> {
         }
     }
 
-    /// Whether the server accepts `version`, offering every registered suite.
-    async fn version(&mut self, version: ProtocolVersion) -> ProtocolSupport {
-        let all: Vec<u16> = suites::legacy_suites().iter().map(|s| s.id.0).collect();
-        let mut last = String::new();
-        for batch in all.chunks(SUITES_PER_HELLO) {
-            match self.hello(version, batch).await {
-                Answer::Accepted(got, suite) if got == version.wire() => {
-                    return support(
-                        version,
-                        Support::Accepted,
-                        format!("accepted with {}", suites::info(suite).name),
-                    );
-                }
-                Answer::Accepted(got, _) => {
-                    let chosen = ProtocolVersion::from_wire(got)
-                        .map_or_else(|| format!("0x{got:04x}"), |v| v.to_string());
-                    return support(
-                        version,
-                        Support::Rejected,
-                        format!("server answered with {chosen} instead"),
-                    );
-                }
-                Answer::Refused(m) if m.contains("protocol_version") => {
-                    return support(version, Support::Rejected, m);
-                }
-                Answer::Refused(m) => last = m,
-                Answer::Unknown(m) => return support(version, Support::Unknown, m),
-            }
-        }
-        support(
-            version,
-            Support::Rejected,
-            format!("no offered suite accepted ({last})"),
-        )
-    }
-
-    /// Whether the server accepts any suite of `class` under `version`.
-    async fn suite_class(&mut self, version: ProtocolVersion, class: SuiteClass) -> SuiteProbe {
-        let offered = suites::legacy_of_class(class);
-        let mut result = SuiteProbe {
-            class,
-            version,
-            support: Support::Rejected,
-            offered: offered.len() as u32,
-            accepted: None,
-            detail: String::new(),
+    /// Every suite `version` accepts, by remove-and-retry: offer a batch, note the server's
+    /// pick, drop it, offer the rest, until the batch is refused. About one hello per
+    /// accepted suite, plus one per batch, plus one for the preference check.
+    async fn enumerate(&mut self, version: ProtocolVersion, want_chain: bool) -> Enumerated {
+        let candidates: Vec<u16> = if version == ProtocolVersion::Tls13 {
+            suites::TLS13_SUITES.to_vec()
+        } else {
+            suites::legacy_suites().iter().map(|s| s.id.0).collect()
         };
-        for batch in offered.chunks(SUITES_PER_HELLO) {
-            match self.hello(version, batch).await {
-                Answer::Accepted(got, suite) if got == version.wire() => {
-                    let info = suites::info(suite);
-                    result.detail = format!("server accepted {} under {version}", info.name);
-                    result.support = Support::Accepted;
-                    result.accepted = Some(info);
-                    return result;
-                }
-                Answer::Accepted(got, _) => {
-                    result.support = Support::Unknown;
-                    result.detail = format!("server switched to version 0x{got:04x}");
-                    return result;
-                }
-                Answer::Refused(m) => result.detail = m,
-                Answer::Unknown(m) => {
-                    result.support = Support::Unknown;
-                    result.detail = m;
-                    return result;
+        let mut out = Enumerated {
+            support: Support::Rejected,
+            detail: String::new(),
+            suites: Vec::new(),
+            complete: true,
+            server_order: None,
+            chain: None,
+        };
+        let mut batches_with_picks = 0;
+        'batches: for batch in candidates.chunks(SUITES_PER_HELLO) {
+            let mut remaining = batch.to_vec();
+            let mut picked_here = false;
+            while !remaining.is_empty() {
+                let read_flight =
+                    want_chain && out.chain.is_none() && version < ProtocolVersion::Tls13;
+                match self.hello(version, &remaining, read_flight).await {
+                    Answer::Accepted {
+                        version: got,
+                        suite,
+                        flight,
+                    } if got == version.wire() => {
+                        out.suites.push(suite);
+                        remaining.retain(|s| *s != suite);
+                        picked_here = true;
+                        if out.chain.is_none() {
+                            out.chain = flight.certificates;
+                        }
+                    }
+                    Answer::Accepted { version: got, .. } => {
+                        let chosen = ProtocolVersion::from_wire(got)
+                            .map_or_else(|| format!("0x{got:04x}"), |v| v.to_string());
+                        out.detail = format!("server answered with {chosen} instead");
+                        if !out.suites.is_empty() {
+                            out.complete = false;
+                        }
+                        break 'batches;
+                    }
+                    Answer::Refused(m) => {
+                        let version_refused = m.contains("protocol_version");
+                        out.detail = m;
+                        if version_refused && out.suites.is_empty() {
+                            break 'batches;
+                        }
+                        break;
+                    }
+                    Answer::Unknown(m) => {
+                        out.detail = m;
+                        out.complete = false;
+                        break 'batches;
+                    }
                 }
             }
+            batches_with_picks += usize::from(picked_here);
         }
-        result.detail = format!(
-            "all {} {} suites refused under {version} ({})",
-            offered.len(),
-            class.label(),
-            result.detail
+        if out.suites.is_empty() {
+            out.support = if out.complete {
+                Support::Rejected
+            } else {
+                Support::Unknown
+            };
+            if out.support == Support::Rejected
+                && !out.detail.contains("instead")
+                && !out.detail.contains("protocol_version")
+            {
+                out.detail = format!("no offered suite accepted ({})", out.detail);
+            }
+            return out;
+        }
+        out.support = Support::Accepted;
+        if out.complete && out.suites.len() >= 2 {
+            self.preference(version, &mut out, batches_with_picks > 1)
+                .await;
+        }
+        out.detail = format!(
+            "{} suite{} accepted{}",
+            out.suites.len(),
+            if out.suites.len() == 1 { "" } else { "s" },
+            match out.server_order {
+                Some(true) => ", server order",
+                Some(false) => ", client order",
+                None => "",
+            }
         );
-        result
+        out
     }
-}
 
-fn support(version: ProtocolVersion, support: Support, detail: String) -> ProtocolSupport {
-    ProtocolSupport {
-        version,
-        support,
-        detail,
+    /// Whether the server imposes its order: offered the accepted suites in both orders, a
+    /// server that chooses picks the same suite twice; one that follows the client picks the
+    /// first of each. When the picks came from several batches, the found order says nothing of
+    /// the server's, so it is rebuilt over the accepted suites alone.
+    async fn preference(&mut self, version: ProtocolVersion, out: &mut Enumerated, rebuild: bool) {
+        let forward = out.suites.clone();
+        let reversed: Vec<u16> = forward.iter().rev().copied().collect();
+        let first = if rebuild {
+            self.pick(version, &forward).await
+        } else {
+            Some(forward[0])
+        };
+        let last = self.pick(version, &reversed).await;
+        out.server_order = match (first, last) {
+            (Some(a), Some(b)) if a == b => Some(true),
+            (Some(a), Some(b)) if a == forward[0] && b == reversed[0] => Some(false),
+            _ => None,
+        };
+        if !rebuild || out.server_order != Some(true) {
+            return;
+        }
+        let mut remaining = forward;
+        let mut ordered = Vec::new();
+        while remaining.len() > 1 {
+            match self.pick(version, &remaining).await {
+                Some(suite) => {
+                    ordered.push(suite);
+                    remaining.retain(|s| *s != suite);
+                }
+                None => return, // keep the order found
+            }
+        }
+        ordered.extend(remaining);
+        out.suites = ordered;
+    }
+
+    async fn pick(&mut self, version: ProtocolVersion, offer: &[u16]) -> Option<u16> {
+        match self.hello(version, offer, false).await {
+            Answer::Accepted {
+                version: got,
+                suite,
+                ..
+            } if got == version.wire() => Some(suite),
+            _ => None,
+        }
     }
 }

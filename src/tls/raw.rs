@@ -1,24 +1,34 @@
 //! One raw ClientHello, one answer: what the server would do, learnt from its ServerHello
-//! without completing the handshake. This is how versions and suites that rustls refuses to
-//! negotiate (TLS 1.0/1.1, static RSA, CBC...) are observed.
+//! without completing the handshake. This is how versions, suites and groups that rustls
+//! refuses to negotiate (TLS 1.0/1.1, static RSA, CBC...) are observed.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tls_parser::{TlsMessage, TlsMessageHandshake};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use super::codec::{client_hello, handshake, HelloSpec};
+use super::codec::{
+    client_hello, decode_certificates, decode_server_key_exchange, handshake, HelloSpec, KxParams,
+    ServerHello,
+};
 use super::deframer::{next_event, Deframer, Event, ReadError};
+use super::suites;
+
+/// What came back after the ServerHello, for TLS 1.2 and below (the rest is encrypted in 1.3).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flight {
+    /// The Certificate message's chain, leaf first.
+    pub certificates: Option<Vec<Vec<u8>>>,
+    pub key_exchange: Option<KxParams>,
+    /// A CertificateStatus (stapled OCSP response) was sent.
+    pub stapled_ocsp: bool,
+}
 
 /// What the server answered to one hello.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HelloOutcome {
-    ServerHello {
-        version: u16,
-        suite: u16,
-    },
+    ServerHello(Box<(ServerHello, Flight)>),
     Alert {
         description: u8,
     },
@@ -36,11 +46,18 @@ impl HelloOutcome {
     /// Human-readable, for facts' `detail`.
     pub fn describe(&self) -> String {
         match self {
-            HelloOutcome::ServerHello { version, suite } => format!(
-                "ServerHello {} {}",
-                crate::facts::ProtocolVersion::from_wire(*version)
-                    .map_or_else(|| format!("0x{version:04x}"), |v| v.label().to_string()),
-                super::suites::info(*suite).name
+            HelloOutcome::ServerHello(sh) => format!(
+                "{} {} {}",
+                if sh.0.retry_request {
+                    "HelloRetryRequest"
+                } else {
+                    "ServerHello"
+                },
+                crate::facts::ProtocolVersion::from_wire(sh.0.version).map_or_else(
+                    || format!("0x{:04x}", sh.0.version),
+                    |v| v.label().to_string()
+                ),
+                suites::info(sh.0.suite).name
             ),
             HelloOutcome::Alert { description } => format!("alert {}", alert_name(*description)),
             HelloOutcome::Closed => "connection closed without an answer".into(),
@@ -77,73 +94,102 @@ pub fn alert_name(d: u8) -> String {
     name.to_string()
 }
 
-/// Sends one hello to `addr` and reads until the server's first answer. Bounded in time
-/// (`timeout` for the whole exchange) and in memory (the deframer's limits).
-pub async fn offer(addr: SocketAddr, spec: &HelloSpec<'_>, timeout: Duration) -> HelloOutcome {
-    match tokio::time::timeout(timeout, exchange(addr, spec)).await {
-        Ok(outcome) => outcome,
-        Err(_) => HelloOutcome::Timeout,
+/// Sends one hello to `addr` and reads the server's first answer, then, when `read_flight` is
+/// set and the answer is a TLS 1.2-or-older ServerHello, the rest of its flight. Bounded in time
+/// (`timeout` for the hello, as much again for the flight) and memory (the deframer's limits).
+pub async fn offer(
+    addr: SocketAddr,
+    spec: &HelloSpec<'_>,
+    timeout: Duration,
+    read_flight: bool,
+) -> HelloOutcome {
+    let first = tokio::time::timeout(timeout, exchange(addr, spec)).await;
+    let (outcome, stream, mut d) = match first {
+        Ok(Ok((sh, stream, d))) => (sh, stream, d),
+        Ok(Err(outcome)) => return outcome,
+        Err(_) => return HelloOutcome::Timeout,
+    };
+    let mut flight = Flight::default();
+    // Only a plausible answer earns the wait for its flight.
+    let plausible = spec.suites.contains(&outcome.suite) && outcome.version <= spec.version.wire();
+    if read_flight && plausible && !outcome.retry_request && outcome.version <= 0x0303 {
+        let mut stream = stream;
+        let ecdhe = suites::ephemeral_kx(outcome.suite);
+        let _ =
+            tokio::time::timeout(timeout, read_rest(&mut stream, &mut d, ecdhe, &mut flight)).await;
     }
+    HelloOutcome::ServerHello(Box::new((outcome, flight)))
 }
 
-async fn exchange(addr: SocketAddr, spec: &HelloSpec<'_>) -> HelloOutcome {
-    let mut stream = match TcpStream::connect(addr).await {
-        Ok(s) => s,
-        Err(e) => return HelloOutcome::Connect(e.to_string()),
-    };
+async fn exchange(
+    addr: SocketAddr,
+    spec: &HelloSpec<'_>,
+) -> Result<(ServerHello, TcpStream, Deframer), HelloOutcome> {
+    let mut stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| HelloOutcome::Connect(e.to_string()))?;
     let _ = stream.set_nodelay(true);
     let mut random = [0u8; 32];
-    if aws_lc_rs::rand::fill(&mut random).is_err() {
-        return HelloOutcome::Protocol("no randomness available".into());
-    }
-    if let Err(e) = stream.write_all(&client_hello(spec, random)).await {
-        return HelloOutcome::Connect(format!("sending the ClientHello failed: {e}"));
-    }
+    aws_lc_rs::rand::fill(&mut random)
+        .map_err(|_| HelloOutcome::Protocol("no randomness available".into()))?;
+    stream
+        .write_all(&client_hello(spec, random))
+        .await
+        .map_err(|e| HelloOutcome::Connect(format!("sending the ClientHello failed: {e}")))?;
     let mut d = Deframer::new();
     loop {
-        match next_event(&mut stream, &mut d).await {
+        let outcome = match next_event(&mut stream, &mut d).await {
             Ok(Event::Handshake { typ, message }) if typ == handshake::SERVER_HELLO => {
-                return parse_server_hello(&message);
+                return match ServerHello::decode(&message) {
+                    Some(sh) => Ok((sh, stream, d)),
+                    None => Err(HelloOutcome::Protocol("malformed ServerHello".into())),
+                };
             }
-            // A HelloRequest (type 0) may precede; anything else first is a protocol error.
-            Ok(Event::Handshake { typ: 0, .. }) => continue,
-            Ok(Event::Handshake { typ, .. }) => {
-                return HelloOutcome::Protocol(format!(
-                    "handshake message type {typ} before the ServerHello"
-                ))
-            }
-            Ok(Event::Alert { description, .. }) => return HelloOutcome::Alert { description },
+            Ok(Event::Handshake {
+                typ: handshake::HELLO_REQUEST,
+                ..
+            }) => continue,
+            Ok(Event::Handshake { typ, .. }) => HelloOutcome::Protocol(format!(
+                "handshake message type {typ} before the ServerHello"
+            )),
+            Ok(Event::Alert { description, .. }) => HelloOutcome::Alert { description },
             Ok(Event::Other { typ }) => {
-                return HelloOutcome::Protocol(format!("record type {typ} before the ServerHello"))
+                HelloOutcome::Protocol(format!("record type {typ} before the ServerHello"))
             }
             Err(ReadError::Eof {
                 any_data: false, ..
-            }) => return HelloOutcome::Closed,
+            }) => HelloOutcome::Closed,
             Err(ReadError::Eof { .. }) => {
-                return HelloOutcome::Protocol(
-                    "connection closed in the middle of a message".into(),
-                )
+                HelloOutcome::Protocol("connection closed in the middle of a message".into())
             }
-            Err(ReadError::NotTls { banner }) => return HelloOutcome::NotTls { banner },
-            Err(ReadError::Protocol(m)) => return HelloOutcome::Protocol(m),
+            Err(ReadError::NotTls { banner }) => HelloOutcome::NotTls { banner },
+            Err(ReadError::Protocol(m)) => HelloOutcome::Protocol(m),
             // A reset after the hello is how some servers refuse.
-            Err(ReadError::Io(m)) if !d.has_data() && m.contains("reset") => {
-                return HelloOutcome::Closed
-            }
-            Err(ReadError::Io(m)) => return HelloOutcome::Connect(m),
-        }
+            Err(ReadError::Io(m)) if !d.has_data() && m.contains("reset") => HelloOutcome::Closed,
+            Err(ReadError::Io(m)) => HelloOutcome::Connect(m),
+        };
+        return Err(outcome);
     }
 }
 
-fn parse_server_hello(message: &[u8]) -> HelloOutcome {
-    match tls_parser::parse_tls_message_handshake(message) {
-        Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ServerHello(sh)))) => {
-            HelloOutcome::ServerHello {
-                version: sh.version.0,
-                suite: sh.cipher.0,
+/// Reads Certificate, CertificateStatus and ServerKeyExchange up to ServerHelloDone.
+async fn read_rest(
+    stream: &mut TcpStream,
+    d: &mut Deframer,
+    ecdhe: Option<bool>,
+    flight: &mut Flight,
+) {
+    while let Ok(Event::Handshake { typ, message }) = next_event(stream, d).await {
+        match typ {
+            handshake::CERTIFICATE => flight.certificates = decode_certificates(&message),
+            handshake::CERTIFICATE_STATUS => flight.stapled_ocsp = true,
+            handshake::SERVER_KEY_EXCHANGE => {
+                if let Some(ecdhe) = ecdhe {
+                    flight.key_exchange = decode_server_key_exchange(&message, ecdhe);
+                }
             }
+            handshake::SERVER_HELLO_DONE => return,
+            _ => {}
         }
-        Ok((_, other)) => HelloOutcome::Protocol(format!("unexpected message {other:?}")),
-        Err(_) => HelloOutcome::Protocol("malformed ServerHello".into()),
     }
 }

@@ -2,9 +2,12 @@
 
 use std::sync::OnceLock;
 
-use tls_parser::{TlsCipherAu, TlsCipherKx, TlsCipherMac, TlsCipherSuite, CIPHERS};
+use tls_parser::{
+    TlsCipherAu, TlsCipherEnc, TlsCipherEncMode, TlsCipherKx, TlsCipherMac, TlsCipherSuite, CIPHERS,
+};
 
-use crate::facts::{CipherSuiteInfo, SuiteClass};
+use super::openssl_names::OPENSSL_NAMES;
+use crate::facts::CipherSuiteInfo;
 
 /// Signalling values that are not suites (RFC 5746, RFC 7507).
 const SCSV: [u16; 2] = [0x00ff, 0x5600];
@@ -23,30 +26,109 @@ pub fn aead(s: &TlsCipherSuite) -> bool {
     s.mac == TlsCipherMac::Aead
 }
 
-pub fn in_class(s: &TlsCipherSuite, class: SuiteClass) -> bool {
-    match class {
-        SuiteClass::NonForwardSecret => !forward_secret(s),
-        SuiteClass::NonAead => !aead(s),
+/// For suites whose ServerKeyExchange carries group parameters: `Some(true)` for ECDHE
+/// (named curve), `Some(false)` for finite-field DHE; `None` otherwise.
+pub fn ephemeral_kx(id: u16) -> Option<bool> {
+    let s = TlsCipherSuite::from_id(id)?;
+    match (s.kx, s.au) {
+        (TlsCipherKx::Ecdhe, _) | (TlsCipherKx::Ecdh | TlsCipherKx::Aecdh, TlsCipherAu::Null) => {
+            Some(true)
+        }
+        (TlsCipherKx::Dhe, _) | (TlsCipherKx::Dh, TlsCipherAu::Null) => Some(false),
+        _ => None,
     }
 }
 
 /// Describes a suite by code point, also for code points the registry does not know.
 pub fn info(id: u16) -> CipherSuiteInfo {
-    match TlsCipherSuite::from_id(id) {
-        Some(s) => CipherSuiteInfo {
-            id: format!("0x{id:04X}"),
-            name: s.name.to_string(),
-            forward_secrecy: forward_secret(s),
-            aead: aead(s),
-        },
-        None => CipherSuiteInfo {
+    let openssl_name = OPENSSL_NAMES
+        .binary_search_by_key(&id, |(k, _)| *k)
+        .ok()
+        .map(|i| OPENSSL_NAMES[i].1.to_string());
+    let Some(s) = TlsCipherSuite::from_id(id) else {
+        return CipherSuiteInfo {
             id: format!("0x{id:04X}"),
             name: format!("UNKNOWN_0x{id:04X}"),
+            openssl_name,
+            kx: "unknown".into(),
+            auth: "unknown".into(),
+            cipher: "unknown".into(),
+            bits: 0,
+            mode: "unknown".into(),
             forward_secrecy: false,
             aead: false,
-        },
+            export: false,
+        };
+    };
+    let kx = match s.kx {
+        TlsCipherKx::Null => "NULL",
+        TlsCipherKx::Psk => "PSK",
+        TlsCipherKx::Krb5 => "KRB5",
+        TlsCipherKx::Srp => "SRP",
+        TlsCipherKx::Rsa => "RSA",
+        TlsCipherKx::Dh => "DH",
+        TlsCipherKx::Dhe => "DHE",
+        TlsCipherKx::Ecdh => "ECDH",
+        TlsCipherKx::Ecdhe => "ECDHE",
+        TlsCipherKx::Aecdh => "ECDH",
+        TlsCipherKx::Eccpwd => "ECCPWD",
+        TlsCipherKx::Tls13 => "any (TLS 1.3)",
+    };
+    let auth = match s.au {
+        TlsCipherAu::Null => "anon",
+        TlsCipherAu::Psk => "PSK",
+        TlsCipherAu::Krb5 => "KRB5",
+        TlsCipherAu::Srp => "SRP",
+        TlsCipherAu::Srp_Dss => "SRP-DSS",
+        TlsCipherAu::Srp_Rsa => "SRP-RSA",
+        TlsCipherAu::Dss => "DSS",
+        TlsCipherAu::Rsa => "RSA",
+        TlsCipherAu::Dhe => "DHE",
+        TlsCipherAu::Ecdsa => "ECDSA",
+        TlsCipherAu::Eccpwd => "ECCPWD",
+        TlsCipherAu::Tls13 => "any (TLS 1.3)",
+    };
+    let cipher = match s.enc {
+        TlsCipherEnc::Null => "NULL",
+        TlsCipherEnc::Des => "DES",
+        TlsCipherEnc::TripleDes => "3DES",
+        TlsCipherEnc::Rc2 => "RC2",
+        TlsCipherEnc::Rc4 => "RC4",
+        TlsCipherEnc::Aria => "ARIA",
+        TlsCipherEnc::Idea => "IDEA",
+        TlsCipherEnc::Seed => "SEED",
+        TlsCipherEnc::Aes => "AES",
+        TlsCipherEnc::Camellia => "CAMELLIA",
+        TlsCipherEnc::Chacha20_Poly1305 => "CHACHA20_POLY1305",
+        TlsCipherEnc::Sm4 => "SM4",
+        TlsCipherEnc::Aegis => "AEGIS",
+    };
+    let mode = if aead(s) {
+        "AEAD"
+    } else {
+        match (s.enc, s.enc_mode) {
+            (TlsCipherEnc::Null, _) => "NULL",
+            (_, TlsCipherEncMode::Cbc) => "CBC",
+            _ => "stream",
+        }
+    };
+    CipherSuiteInfo {
+        id: format!("0x{id:04X}"),
+        name: s.name.to_string(),
+        openssl_name,
+        kx: kx.into(),
+        auth: auth.into(),
+        cipher: cipher.into(),
+        bits: s.enc_size,
+        mode: mode.into(),
+        forward_secrecy: forward_secret(s),
+        aead: aead(s),
+        export: s.name.contains("EXPORT"),
     }
 }
+
+/// The five TLS 1.3 suites.
+pub const TLS13_SUITES: [u16; 5] = [0x1301, 0x1302, 0x1303, 0x1304, 0x1305];
 
 /// Every registered suite usable with TLS 1.2 and below, most commonly deployed first, so that a
 /// version probe usually succeeds with its first hello.
@@ -67,15 +149,6 @@ pub fn legacy_suites() -> &'static [&'static TlsCipherSuite] {
         });
         v
     })
-}
-
-/// The legacy suites of one class, as code points.
-pub fn legacy_of_class(class: SuiteClass) -> Vec<u16> {
-    legacy_suites()
-        .iter()
-        .filter(|s| in_class(s, class))
-        .map(|s| s.id.0)
-        .collect()
 }
 
 #[cfg(test)]
@@ -106,7 +179,26 @@ mod tests {
             assert!(!ids.contains(&bad));
         }
         assert!(forward_secret(legacy_suites()[0]) && aead(legacy_suites()[0]));
-        assert!(legacy_of_class(SuiteClass::NonForwardSecret).contains(&0x009c));
-        assert!(!legacy_of_class(SuiteClass::NonAead).contains(&0xc02f));
+        let i = info(0x009c);
+        assert_eq!(
+            (
+                i.openssl_name.as_deref(),
+                i.kx.as_str(),
+                i.mode.as_str(),
+                i.bits
+            ),
+            (Some("AES128-GCM-SHA256"), "RSA", "AEAD", 128)
+        );
+        assert_eq!(info(0x000a).cipher, "3DES");
+        assert_eq!(info(0x0005).mode, "stream");
+        assert!(info(0x0003).export && info(0x0003).openssl_name.is_none());
+        assert_eq!(
+            info(0x1301).openssl_name.as_deref(),
+            Some("TLS_AES_128_GCM_SHA256")
+        );
+        assert!(
+            OPENSSL_NAMES.windows(2).all(|w| w[0].0 < w[1].0),
+            "sorted for binary search"
+        );
     }
 }

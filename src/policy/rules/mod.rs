@@ -3,6 +3,8 @@
 mod cert;
 mod tls;
 
+pub use tls::is_weak as weak_suite;
+
 use super::catalog::{Ctx, ParamDef, ParamKind, RuleDef};
 use super::finding::Severity;
 
@@ -31,7 +33,7 @@ pub static CATALOG: &[RuleDef] = &[
         id: "tls.forward_secrecy",
         title: "Every accepted suite gives forward secrecy",
         severity: Severity::High,
-        needs: &["tls.handshake", "tls.protocols", "tls.suite_probes"],
+        needs: &["tls.handshake", "tls.protocols", "tls.suites"],
         remediation: "Remove static-RSA, static-(EC)DH and PSK-only suites; keep only ECDHE/DHE suites for TLS 1.2 (TLS 1.3 always has forward secrecy).",
         reference: "NIST SP 800-52 Rev. 2 §3.3.1; Mozilla Server Side TLS (intermediate)",
         params: &[],
@@ -41,11 +43,71 @@ pub static CATALOG: &[RuleDef] = &[
         id: "tls.aead_only",
         title: "Every accepted suite is an AEAD",
         severity: Severity::Medium,
-        needs: &["tls.handshake", "tls.protocols", "tls.suite_probes"],
+        needs: &["tls.handshake", "tls.protocols", "tls.suites"],
         remediation: "Remove CBC, RC4 and NULL suites; allow only AES-GCM, AES-CCM and ChaCha20-Poly1305 suites.",
         reference: "RFC 9325 §4.2; NIST SP 800-52 Rev. 2 §3.3.1",
         params: &[],
         check: tls::aead_only,
+    },
+    RuleDef {
+        id: "tls.no_null_cipher",
+        title: "No suite without encryption is accepted",
+        severity: Severity::Critical,
+        needs: &["tls.suites"],
+        remediation: "Remove NULL-cipher suites (eNULL): they authenticate but send everything in clear.",
+        reference: "RFC 9325 §4.1; NIST SP 800-52 Rev. 2 §3.3.1",
+        params: &[],
+        check: tls::no_null_cipher,
+    },
+    RuleDef {
+        id: "tls.no_anonymous",
+        title: "No suite without server authentication is accepted",
+        severity: Severity::Critical,
+        needs: &["tls.suites"],
+        remediation: "Remove anonymous (aNULL: ADH, AECDH) suites: anyone in the path can impersonate the server.",
+        reference: "RFC 9325 §4.1; NIST SP 800-52 Rev. 2 §3.3.1",
+        params: &[],
+        check: tls::no_anonymous,
+    },
+    RuleDef {
+        id: "tls.no_export",
+        title: "No export-grade suite is accepted",
+        severity: Severity::Critical,
+        needs: &["tls.suites"],
+        remediation: "Remove EXPORT suites (40- and 56-bit keys; FREAK, Logjam).",
+        reference: "RFC 9325 §4.1; CVE-2015-0204 (FREAK); CVE-2015-4000 (Logjam)",
+        params: &[],
+        check: tls::no_export,
+    },
+    RuleDef {
+        id: "tls.no_rc4",
+        title: "No RC4 suite is accepted",
+        severity: Severity::High,
+        needs: &["tls.suites"],
+        remediation: "Remove RC4 suites.",
+        reference: "RFC 7465 (prohibiting RC4 cipher suites)",
+        params: &[],
+        check: tls::no_rc4,
+    },
+    RuleDef {
+        id: "tls.no_3des",
+        title: "No 3DES or other 64-bit block cipher is accepted",
+        severity: Severity::High,
+        needs: &["tls.suites"],
+        remediation: "Remove 3DES, DES, IDEA and RC2 suites (SWEET32 birthday attacks on 64-bit blocks).",
+        reference: "CVE-2016-2183 (SWEET32); NIST SP 800-131A Rev. 2 §2 (3DES disallowed after 2023)",
+        params: &[],
+        check: tls::no_3des,
+    },
+    RuleDef {
+        id: "tls.server_preference",
+        title: "The server chooses the suite while weak suites remain",
+        severity: Severity::Medium,
+        needs: &["tls.suites[].server_order"],
+        remediation: "Enforce the server's cipher order (nginx `ssl_prefer_server_ciphers on;`, Apache `SSLHonorCipherOrder on`), strongest first, or remove the weak suites.",
+        reference: "RFC 9325 §4.2; Mozilla Server Side TLS",
+        params: &[],
+        check: tls::server_preference,
     },
     RuleDef {
         id: "cert.expired",

@@ -1,9 +1,9 @@
 //! Rules on the TLS probe's facts.
 
 use super::tls_facts;
-use crate::facts::{ProtocolVersion, SuiteClass, Support};
+use crate::facts::{CipherSuiteInfo, ProtocolVersion, Support};
 use crate::policy::catalog::Ctx;
-use crate::policy::finding::Outcome;
+use crate::policy::finding::{Outcome, Status};
 
 pub fn min_version(ctx: &Ctx<'_>) -> Outcome {
     let tls = match tls_facts(ctx) {
@@ -57,59 +57,93 @@ pub fn tls13_required(ctx: &Ctx<'_>) -> Outcome {
 }
 
 pub fn forward_secrecy(ctx: &Ctx<'_>) -> Outcome {
-    suite_class_rule(ctx, SuiteClass::NonForwardSecret)
+    suite_rule(
+        ctx,
+        |s| !s.forward_secrecy,
+        "without forward secrecy",
+        "forward-secret",
+    )
 }
 
 pub fn aead_only(ctx: &Ctx<'_>) -> Outcome {
-    suite_class_rule(ctx, SuiteClass::NonAead)
+    suite_rule(ctx, |s| !s.aead, "that are not AEADs", "AEADs")
 }
 
-/// Passes only when every accepted version up to TLS 1.2 was asked for suites of `class` and
-/// refused them all; TLS 1.3 suites are all forward-secret AEADs.
-fn suite_class_rule(ctx: &Ctx<'_>, class: SuiteClass) -> Outcome {
+pub fn no_null_cipher(ctx: &Ctx<'_>) -> Outcome {
+    suite_rule(
+        ctx,
+        |s| s.cipher == "NULL",
+        "with no encryption",
+        "encrypting",
+    )
+}
+
+pub fn no_anonymous(ctx: &Ctx<'_>) -> Outcome {
+    suite_rule(
+        ctx,
+        |s| s.auth == "anon",
+        "with no server authentication",
+        "authenticated",
+    )
+}
+
+pub fn no_export(ctx: &Ctx<'_>) -> Outcome {
+    suite_rule(ctx, |s| s.export, "of export grade", "of full strength")
+}
+
+pub fn no_rc4(ctx: &Ctx<'_>) -> Outcome {
+    suite_rule(ctx, |s| s.cipher == "RC4", "using RC4", "free of RC4")
+}
+
+pub fn no_3des(ctx: &Ctx<'_>) -> Outcome {
+    suite_rule(
+        ctx,
+        is_64bit_block,
+        "with a 64-bit block cipher",
+        "free of 64-bit block ciphers",
+    )
+}
+
+fn is_64bit_block(s: &CipherSuiteInfo) -> bool {
+    matches!(s.cipher.as_str(), "3DES" | "DES" | "IDEA" | "RC2")
+}
+
+/// A suite any of the suite rules fails.
+pub fn is_weak(s: &CipherSuiteInfo) -> bool {
+    !s.forward_secrecy || !s.aead || s.auth == "anon" || s.export
+}
+
+pub fn server_preference(ctx: &Ctx<'_>) -> Outcome {
     let tls = match tls_facts(ctx) {
         Ok(t) => t,
         Err(o) => return o,
     };
     let mut failed = Vec::new();
-    let mut held = Vec::new();
     let mut unknown = Vec::new();
-    if let Some(h) = &tls.handshake {
-        let weak = match class {
-            SuiteClass::NonForwardSecret => !h.cipher_suite.forward_secrecy,
-            SuiteClass::NonAead => !h.cipher_suite.aead,
-        };
-        if weak {
-            failed.push(format!(
-                "a modern client negotiated {} under {}",
-                h.cipher_suite.name, h.version
-            ));
-        }
-    }
-    let mut any_version = false;
-    for p in &tls.protocols {
-        match p.support {
-            Support::Accepted => any_version = true,
-            Support::Unknown => {
-                unknown.push(format!("{}: support unknown ({})", p.version, p.detail))
-            }
-            Support::Rejected => {}
-        }
-        if p.support != Support::Accepted || p.version == ProtocolVersion::Tls13 {
+    let mut held = Vec::new();
+    for vs in &tls.suites {
+        let weak: Vec<&str> = vs
+            .suites
+            .iter()
+            .filter(|s| is_weak(s))
+            .map(|s| s.name.as_str())
+            .collect();
+        if weak.is_empty() || vs.suites.len() == weak.len() {
             continue;
         }
-        match tls
-            .suite_probes
-            .iter()
-            .find(|s| s.class == class && s.version == p.version)
-        {
-            Some(s) if s.support == Support::Accepted => failed.push(s.detail.clone()),
-            Some(s) if s.support == Support::Rejected => held.push(s.detail.clone()),
-            Some(s) => unknown.push(format!("{}: {}", p.version, s.detail)),
+        match vs.server_order {
+            Some(true) => held.push(format!(
+                "{}: the server chooses, first {}",
+                vs.version, vs.suites[0].name
+            )),
+            Some(false) => failed.push(format!(
+                "{}: the client's order decides while weak suites remain ({})",
+                vs.version,
+                weak.join(", ")
+            )),
             None => unknown.push(format!(
-                "{}: {} suites were not probed",
-                p.version,
-                class.label()
+                "{}: the server's order could not be determined",
+                vs.version
             )),
         }
     }
@@ -118,24 +152,92 @@ fn suite_class_rule(ctx: &Ctx<'_>, class: SuiteClass) -> Outcome {
     }
     if !unknown.is_empty() {
         return Outcome {
-            status: crate::policy::finding::Status::NotObserved,
+            status: Status::NotObserved,
             evidence: unknown,
         };
     }
-    if !any_version {
-        return Outcome::not_observed("no protocol version was accepted");
-    }
-    if tls
-        .protocol(ProtocolVersion::Tls13)
-        .is_some_and(|p| p.support == Support::Accepted)
-    {
-        held.push(format!(
-            "TLSv1.3 suites are all {}",
-            match class {
-                SuiteClass::NonForwardSecret => "forward-secret",
-                SuiteClass::NonAead => "AEADs",
-            }
-        ));
+    if held.is_empty() {
+        if tls.suites.is_empty() {
+            return Outcome::not_observed("no protocol version was accepted");
+        }
+        return Outcome::pass(["no version mixes weak and strong suites: the order cannot pick a weak one over a strong one".to_string()]);
     }
     Outcome::pass(held)
+}
+
+/// Fails when an accepted suite is `weak`, naming them per version; passes only on a complete
+/// enumeration of every accepted version.
+fn suite_rule(
+    ctx: &Ctx<'_>,
+    weak: fn(&CipherSuiteInfo) -> bool,
+    what: &str,
+    good: &str,
+) -> Outcome {
+    let tls = match tls_facts(ctx) {
+        Ok(t) => t,
+        Err(o) => return o,
+    };
+    let mut failed = Vec::new();
+    let mut unknown = Vec::new();
+    if let Some(h) = &tls.handshake {
+        if weak(&h.cipher_suite) {
+            failed.push(format!(
+                "a modern client negotiated {} under {}",
+                h.cipher_suite.name, h.version
+            ));
+        }
+    }
+    let mut count = 0;
+    for vs in &tls.suites {
+        count += vs.suites.len();
+        let bad: Vec<&str> = vs
+            .suites
+            .iter()
+            .filter(|s| weak(s))
+            .map(|s| s.name.as_str())
+            .collect();
+        if !bad.is_empty() {
+            failed.push(format!(
+                "{} accepts {} suite{} {what}: {}",
+                vs.version,
+                bad.len(),
+                if bad.len() == 1 { "" } else { "s" },
+                bad.join(", ")
+            ));
+        }
+        if !vs.complete {
+            unknown.push(format!(
+                "{}: the enumeration is incomplete ({})",
+                vs.version, vs.detail
+            ));
+        }
+    }
+    for p in tls
+        .protocols
+        .iter()
+        .filter(|p| p.support == Support::Unknown)
+    {
+        unknown.push(format!("{}: support unknown ({})", p.version, p.detail));
+    }
+    if !failed.is_empty() {
+        return Outcome::fail(failed);
+    }
+    if !unknown.is_empty() {
+        return Outcome {
+            status: Status::NotObserved,
+            evidence: unknown,
+        };
+    }
+    if count == 0 {
+        return Outcome::not_observed("no protocol version was accepted");
+    }
+    let versions: Vec<String> = tls
+        .suites
+        .iter()
+        .map(|v| format!("{} {}", v.suites.len(), v.version))
+        .collect();
+    Outcome::pass([format!(
+        "all {count} accepted suites ({}) are {good}",
+        versions.join(", ")
+    )])
 }
