@@ -165,8 +165,53 @@ pub struct TlsFacts {
     pub suites: Vec<VersionSuites>,
     /// Whether the accepted suites give forward secrecy: all, some or none of them.
     pub forward_secrecy: Coverage,
+    /// Key-exchange groups and parameters.
+    pub groups: GroupFacts,
+    /// Protocol features; `None` where not observed.
+    pub features: Features,
     /// How many connections the probes opened.
     pub connections: u32,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct GroupFacts {
+    /// TLS 1.3 groups the server accepts, in its order of preference.
+    pub tls13: Vec<String>,
+    /// Whether every TLS 1.3 group vetcrypt knows was asked about.
+    pub tls13_complete: bool,
+    /// Curves the server uses for ECDHE under TLS 1.2 and below, in its order of preference.
+    pub ecdhe: Vec<String>,
+    /// Size in bits of the finite-field DH prime the server sends with DHE suites.
+    pub dh_bits: Option<u32>,
+    /// Whether a post-quantum hybrid group (X25519MLKEM768...) is accepted for TLS 1.3.
+    pub post_quantum: Option<bool>,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Features {
+    /// TLS_FALLBACK_SCSV honoured (RFC 7507): a downgraded hello is refused. `None` when only one
+    /// version is accepted.
+    pub fallback_scsv: Option<bool>,
+    /// A TLS 1.3 server's downgrade sentinel (RFC 8446 §4.1.3) in its answer to a TLS 1.2 hello.
+    pub downgrade_sentinel: Option<bool>,
+    /// Secure renegotiation (RFC 5746) offered.
+    pub secure_renegotiation: Option<bool>,
+    /// TLS-level compression accepted (CRIME).
+    pub compression: Option<bool>,
+    /// An OCSP response is stapled.
+    pub ocsp_stapling: Option<bool>,
+    /// Extended master secret (RFC 7627).
+    pub extended_master_secret: Option<bool>,
+    /// Session tickets (RFC 5077) offered.
+    pub session_tickets: Option<bool>,
+    /// ALPN protocols accepted, among those asked about.
+    pub alpn: Vec<String>,
+    /// The Strict-Transport-Security header of an HTTPS GET /, if the endpoint speaks HTTP.
+    pub hsts: Option<String>,
+    /// Whether the endpoint answered HTTP over TLS at all.
+    pub http: Option<bool>,
 }
 
 impl TlsFacts {
@@ -214,6 +259,8 @@ pub struct Negotiated {
     /// Whether the server's handshake signature verified with its certificate key. An observer does
     /// not abort on failure (a weak key fails here); it records it.
     pub signature_verified: bool,
+    /// Whether the server stapled an OCSP response.
+    pub ocsp_stapled: bool,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]

@@ -127,11 +127,8 @@ async fn rustls_endpoint_facts() {
         .iter()
         .all(|v| v.complete && v.server_order == Some(false)));
     assert_eq!(tls.forward_secrecy, Coverage::All);
-    assert!(
-        tls.connections >= 10 && tls.connections <= 25,
-        "{}",
-        tls.connections
-    );
+    // Versions and suites (~18), groups (~9), features (~4): remove-and-retry, not one per entry.
+    assert!((20..=45).contains(&tls.connections), "{}", tls.connections);
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use rcgen::{
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use time::{Duration, OffsetDateTime};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
@@ -162,6 +162,10 @@ pub struct ServerSpec {
     pub chain: Vec<CertificateDer<'static>>,
     pub key: PrivateKeyDer<'static>,
     pub versions: Vec<&'static rustls::SupportedProtocolVersion>,
+    /// Offer the post-quantum hybrid X25519MLKEM768 (aws-lc-rs's default) or classical groups only.
+    pub post_quantum: bool,
+    /// Answer every request with this HTTP response (e.g. to carry an HSTS header).
+    pub http_response: Option<String>,
 }
 
 impl ServerSpec {
@@ -170,7 +174,20 @@ impl ServerSpec {
             chain,
             key,
             versions: vec![&rustls::version::TLS13, &rustls::version::TLS12],
+            post_quantum: true,
+            http_response: None,
         }
+    }
+    pub fn without_post_quantum(mut self) -> ServerSpec {
+        self.post_quantum = false;
+        self
+    }
+    /// Serves HTTP: every request gets `200 OK` with these extra header lines.
+    pub fn https(mut self, headers: &str) -> ServerSpec {
+        self.http_response = Some(format!(
+            "HTTP/1.1 200 OK\r\n{headers}Content-Length: 2\r\nConnection: close\r\n\r\nok"
+        ));
+        self
     }
     pub fn tls13_only(mut self) -> ServerSpec {
         self.versions = vec![&rustls::version::TLS13];
@@ -196,29 +213,52 @@ impl Drop for LabServer {
 
 /// Starts a rustls server on 127.0.0.1, on an ephemeral port.
 pub async fn serve(spec: ServerSpec) -> anyhow::Result<LabServer> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let mut provider = rustls::crypto::aws_lc_rs::default_provider();
+    if !spec.post_quantum {
+        provider.kx_groups.retain(|g| u16::from(g.name()) < 0x1100);
+    }
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
         .with_protocol_versions(&spec.versions)?
         .with_no_client_auth()
         .with_single_cert(spec.chain, spec.key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    serve_config(Arc::new(config)).await
+    serve_with(Arc::new(config), spec.http_response).await
 }
 
 /// Starts a server with a ready rustls configuration.
 pub async fn serve_config(config: Arc<rustls::ServerConfig>) -> anyhow::Result<LabServer> {
+    serve_with(config, None).await
+}
+
+async fn serve_with(
+    config: Arc<rustls::ServerConfig>,
+    http: Option<String>,
+) -> anyhow::Result<LabServer> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     let acceptor = TlsAcceptor::from(config);
+    let http = Arc::new(http);
     let task = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
+            let http = http.clone();
             tokio::spawn(async move {
-                if let Ok(Ok(mut tls)) =
+                let Ok(Ok(mut tls)) =
                     tokio::time::timeout(StdDuration::from_secs(10), acceptor.accept(stream)).await
-                {
-                    let _ = tls.shutdown().await;
+                else {
+                    return;
+                };
+                if let Some(response) = http.as_ref() {
+                    let mut buf = [0u8; 2048];
+                    if let Ok(Ok(n)) =
+                        tokio::time::timeout(StdDuration::from_secs(10), tls.read(&mut buf)).await
+                    {
+                        if n > 0 {
+                            let _ = tls.write_all(response.as_bytes()).await;
+                        }
+                    }
                 }
+                let _ = tls.shutdown().await;
             });
         }
     });
@@ -248,11 +288,9 @@ pub async fn demo() -> anyhow::Result<Demo> {
 
     // 1. Compliant: TLS 1.3 and 1.2, full chain, 90-day certificate.
     let leaf = inter.leaf(&LeafSpec::valid("shop.demo.test", 90))?;
-    let s = serve(ServerSpec::new(
-        vec![leaf.cert, inter.cert.clone()],
-        leaf.key,
-    ))
-    .await?;
+    let hsts = "Strict-Transport-Security: max-age=63072000; includeSubDomains\r\n";
+    let s =
+        serve(ServerSpec::new(vec![leaf.cert, inter.cert.clone()], leaf.key).https(hsts)).await?;
     targets.push(target("compliant", s.addr, "shop.demo.test")?);
     servers.push(s);
 

@@ -19,7 +19,13 @@ use crate::error::{read_input, FileError, UsageError};
 use crate::facts::{EndpointFacts, FactSet};
 
 /// Policies shipped inside the binary, by name.
-pub const BUILTIN: &[(&str, &str)] = &[("default", include_str!("../../policies/default.toml"))];
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("default", include_str!("../../policies/default.toml")),
+    (
+        "post-quantum",
+        include_str!("../../policies/post-quantum.toml"),
+    ),
+];
 
 /// A rule as a policy applies it.
 #[derive(Debug, Clone)]
@@ -308,7 +314,14 @@ mod tests {
     #[test]
     fn default_policy_has_every_rule() {
         let p = Policy::load("default").unwrap();
-        assert_eq!(p.rules.len(), catalog::all().len());
+        assert_eq!(
+            p.rules.len(),
+            catalog::all().len() - 1,
+            "every rule but tls.post_quantum"
+        );
+        assert!(p.rules.iter().all(|r| r.def.id != "tls.post_quantum"));
+        let pq = Policy::load("post-quantum").unwrap();
+        assert_eq!(pq.rules.len(), catalog::all().len());
         assert_eq!(p.source, "builtin:default");
     }
 

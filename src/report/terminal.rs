@@ -74,6 +74,7 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
         let _ = writeln!(out, "\n{mark} {}", p.bold(&ep.display));
         facts_line(&mut out, &p, &ep.facts);
         suites_table(&mut out, &p, &ep.facts, verbose);
+        features_line(&mut out, &p, &ep.facts);
         if let Some(e) = &ep.facts.error {
             let _ = writeln!(
                 out,
@@ -194,6 +195,44 @@ fn facts_line(out: &mut String, p: &Paint, f: &EndpointFacts) {
                 leaf.not_after.date()
             ));
         }
+    }
+    let _ = writeln!(out, "  {}", p.dim(&parts.join(" · ")));
+}
+
+/// Groups and protocol features on one dim line.
+fn features_line(out: &mut String, p: &Paint, f: &EndpointFacts) {
+    let Some(tls) = &f.tls else { return };
+    let yn = |b: Option<bool>| match b {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "?",
+    };
+    let g = &tls.groups;
+    let mut parts = Vec::new();
+    if !g.tls13.is_empty() {
+        parts.push(format!("TLS1.3 groups {}", g.tls13.join(" ")));
+    }
+    if !g.ecdhe.is_empty() {
+        parts.push(format!("ECDHE {}", g.ecdhe.join(" ")));
+    }
+    if let Some(b) = g.dh_bits {
+        parts.push(format!("DH {b} bits"));
+    }
+    let fe = &tls.features;
+    parts.push(format!(
+        "fallback SCSV {} · reneg {} · EMS {} · tickets {} · compression {} · OCSP {}",
+        yn(fe.fallback_scsv),
+        yn(fe.secure_renegotiation),
+        yn(fe.extended_master_secret),
+        yn(fe.session_tickets),
+        yn(fe.compression),
+        yn(fe.ocsp_stapling)
+    ));
+    if !fe.alpn.is_empty() {
+        parts.push(format!("ALPN {}", fe.alpn.join(",")));
+    }
+    if let Some(h) = &fe.hsts {
+        parts.push(format!("HSTS {h}"));
     }
     let _ = writeln!(out, "  {}", p.dim(&parts.join(" · ")));
 }

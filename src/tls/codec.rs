@@ -264,6 +264,9 @@ pub struct ServerHello {
     pub suite: u16,
     pub compression: u8,
     pub retry_request: bool,
+    /// RFC 8446 §4.1.3: a TLS 1.3 server answering a TLS 1.2 hello ends its random with
+    /// `DOWNGRD\x01` (or `\x00` below 1.2), which TLS 1.3 clients check.
+    pub downgrade_sentinel: bool,
     pub extensions: Vec<(u16, Vec<u8>)>,
 }
 
@@ -289,11 +292,13 @@ impl ServerHello {
                 extensions.push((typ, data.to_vec()));
             }
         }
+        let downgrade_sentinel = random[24..31] == *b"DOWNGRD" && random[31] <= 1;
         let mut sh = ServerHello {
             version: legacy_version,
             suite,
             compression,
             retry_request: random == HRR_RANDOM,
+            downgrade_sentinel,
             extensions,
         };
         if let Some(v) = sh

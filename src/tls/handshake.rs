@@ -10,6 +10,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{AlertDescription, DigitallySignedStruct, SignatureScheme};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
@@ -23,6 +24,7 @@ struct RecordingVerifier {
     provider: Arc<CryptoProvider>,
     chain: Mutex<Option<Vec<CertificateDer<'static>>>>,
     signature_ok: Mutex<Option<bool>>,
+    ocsp: Mutex<bool>,
 }
 
 impl RecordingVerifier {
@@ -39,9 +41,12 @@ impl ServerCertVerifier for RecordingVerifier {
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
+        ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Ok(mut o) = self.ocsp.lock() {
+            *o = !ocsp_response.is_empty();
+        }
         let mut chain = vec![end_entity.clone().into_owned()];
         chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
         if let Ok(mut c) = self.chain.lock() {
@@ -107,25 +112,34 @@ impl std::fmt::Display for ModernError {
     }
 }
 
+fn recording_config(
+    alpn: &[&[u8]],
+) -> Result<(rustls::ClientConfig, Arc<RecordingVerifier>), rustls::Error> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier = Arc::new(RecordingVerifier {
+        provider: provider.clone(),
+        chain: Mutex::new(None),
+        signature_ok: Mutex::new(None),
+        ocsp: Mutex::new(false),
+    });
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier.clone())
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    config.resumption = rustls::client::Resumption::disabled();
+    Ok((config, verifier))
+}
+
 /// One handshake offering TLS 1.3 and 1.2 with every suite and group of the provider.
 pub async fn modern_handshake(
     addr: SocketAddr,
     server_name: ServerName<'static>,
     timeout: Duration,
 ) -> ModernOutcome {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier = Arc::new(RecordingVerifier {
-        provider: provider.clone(),
-        chain: Mutex::new(None),
-        signature_ok: Mutex::new(None),
-    });
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12]);
-    let mut config = match config {
-        Ok(c) => c
-            .dangerous()
-            .with_custom_certificate_verifier(verifier.clone())
-            .with_no_client_auth(),
+    let (config, verifier) = match recording_config(&ALPN) {
+        Ok(c) => c,
         Err(e) => {
             return ModernOutcome {
                 result: Err(ModernError::Other(format!("rustls configuration: {e}"))),
@@ -133,10 +147,7 @@ pub async fn modern_handshake(
             }
         }
     };
-    config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
-    config.resumption = rustls::client::Resumption::disabled();
     let connector = TlsConnector::from(Arc::new(config));
-
     let attempt = async {
         let tcp = TcpStream::connect(addr)
             .await
@@ -161,7 +172,7 @@ pub async fn modern_handshake(
             cipher_suite: super::suites::info(suite),
             kx_group: conn
                 .negotiated_key_exchange_group()
-                .map(|g| group_name(g.name())),
+                .map(|g| super::features::group_name(u16::from(g.name()))),
             alpn: conn
                 .alpn_protocol()
                 .map(|p| String::from_utf8_lossy(p).into_owned()),
@@ -171,6 +182,7 @@ pub async fn modern_handshake(
                 .ok()
                 .and_then(|s| *s)
                 .unwrap_or(false),
+            ocsp_stapled: verifier.ocsp.lock().map(|o| *o).unwrap_or(false),
         })
     };
     let result = match tokio::time::timeout(timeout, attempt).await {
@@ -179,6 +191,51 @@ pub async fn modern_handshake(
     };
     let chain = verifier.chain.lock().ok().and_then(|mut c| c.take());
     ModernOutcome { result, chain }
+}
+
+/// One HTTPS `GET /` (HTTP/1.1 over rustls): whether the endpoint answers HTTP, and its
+/// Strict-Transport-Security header. Reads at most 16 KiB of response head.
+pub async fn http_headers(
+    addr: SocketAddr,
+    server_name: ServerName<'static>,
+    timeout: Duration,
+) -> (Option<bool>, Option<String>) {
+    let Ok((config, _)) = recording_config(&[b"http/1.1"]) else {
+        return (None, None);
+    };
+    let host = match &server_name {
+        ServerName::DnsName(d) => d.as_ref().to_string(),
+        _ => addr.to_string(),
+    };
+    let connector = TlsConnector::from(Arc::new(config));
+    let attempt = async {
+        let tcp = TcpStream::connect(addr).await.ok()?;
+        let mut tls = connector.connect(server_name, tcp).await.ok()?;
+        let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: vetcrypt/{}\r\nConnection: close\r\n\r\n", env!("CARGO_PKG_VERSION"));
+        tls.write_all(request.as_bytes()).await.ok()?;
+        let mut head = Vec::new();
+        let mut buf = [0u8; 4096];
+        while head.len() < 16 * 1024 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match tls.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        Some(String::from_utf8_lossy(&head).into_owned())
+    };
+    let Ok(Some(head)) = tokio::time::timeout(timeout, attempt).await else {
+        return (None, None);
+    };
+    if !head.starts_with("HTTP/") {
+        return (Some(false), None);
+    }
+    let hsts = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("strict-transport-security")
+            .then(|| value.trim().to_string())
+    });
+    (Some(true), hsts)
 }
 
 fn classify(e: std::io::Error) -> ModernError {
@@ -196,21 +253,4 @@ fn classify(e: std::io::Error) -> ModernError {
 
 fn alert_label(a: AlertDescription) -> String {
     super::raw::alert_name(u8::from(a))
-}
-
-fn group_name(g: rustls::NamedGroup) -> String {
-    match g {
-        rustls::NamedGroup::X25519 => "X25519".into(),
-        rustls::NamedGroup::secp256r1 => "secp256r1".into(),
-        rustls::NamedGroup::secp384r1 => "secp384r1".into(),
-        rustls::NamedGroup::secp521r1 => "secp521r1".into(),
-        other => {
-            let n = u16::from(other);
-            match n {
-                0x11ec => "X25519MLKEM768".into(),
-                0x11eb => "SecP256r1MLKEM768".into(),
-                _ => format!("{other:?}"),
-            }
-        }
-    }
 }

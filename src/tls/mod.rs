@@ -4,6 +4,7 @@
 
 pub mod codec;
 pub mod deframer;
+mod features;
 mod handshake;
 mod openssl_names;
 pub mod raw;
@@ -178,6 +179,20 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
         });
     }
     let forward_secrecy = coverage(&protocols, &suites);
+    let groups = probe.groups(&suites).await;
+    let mut features = probe
+        .features(&protocols, &suites, modern.result.as_ref().ok())
+        .await;
+    let http_alpn = features
+        .alpn
+        .iter()
+        .any(|p| p == "h2" || p.starts_with("http"));
+    if http_alpn || matches!(target.port, 443 | 4443 | 8443) {
+        let (http, hsts) = handshake::http_headers(addr, target.server_name(), cfg.timeout).await;
+        features.http = http;
+        features.hsts = hsts;
+        probe.connections += 1;
+    }
     let (handshake, handshake_error) = match modern.result {
         Ok(n) => (Some(n), None),
         Err(e) => (None, Some(e.to_string())),
@@ -188,6 +203,8 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
         protocols,
         suites,
         forward_secrecy,
+        groups,
+        features,
         connections: probe.connections,
     });
     facts
@@ -253,6 +270,7 @@ enum Answer {
         version: u16,
         suite: u16,
         flight: Flight,
+        sh: codec::ServerHello,
     },
     /// Refused (alert or close): the offer had nothing the server takes.
     Refused(String),
@@ -277,28 +295,38 @@ impl Prober<'_> {
         suites: &[u16],
         read_flight: bool,
     ) -> Answer {
+        let spec = HelloSpec::new(version, suites, self.target.sni.as_deref());
+        self.ask(&spec, read_flight).await
+    }
+
+    /// Sends one hello and judges the answer's plausibility: a peer that answers what was not
+    /// asked (a version above the offer, a suite or group never offered) stops all probing.
+    async fn ask(&mut self, spec: &HelloSpec<'_>, read_flight: bool) -> Answer {
         if let Some(why) = &self.stopped {
             return Answer::Unknown(format!("not probed: {why}"));
         }
-        let spec = HelloSpec::new(version, suites, self.target.sni.as_deref());
+        let version = spec.version;
         self.connections += 1;
-        let outcome = offer(self.addr, &spec, self.cfg.timeout, read_flight).await;
-        tracing::debug!(target = %self.target.authority(), %version, offered = suites.len(), answer = %outcome.describe(), "raw hello");
+        let outcome = offer(self.addr, spec, self.cfg.timeout, read_flight).await;
+        tracing::debug!(target = %self.target.authority(), %version, offered = spec.suites.len(), answer = %outcome.describe(), "raw hello");
         match outcome {
             HelloOutcome::ServerHello(b) => {
                 let (sh, flight) = *b;
+                let group_offered = |g: u16| spec.groups.is_none_or(|gs| gs.contains(&g));
                 let lie = if sh.version > version.wire() {
                     Some(format!(
                         "server answered a {version} hello with version 0x{:04x}",
                         sh.version
                     ))
-                } else if !suites.contains(&sh.suite) {
+                } else if !spec.suites.contains(&sh.suite) {
                     Some(format!(
                         "server chose {} which was never offered",
                         suites::info(sh.suite).name
                     ))
                 } else {
-                    None
+                    sh.key_share_group()
+                        .filter(|g| !group_offered(*g))
+                        .map(|g| format!("server chose group 0x{g:04x} which was never offered"))
                 };
                 match lie {
                     // A peer that answers what was not asked cannot be believed any further.
@@ -310,6 +338,7 @@ impl Prober<'_> {
                         version: sh.version,
                         suite: sh.suite,
                         flight,
+                        sh,
                     },
                 }
             }
@@ -358,6 +387,7 @@ impl Prober<'_> {
                         version: got,
                         suite,
                         flight,
+                        ..
                     } if got == version.wire() => {
                         out.suites.push(suite);
                         remaining.retain(|s| *s != suite);

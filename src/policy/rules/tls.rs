@@ -241,3 +241,118 @@ fn suite_rule(
         versions.join(", ")
     )])
 }
+
+pub fn dh_min_bits(ctx: &Ctx<'_>) -> Outcome {
+    let tls = match tls_facts(ctx) {
+        Ok(t) => t,
+        Err(o) => return o,
+    };
+    let min = ctx.params.count("min_bits");
+    let dhe: Vec<&str> = tls
+        .suites
+        .iter()
+        .flat_map(|v| v.suites.iter())
+        .filter(|s| s.kx == "DHE" || (s.kx == "DH" && s.auth == "anon"))
+        .map(|s| s.name.as_str())
+        .collect();
+    if dhe.is_empty() {
+        return Outcome::not_applicable("no finite-field DHE suite is accepted");
+    }
+    match tls.groups.dh_bits {
+        Some(b) if i64::from(b) < min => Outcome::fail([format!(
+            "DHE suites ({}) use a {b}-bit prime (minimum {min})",
+            dhe[0]
+        )]),
+        Some(b) => Outcome::pass([format!("DHE suites use a {b}-bit prime (minimum {min})")]),
+        None => Outcome::not_observed(
+            "DHE suites are accepted but the server's DH parameters were not observed",
+        ),
+    }
+}
+
+pub fn fallback_protection(ctx: &Ctx<'_>) -> Outcome {
+    let tls = match tls_facts(ctx) {
+        Ok(t) => t,
+        Err(o) => return o,
+    };
+    let mut accepted: Vec<ProtocolVersion> = tls
+        .protocols
+        .iter()
+        .filter(|p| p.support == Support::Accepted)
+        .map(|p| p.version)
+        .collect();
+    accepted.sort_unstable_by(|a, b| b.cmp(a));
+    if accepted.len() < 2 {
+        return Outcome::not_applicable(
+            "a single protocol version is accepted: there is nothing to fall back to",
+        );
+    }
+    let (top, next) = (accepted[0], accepted[1]);
+    let f = &tls.features;
+    match (f.fallback_scsv, f.downgrade_sentinel) {
+        (Some(true), _) => Outcome::pass([format!("a {next} hello marked TLS_FALLBACK_SCSV is refused (inappropriate_fallback)")]),
+        (_, Some(true)) if top == ProtocolVersion::Tls13 && next == ProtocolVersion::Tls12 => Outcome::pass([format!(
+            "TLS_FALLBACK_SCSV is not honoured, but a {next} answer carries the TLS 1.3 downgrade sentinel, which TLS 1.3 clients check (RFC 8446 §4.1.3)"
+        )]),
+        (Some(false), _) => Outcome::fail([format!(
+            "a {next} hello marked TLS_FALLBACK_SCSV is accepted although {top} is available: a downgrade goes unnoticed"
+        )]),
+        (None, _) => Outcome::not_observed("the fallback probe got no usable answer"),
+    }
+}
+
+pub fn no_compression(ctx: &Ctx<'_>) -> Outcome {
+    let tls = match tls_facts(ctx) {
+        Ok(t) => t,
+        Err(o) => return o,
+    };
+    match tls.features.compression {
+        Some(true) => Outcome::fail(["the server accepts DEFLATE compression (CRIME)".to_string()]),
+        Some(false) => {
+            Outcome::pass(["offered DEFLATE, the server chose no compression".to_string()])
+        }
+        None => Outcome::not_observed("compression was not observed"),
+    }
+}
+
+pub fn secure_renegotiation(ctx: &Ctx<'_>) -> Outcome {
+    let tls = match tls_facts(ctx) {
+        Ok(t) => t,
+        Err(o) => return o,
+    };
+    if !tls
+        .suites
+        .iter()
+        .any(|v| v.version < ProtocolVersion::Tls13)
+        && !tls.suites.is_empty()
+    {
+        return Outcome::not_applicable("TLS 1.3 only: there is no renegotiation");
+    }
+    match tls.features.secure_renegotiation {
+        Some(true) => Outcome::pass(["the ServerHello carries renegotiation_info (RFC 5746)".to_string()]),
+        Some(false) => Outcome::fail(["the ServerHello lacks renegotiation_info: renegotiation is not secured (CVE-2009-3555)".to_string()]),
+        None => Outcome::not_observed("no TLS 1.2-or-older ServerHello was examined"),
+    }
+}
+
+pub fn post_quantum(ctx: &Ctx<'_>) -> Outcome {
+    let tls = match tls_facts(ctx) {
+        Ok(t) => t,
+        Err(o) => return o,
+    };
+    let g = &tls.groups;
+    match g.post_quantum {
+        Some(true) => Outcome::pass([format!(
+            "TLS 1.3 groups, server order: {}",
+            g.tls13.join(", ")
+        )]),
+        Some(false) if g.tls13.is_empty() => {
+            Outcome::fail(["TLS 1.3 is not accepted, so no post-quantum hybrid either".to_string()])
+        }
+        Some(false) => Outcome::fail([format!(
+            "no hybrid group (X25519MLKEM768...) among the TLS 1.3 groups: {}",
+            g.tls13.join(", ")
+        )]),
+        None => Outcome::not_observed("the TLS 1.3 group enumeration was incomplete"),
+    }
+}

@@ -1,0 +1,187 @@
+//! Key-exchange groups and protocol features against real peers: rustls with and without the
+//! post-quantum hybrid, and `openssl s_server` configured one way at a time.
+
+mod common;
+
+use common::*;
+use vetcrypt::facts::{EndpointFacts, TlsFacts};
+use vetcrypt::lab::{self, Ca, KeyAlg, LeafSpec, ServerSpec};
+use vetcrypt::policy::{Policy, Status};
+
+fn tls(f: &EndpointFacts) -> &TlsFacts {
+    f.tls.as_ref().expect("TLS facts")
+}
+
+async fn rustls_endpoint(spec: impl FnOnce(ServerSpec) -> ServerSpec) -> (lab::LabServer, String) {
+    let root = Ca::root("R").unwrap();
+    let leaf = root.leaf(&LeafSpec::valid("api.test", 60)).unwrap();
+    let s = lab::serve(spec(ServerSpec::new(vec![leaf.cert], leaf.key)))
+        .await
+        .unwrap();
+    (s, root.pem)
+}
+
+/// An RSA certificate from a fresh root, as c.pem/k.pem in `dir`; returns the root PEM.
+fn rsa_cert(dir: &std::path::Path) -> String {
+    let root = Ca::root("OpenSSL Test Root").unwrap();
+    let leaf = root
+        .leaf(&LeafSpec {
+            alg: KeyAlg::Rsa2048,
+            ..LeafSpec::valid("openssl.test", 60)
+        })
+        .unwrap();
+    write(dir, "c.pem", &leaf.pem);
+    write(dir, "k.pem", &leaf.key_pem);
+    root.pem
+}
+
+#[tokio::test]
+async fn post_quantum_hybrid_is_detected() {
+    let (s, root) = rustls_endpoint(|s| s).await;
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&root)).await;
+    let g = &tls(&facts).groups;
+    assert_eq!(
+        g.tls13.first().map(String::as_str),
+        Some("X25519MLKEM768"),
+        "{g:?}"
+    );
+    assert!(g.tls13_complete);
+    assert_eq!(g.post_quantum, Some(true));
+    let pq = Policy::load("post-quantum").unwrap();
+    assert_status(&judge_with(&facts, &pq), "tls.post_quantum", Status::Pass);
+    assert!(
+        !judge(&facts).contains_key("tls.post_quantum"),
+        "off in the default policy"
+    );
+
+    let (s, root) = rustls_endpoint(ServerSpec::without_post_quantum).await;
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&root)).await;
+    let g = &tls(&facts).groups;
+    assert_eq!(g.tls13, vec!["X25519", "secp256r1", "secp384r1"]);
+    assert_eq!(g.post_quantum, Some(false));
+    assert_status(&judge_with(&facts, &pq), "tls.post_quantum", Status::Fail);
+}
+
+#[tokio::test]
+async fn tls13_downgrade_sentinel_counts_as_fallback_protection() {
+    let (s, root) = rustls_endpoint(|s| s).await;
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&root)).await;
+    let f = &tls(&facts).features;
+    // rustls does not implement TLS_FALLBACK_SCSV; TLS 1.3's sentinel protects instead.
+    assert_eq!(
+        (f.fallback_scsv, f.downgrade_sentinel),
+        (Some(false), Some(true))
+    );
+    assert_eq!(
+        (
+            f.secure_renegotiation,
+            f.extended_master_secret,
+            f.compression
+        ),
+        (Some(true), Some(true), Some(false))
+    );
+    assert_eq!(f.alpn, vec!["h2", "http/1.1"]);
+    assert_status(&judge(&facts), "tls.fallback_protection", Status::Pass);
+}
+
+#[tokio::test]
+async fn hsts_header_from_an_https_get() {
+    let hsts = "Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n";
+    let (s, root) = rustls_endpoint(|s| s.https(hsts)).await;
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&root)).await;
+    let f = &tls(&facts).features;
+    assert_eq!(f.http, Some(true));
+    assert_eq!(
+        f.hsts.as_deref(),
+        Some("max-age=31536000; includeSubDomains")
+    );
+    // Without HTTP behind TLS, no header and no pretence.
+    let (s, root) = rustls_endpoint(|s| s).await;
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&root)).await;
+    assert_eq!(
+        (tls(&facts).features.http, tls(&facts).features.hsts.clone()),
+        (Some(false), None)
+    );
+}
+
+#[tokio::test]
+async fn openssl_one_curve_only() {
+    let dir = workdir();
+    let root = rsa_cert(dir.path());
+    let server = openssl_server(
+        &["-cert", "c.pem", "-key", "k.pem", "-groups", "P-384"],
+        dir.path(),
+    );
+    let facts = probe(server.addr, Some("openssl.test"), trust_pem(&root)).await;
+    let g = &tls(&facts).groups;
+    assert_eq!(g.tls13, vec!["secp384r1"]);
+    assert_eq!(g.ecdhe, vec!["secp384r1"]);
+    assert_eq!(g.post_quantum, Some(false));
+}
+
+#[tokio::test]
+async fn openssl_weak_dh_prime() {
+    let dir = workdir();
+    let root = rsa_cert(dir.path());
+    openssl(&["dhparam", "-out", "dh1024.pem", "1024"], dir.path());
+    let server = openssl_server(
+        &[
+            "-cert",
+            "c.pem",
+            "-key",
+            "k.pem",
+            "-tls1_2",
+            "-dhparam",
+            "dh1024.pem",
+            "-cipher",
+            "DHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0",
+        ],
+        dir.path(),
+    );
+    let facts = probe(server.addr, Some("openssl.test"), trust_pem(&root)).await;
+    assert_eq!(tls(&facts).groups.dh_bits, Some(1024));
+    let f = judge(&facts);
+    assert_status(&f, "tls.dh_min_bits", Status::Fail);
+    assert!(f["tls.dh_min_bits"].evidence[0].contains("1024-bit"));
+    let lax = Policy::parse(
+        "p.toml",
+        "name = \"p\"\nversion = \"1\"\n[rules.\"tls.dh_min_bits\"]\nmin_bits = 1024\n",
+    )
+    .unwrap();
+    assert_status(&judge_with(&facts, &lax), "tls.dh_min_bits", Status::Pass);
+}
+
+#[tokio::test]
+async fn openssl_features() {
+    let dir = workdir();
+    let root = rsa_cert(dir.path());
+    let server = openssl_server(
+        &[
+            "-cert",
+            "c.pem",
+            "-key",
+            "k.pem",
+            "-no_tls1_3",
+            "-cipher",
+            "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-SHA:@SECLEVEL=0",
+        ],
+        dir.path(),
+    );
+    let facts = probe(server.addr, Some("openssl.test"), trust_pem(&root)).await;
+    let f = &tls(&facts).features;
+    assert_eq!(
+        f.fallback_scsv,
+        Some(true),
+        "OpenSSL honours TLS_FALLBACK_SCSV"
+    );
+    assert_eq!(f.downgrade_sentinel, None, "no TLS 1.3 here");
+    assert_eq!(f.secure_renegotiation, Some(true));
+    assert_eq!(f.extended_master_secret, Some(true));
+    assert_eq!(f.session_tickets, Some(true));
+    assert_eq!(f.compression, Some(false));
+    let findings = judge(&facts);
+    assert_status(&findings, "tls.fallback_protection", Status::Pass);
+    assert_status(&findings, "tls.secure_renegotiation", Status::Pass);
+    assert_status(&findings, "tls.no_compression", Status::Pass);
+    assert_status(&findings, "tls.dh_min_bits", Status::NotApplicable);
+}
