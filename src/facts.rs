@@ -35,7 +35,18 @@ pub struct EndpointFacts {
     /// Set when the endpoint could not be probed at all (unreachable, not TLS, timeout...).
     pub error: Option<ProbeError>,
     pub tls: Option<TlsFacts>,
+    /// The chain a modern client gets (or, failing that, the first one seen).
     pub certificates: Option<ChainFacts>,
+    /// Further chains the server sends for other key types (dual RSA + ECDSA endpoints).
+    #[serde(default)]
+    pub other_chains: Vec<ChainFacts>,
+}
+
+impl EndpointFacts {
+    /// Every chain observed.
+    pub fn chains(&self) -> impl Iterator<Item = &ChainFacts> {
+        self.certificates.iter().chain(self.other_chains.iter())
+    }
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]

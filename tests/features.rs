@@ -185,3 +185,103 @@ async fn openssl_features() {
     assert_status(&findings, "tls.no_compression", Status::Pass);
     assert_status(&findings, "tls.dh_min_bits", Status::NotApplicable);
 }
+
+#[tokio::test]
+async fn dual_rsa_and_ecdsa_certificates_show_both_chains() {
+    let dir = workdir();
+    let root = Ca::root("Dual Root").unwrap();
+    let rsa = root
+        .leaf(&LeafSpec {
+            alg: KeyAlg::Rsa2048,
+            ..LeafSpec::valid("dual.test", 60)
+        })
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    // The ECDSA certificate has expired: a rule must fail even though the RSA one is fine.
+    let ec = root
+        .leaf(&LeafSpec {
+            not_before: now - time::Duration::days(90),
+            not_after: now - time::Duration::days(2),
+            ..LeafSpec::valid("dual.test", 1)
+        })
+        .unwrap();
+    write(dir.path(), "rsa.pem", &rsa.pem);
+    write(dir.path(), "rsa.key", &rsa.key_pem);
+    write(dir.path(), "ec.pem", &ec.pem);
+    write(dir.path(), "ec.key", &ec.key_pem);
+    let server = openssl_server(
+        &[
+            "-cert", "rsa.pem", "-key", "rsa.key", "-dcert", "ec.pem", "-dkey", "ec.key", "-tls1_2",
+        ],
+        dir.path(),
+    );
+    let facts = probe(server.addr, Some("dual.test"), trust_pem(&root.pem)).await;
+    let mut keys: Vec<String> = facts
+        .chains()
+        .map(|c| c.certificates[0].key.algorithm.clone())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, vec!["EC", "RSA"], "both chains: {facts:#?}");
+    let f = judge(&facts);
+    assert_status(&f, "cert.expired", Status::Fail);
+    assert!(
+        f["cert.expired"].evidence[0].starts_with("[EC chain]"),
+        "{:?}",
+        f["cert.expired"].evidence
+    );
+}
+
+/// A Certificate message split over many records, from a server rustls cannot talk to.
+#[tokio::test]
+async fn fragmented_certificate_message_is_reassembled() {
+    let dir = workdir();
+    let root = rsa_cert(dir.path());
+    let server = openssl_server(
+        &[
+            "-cert",
+            "c.pem",
+            "-key",
+            "k.pem",
+            "-no_tls1_3",
+            "-no_tls1_2",
+            "-max_send_frag",
+            "512",
+            "-cipher",
+            "ALL:@SECLEVEL=0",
+        ],
+        dir.path(),
+    );
+    let facts = probe(server.addr, Some("openssl.test"), trust_pem(&root)).await;
+    assert!(tls(&facts).handshake.is_none());
+    let chain = facts
+        .certificates
+        .as_ref()
+        .expect("chain from fragmented records");
+    assert_eq!(chain.certificates[0].subject, "CN=openssl.test");
+    assert!(chain.trusted && chain.name_matches, "{chain:#?}");
+}
+
+#[tokio::test]
+async fn certificates_depend_on_the_sni_name() {
+    let root = Ca::root("SNI Root").unwrap();
+    let a = root.leaf(&LeafSpec::valid("a.test", 60)).unwrap();
+    let b = root.leaf(&LeafSpec::valid("b.test", 400)).unwrap();
+    let s = lab::serve_sni(vec![
+        ("a.test".into(), vec![a.cert], a.key),
+        ("b.test".into(), vec![b.cert], b.key),
+    ])
+    .await
+    .unwrap();
+    let fa = probe(s.addr, Some("a.test"), trust_pem(&root.pem)).await;
+    let fb = probe(s.addr, Some("b.test"), trust_pem(&root.pem)).await;
+    assert_eq!(
+        fa.certificates.as_ref().unwrap().certificates[0].sans,
+        vec!["DNS:a.test"]
+    );
+    assert_eq!(
+        fb.certificates.as_ref().unwrap().certificates[0].sans,
+        vec!["DNS:b.test"]
+    );
+    assert_eq!(failing(&judge(&fa)), Vec::<String>::new());
+    assert_eq!(failing(&judge(&fb)), vec!["cert.validity_too_long"]);
+}

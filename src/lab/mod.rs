@@ -225,6 +225,23 @@ pub async fn serve(spec: ServerSpec) -> anyhow::Result<LabServer> {
     serve_with(Arc::new(config), spec.http_response).await
 }
 
+/// Starts a server choosing its certificate by SNI name: `(name, chain, key)` per name.
+pub async fn serve_sni(
+    certs: Vec<(String, Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
+) -> anyhow::Result<LabServer> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut resolver = rustls::server::ResolvesServerCertUsingSni::new();
+    for (name, chain, key) in certs {
+        let signing = provider.key_provider.load_private_key(key)?;
+        resolver.add(&name, rustls::sign::CertifiedKey::new(chain, signing))?;
+    }
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(resolver));
+    serve_config(Arc::new(config)).await
+}
+
 /// Starts a server with a ready rustls configuration.
 pub async fn serve_config(config: Arc<rustls::ServerConfig>) -> anyhow::Result<LabServer> {
     serve_with(config, None).await

@@ -79,6 +79,41 @@ fn legacy_with(
 }
 
 impl Prober<'_> {
+    /// The chains a TLS 1.2-or-older server sends for each authentication type it has suites
+    /// for (RSA, ECDSA, DSS), other than those whose leaf is in `seen`: dual-certificate
+    /// endpoints show every chain.
+    pub(super) async fn chains_by_key_type(
+        &mut self,
+        suites: &[VersionSuites],
+        mut seen: Vec<Vec<u8>>,
+    ) -> Vec<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        let Some(v) = suites.iter().find(|v| v.version < ProtocolVersion::Tls13) else {
+            return out;
+        };
+        for auth in ["RSA", "ECDSA", "DSS"] {
+            let offered: Vec<u16> = v
+                .suites
+                .iter()
+                .filter(|s| s.auth == auth)
+                .filter_map(|s| u16::from_str_radix(s.id.trim_start_matches("0x"), 16).ok())
+                .collect();
+            if offered.is_empty() {
+                continue;
+            }
+            let spec = HelloSpec::new(v.version, &offered, self.target.sni.as_deref());
+            if let Answer::Accepted { flight, .. } = self.ask(&spec, true).await {
+                if let Some(chain) = flight.certificates.filter(|c| !c.is_empty()) {
+                    if !seen.contains(&chain[0]) {
+                        seen.push(chain[0].clone());
+                        out.push(chain);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     pub(super) async fn groups(&mut self, suites: &[VersionSuites]) -> GroupFacts {
         let mut g = GroupFacts::default();
         if let Some(v13) = suites.iter().find(|v| v.version == ProtocolVersion::Tls13) {

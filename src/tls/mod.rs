@@ -76,6 +76,7 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
         error: None,
         tls: None,
         certificates: None,
+        other_chains: Vec::new(),
     };
     let addr = match resolve(target, cfg.timeout).await {
         Ok(a) => a,
@@ -161,6 +162,17 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
         .or_else(|| raw_chain.map(|c| c.into_iter().map(CertificateDer::from).collect()));
     if let Some(chain) = &chain {
         facts.certificates = Some(cert::inspect(chain, target, &cfg.trust, started));
+    }
+    let seen: Vec<Vec<u8>> = chain
+        .iter()
+        .filter_map(|c| c.first().map(|l| l.to_vec()))
+        .collect();
+    for other in probe.chains_by_key_type(&suites, seen).await {
+        let der: Vec<CertificateDer<'static>> =
+            other.into_iter().map(CertificateDer::from).collect();
+        facts
+            .other_chains
+            .push(cert::inspect(&der, target, &cfg.trust, started));
     }
 
     let any_accepted = protocols.iter().any(|p| p.support == Support::Accepted);

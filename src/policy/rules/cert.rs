@@ -6,35 +6,70 @@ use time::{Duration, OffsetDateTime};
 
 use crate::facts::{CertificateFacts, ChainFacts, ChainIssueKind};
 use crate::policy::catalog::{Ctx, ParamValue};
-use crate::policy::finding::Outcome;
+use crate::policy::finding::{Outcome, Status};
 
-fn chain<'a>(ctx: &Ctx<'a>) -> Result<&'a ChainFacts, Outcome> {
-    match &ctx.facts.certificates {
-        Some(c) if !c.certificates.is_empty() => Ok(c),
-        Some(_) => Err(Outcome::not_observed(
-            "the server's certificates could not be parsed",
-        )),
-        None => Err(Outcome::not_observed(
-            match ctx
-                .facts
+/// Applies a rule to every chain the server sent (one per key type on dual-certificate
+/// endpoints): any failing chain fails the rule; a pass needs every chain to pass.
+fn per_chain(ctx: &Ctx<'_>, rule: fn(&Ctx<'_>, &ChainFacts) -> Outcome) -> Outcome {
+    let chains: Vec<&ChainFacts> = ctx
+        .facts
+        .chains()
+        .filter(|c| !c.certificates.is_empty())
+        .collect();
+    if chains.is_empty() {
+        let why = match (
+            &ctx.facts.certificates,
+            ctx.facts
                 .tls
                 .as_ref()
-                .and_then(|t| t.handshake_error.as_deref())
-            {
-                Some(e) => format!("no certificate chain was observed ({e})"),
-                None => "no certificate chain was observed".to_string(),
-            },
-        )),
+                .and_then(|t| t.handshake_error.as_deref()),
+        ) {
+            (Some(_), _) => "the server's certificates could not be parsed".to_string(),
+            (None, Some(e)) => format!("no certificate chain was observed ({e})"),
+            (None, None) => "no certificate chain was observed".to_string(),
+        };
+        return Outcome::not_observed(why);
     }
-}
-
-macro_rules! chain_or_return {
-    ($ctx:expr) => {
-        match chain($ctx) {
-            Ok(c) => c,
-            Err(o) => return o,
-        }
+    if chains.len() == 1 {
+        return rule(ctx, chains[0]);
+    }
+    let outcomes: Vec<(String, Outcome)> = chains
+        .iter()
+        .map(|c| {
+            let key = c
+                .certificates
+                .first()
+                .map_or("?".to_string(), |l| l.key.algorithm.clone());
+            (format!("[{key} chain] "), rule(ctx, c))
+        })
+        .collect();
+    let pick = |status: Status| -> Vec<String> {
+        outcomes
+            .iter()
+            .filter(|(_, o)| o.status == status)
+            .flat_map(|(label, o)| o.evidence.iter().map(move |e| format!("{label}{e}")))
+            .collect()
     };
+    for status in [Status::Fail, Status::NotObserved] {
+        let evidence = pick(status);
+        if !evidence.is_empty() {
+            return Outcome { status, evidence };
+        }
+    }
+    if outcomes
+        .iter()
+        .all(|(_, o)| o.status == Status::NotApplicable)
+    {
+        return Outcome {
+            status: Status::NotApplicable,
+            evidence: pick(Status::NotApplicable),
+        };
+    }
+    Outcome::pass(
+        pick(Status::Pass)
+            .into_iter()
+            .chain(pick(Status::NotApplicable)),
+    )
 }
 
 fn day(t: OffsetDateTime) -> String {
@@ -42,7 +77,10 @@ fn day(t: OffsetDateTime) -> String {
 }
 
 pub fn expired(ctx: &Ctx<'_>) -> Outcome {
-    let c = chain_or_return!(ctx);
+    per_chain(ctx, expired_of)
+}
+
+fn expired_of(ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     let bad: Vec<String> = c
         .certificates
         .iter()
@@ -73,7 +111,10 @@ pub fn expired(ctx: &Ctx<'_>) -> Outcome {
 }
 
 pub fn not_yet_valid(ctx: &Ctx<'_>) -> Outcome {
-    let c = chain_or_return!(ctx);
+    per_chain(ctx, not_yet_valid_of)
+}
+
+fn not_yet_valid_of(ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     let bad: Vec<String> = c
         .certificates
         .iter()
@@ -91,7 +132,10 @@ pub fn not_yet_valid(ctx: &Ctx<'_>) -> Outcome {
 }
 
 pub fn self_signed(ctx: &Ctx<'_>) -> Outcome {
-    let c = chain_or_return!(ctx);
+    per_chain(ctx, self_signed_of)
+}
+
+fn self_signed_of(_ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     match c.certificates.iter().find(|x| x.position == 0) {
         Some(leaf) if leaf.self_signed => Outcome::fail([format!(
             "the leaf `{}` is signed by its own key",
@@ -111,7 +155,10 @@ fn issues_of(c: &ChainFacts, kind: ChainIssueKind) -> Vec<String> {
 }
 
 pub fn untrusted_root(ctx: &Ctx<'_>) -> Outcome {
-    let c = chain_or_return!(ctx);
+    per_chain(ctx, untrusted_root_of)
+}
+
+fn untrusted_root_of(_ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     let bad = issues_of(c, ChainIssueKind::UntrustedRoot);
     if !bad.is_empty() {
         return Outcome::fail(bad);
@@ -133,7 +180,10 @@ pub fn untrusted_root(ctx: &Ctx<'_>) -> Outcome {
 }
 
 pub fn incomplete_chain(ctx: &Ctx<'_>) -> Outcome {
-    let c = chain_or_return!(ctx);
+    per_chain(ctx, incomplete_chain_of)
+}
+
+fn incomplete_chain_of(_ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     let bad = issues_of(c, ChainIssueKind::IncompleteChain);
     if !bad.is_empty() {
         return Outcome::fail(bad);
@@ -151,7 +201,10 @@ pub fn incomplete_chain(ctx: &Ctx<'_>) -> Outcome {
 }
 
 pub fn hostname_mismatch(ctx: &Ctx<'_>) -> Outcome {
-    let c = chain_or_return!(ctx);
+    per_chain(ctx, hostname_mismatch_of)
+}
+
+fn hostname_mismatch_of(_ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     let bad = issues_of(c, ChainIssueKind::HostnameMismatch);
     if !bad.is_empty() {
         return Outcome::fail(bad);
@@ -164,7 +217,10 @@ pub fn hostname_mismatch(ctx: &Ctx<'_>) -> Outcome {
 }
 
 pub fn invalid_chain(ctx: &Ctx<'_>) -> Outcome {
-    let c = chain_or_return!(ctx);
+    per_chain(ctx, invalid_chain_of)
+}
+
+fn invalid_chain_of(_ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     let bad = issues_of(c, ChainIssueKind::InvalidChain);
     if bad.is_empty() {
         Outcome::pass([format!(
@@ -201,7 +257,10 @@ fn key_weakness(x: &CertificateFacts, min_rsa: i64, min_ec: i64) -> Option<Strin
 }
 
 pub fn weak_key(ctx: &Ctx<'_>) -> Outcome {
-    let c = chain_or_return!(ctx);
+    per_chain(ctx, weak_key_of)
+}
+
+fn weak_key_of(ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     let (min_rsa, min_ec) = (
         ctx.params.count("min_rsa_bits"),
         ctx.params.count("min_ec_bits"),
@@ -240,7 +299,10 @@ const WEAK_SIGNATURES: &[&str] = &[
 ];
 
 pub fn weak_signature(ctx: &Ctx<'_>) -> Outcome {
-    let c = chain_or_return!(ctx);
+    per_chain(ctx, weak_signature_of)
+}
+
+fn weak_signature_of(_ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     // A self-signed root's own signature is never relied upon.
     let relied: Vec<&CertificateFacts> = c
         .certificates
@@ -287,7 +349,10 @@ pub fn cabf_max_days(t: OffsetDateTime) -> i64 {
 }
 
 pub fn validity_too_long(ctx: &Ctx<'_>) -> Outcome {
-    let c = chain_or_return!(ctx);
+    per_chain(ctx, validity_too_long_of)
+}
+
+fn validity_too_long_of(ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     let Some(leaf) = c.certificates.iter().find(|x| x.position == 0) else {
         return Outcome::not_observed("the leaf certificate could not be parsed");
     };
@@ -317,7 +382,10 @@ pub fn validity_too_long(ctx: &Ctx<'_>) -> Outcome {
 }
 
 pub fn expiring_soon(ctx: &Ctx<'_>) -> Outcome {
-    let c = chain_or_return!(ctx);
+    per_chain(ctx, expiring_soon_of)
+}
+
+fn expiring_soon_of(ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     let days = ctx.params.count("days");
     let horizon = ctx.observed_at + Duration::days(days);
     let bad: Vec<String> = c
