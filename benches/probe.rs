@@ -62,10 +62,7 @@ fn endpoint(c: &mut Criterion) {
         .unwrap();
     let mut trust = TrustStore::new(TrustKind::None).unwrap();
     trust.add_pem(&root.pem).unwrap();
-    let cfg = ProbeConfig {
-        timeout: std::time::Duration::from_secs(5),
-        trust: Arc::new(trust),
-    };
+    let cfg = ProbeConfig::new(std::time::Duration::from_secs(5), Arc::new(trust));
     let target = Target::parse(&server.addr.to_string(), Some("bench.test")).unwrap();
     c.bench_function("probe_endpoint/rustls TLS1.3+1.2 on loopback", |b| {
         b.to_async(&rt).iter(|| async {

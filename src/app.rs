@@ -15,6 +15,7 @@ use crate::facts::{FactSet, FACTS_SCHEMA_VERSION};
 use crate::plan::{self, Plan, Target};
 use crate::policy::{self, Policy};
 use crate::report::{self, Format, Output};
+use crate::tls::limits::{Limits, DEFAULT_MAX_CONN_PER_HOST};
 use crate::tls::{self, ProbeConfig};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -96,6 +97,11 @@ fn scan(args: ScanArgs, ui: &Ui) -> anyhow::Result<u8> {
     let cfg = ProbeConfig {
         timeout: args.timeout.or(s.timeout).unwrap_or(DEFAULT_TIMEOUT),
         trust: Arc::new(trust),
+        limits: Arc::new(Limits::new(
+            args.max_conn_per_host
+                .map_or(DEFAULT_MAX_CONN_PER_HOST, usize::from),
+            args.rate,
+        )),
     };
     let concurrency = args
         .concurrency
@@ -235,10 +241,7 @@ fn demo(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
     let observed_at = OffsetDateTime::now_utc();
     let endpoints = rt.block_on(async {
         let lab = crate::lab::demo().await?;
-        let cfg = ProbeConfig {
-            timeout: Duration::from_secs(3),
-            trust: Arc::new(lab.trust.clone()),
-        };
+        let cfg = ProbeConfig::new(Duration::from_secs(3), Arc::new(lab.trust.clone()));
         anyhow::Ok(tls::scan(&lab.targets, &cfg, DEFAULT_CONCURRENCY).await)
     })?;
     let facts = record(observed_at, endpoints, args.save_facts.as_ref())?;

@@ -66,6 +66,12 @@ pub struct ScanArgs {
     /// Endpoints probed at once [default: 16].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub concurrency: Option<u16>,
+    /// At most this many connections at once to one address, whatever the names or ports [default: 4].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub max_conn_per_host: Option<u16>,
+    /// At most this many new connections per second, overall [default: unlimited].
+    #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate)]
+    pub rate: Option<f64>,
     /// Write the observed facts to FILE (JSON), for `vetcrypt check --facts FILE`.
     #[arg(long, value_name = "FILE")]
     pub save_facts: Option<PathBuf>,
@@ -123,6 +129,15 @@ pub enum PolicyCommand {
     },
     /// List every rule vetcrypt knows, with its parameters.
     Rules,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!(
+            "`{s}` is not a rate (connections per second, above 0)"
+        )),
+    }
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {

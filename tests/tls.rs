@@ -376,10 +376,7 @@ async fn bad_targets_do_not_hide_good_ones() {
         target(common::closed_port(), Some("api.test")),
         target(ssh.addr, Some("api.test")),
     ];
-    let cfg = ProbeConfig {
-        timeout: TIMEOUT,
-        trust: trust_pem(&root.pem),
-    };
+    let cfg = ProbeConfig::new(TIMEOUT, trust_pem(&root.pem));
     let started = Instant::now();
     let results = scan(&targets, &cfg, 4).await;
     assert!(
@@ -428,4 +425,91 @@ async fn tls13_only_endpoint() {
         (58..=59).contains(&days_left),
         "valid from yesterday for 60 days: {days_left}"
     );
+}
+
+/// SSLv3 with RC4, 3DES and export suites: a scripted peer, since OpenSSL no longer serves them.
+#[tokio::test]
+async fn scripted_sslv3_rc4_3des_export_server() {
+    // RC4-SHA, DES-CBC3-SHA, EXP-RC4-MD5
+    let suites = vec![0x0005, 0x000a, 0x0003];
+    let peer = scripted_legacy(vec![0x0300, 0x0301], suites.clone()).await;
+    let facts = probe(
+        peer.addr,
+        Some("old.test"),
+        trust_pem(&Ca::root("R").unwrap().pem),
+    )
+    .await;
+    assert!(facts.error.is_none(), "{:?}", facts.error);
+    let tls = facts.tls.as_ref().unwrap();
+    let support = |v| tls.protocol(v).unwrap().support;
+    assert_eq!(support(ProtocolVersion::Ssl3), Support::Accepted);
+    assert_eq!(support(ProtocolVersion::Tls10), Support::Accepted);
+    for v in [
+        ProtocolVersion::Tls11,
+        ProtocolVersion::Tls12,
+        ProtocolVersion::Tls13,
+    ] {
+        assert_eq!(support(v), Support::Rejected, "{v}");
+    }
+    let want: BTreeSet<u16> = suites.into_iter().collect();
+    assert_eq!(enumerated(&facts, ProtocolVersion::Ssl3), want);
+    assert_eq!(enumerated(&facts, ProtocolVersion::Tls10), want);
+    assert_eq!(
+        tls.suites_of(ProtocolVersion::Tls10).unwrap().server_order,
+        Some(false),
+        "the script follows the client"
+    );
+    let f = judge(&facts);
+    for rule in [
+        "tls.min_version",
+        "tls.no_rc4",
+        "tls.no_3des",
+        "tls.no_export",
+        "tls.forward_secrecy",
+        "tls.aead_only",
+    ] {
+        assert_status(&f, rule, Status::Fail);
+    }
+    assert!(f["tls.min_version"]
+        .evidence
+        .iter()
+        .any(|e| e.starts_with("SSLv3 accepted")));
+    assert!(f["tls.no_export"].evidence[0].contains("TLS_RSA_EXPORT_WITH_RC4_40_MD5"));
+}
+
+/// Several names on one address share its connection cap, and every connection a probe makes
+/// goes through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_per_host_are_capped() {
+    use vetcrypt::tls::limits::Limits;
+    let root = Ca::root("R").unwrap();
+    let leaf = root.leaf(&LeafSpec::valid("api.test", 60)).unwrap();
+    let server = lab::serve(ServerSpec::new(vec![leaf.cert], leaf.key))
+        .await
+        .unwrap();
+    let targets: Vec<_> = (0..3)
+        .map(|_| target(server.addr, Some("api.test")))
+        .collect();
+    for cap in [1usize, 8] {
+        let limits = std::sync::Arc::new(Limits::new(cap, None));
+        let cfg = ProbeConfig {
+            limits: limits.clone(),
+            ..ProbeConfig::new(TIMEOUT, trust_pem(&root.pem))
+        };
+        let results = scan(&targets, &cfg, 3).await;
+        assert!(results.iter().all(|r| r.error.is_none()));
+        let connections: u64 = results
+            .iter()
+            .map(|r| u64::from(r.tls.as_ref().unwrap().connections))
+            .sum();
+        let stats = limits.stats();
+        assert_eq!(stats.acquired, connections, "every connection takes a slot");
+        assert!(stats.peak_per_host <= cap, "cap {cap}: {stats:?}");
+        if cap > 1 {
+            assert!(
+                stats.peak_per_host > 1,
+                "three names probed at once share the address: {stats:?}"
+            );
+        }
+    }
 }

@@ -6,6 +6,7 @@ pub mod codec;
 pub mod deframer;
 mod features;
 mod handshake;
+pub mod limits;
 mod openssl_names;
 pub mod raw;
 pub mod suites;
@@ -45,6 +46,18 @@ pub struct ProbeConfig {
     /// Limit for each connection (connect, hello, answer).
     pub timeout: Duration,
     pub trust: Arc<TrustStore>,
+    /// Connection caps shared by every probe of a scan.
+    pub limits: Arc<limits::Limits>,
+}
+
+impl ProbeConfig {
+    pub fn new(timeout: Duration, trust: Arc<TrustStore>) -> ProbeConfig {
+        ProbeConfig {
+            timeout,
+            trust,
+            limits: Arc::default(),
+        }
+    }
 }
 
 /// Probes every target, `concurrency` at a time, results in target order.
@@ -88,7 +101,10 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
     facts.address = Some(addr.to_string());
 
     let started = UnixTime::now();
-    let modern = modern_handshake(addr, target.server_name(), cfg.timeout).await;
+    let modern = {
+        let _slot = cfg.limits.acquire(addr.ip()).await;
+        modern_handshake(addr, target.server_name(), cfg.timeout).await
+    };
     tracing::debug!(target = %target.authority(), result = ?modern.result, chain = modern.chain.as_ref().map_or(0, Vec::len), "modern handshake");
     match &modern.result {
         Err(ModernError::Connect(m)) => {
@@ -200,6 +216,7 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
         .iter()
         .any(|p| p == "h2" || p.starts_with("http"));
     if http_alpn || matches!(target.port, 443 | 4443 | 8443) {
+        let _slot = cfg.limits.acquire(addr.ip()).await;
         let (http, hsts) = handshake::http_headers(addr, target.server_name(), cfg.timeout).await;
         features.http = http;
         features.hsts = hsts;
@@ -319,7 +336,10 @@ impl Prober<'_> {
         }
         let version = spec.version;
         self.connections += 1;
-        let outcome = offer(self.addr, spec, self.cfg.timeout, read_flight).await;
+        let outcome = {
+            let _slot = self.cfg.limits.acquire(self.addr.ip()).await;
+            offer(self.addr, spec, self.cfg.timeout, read_flight).await
+        };
         tracing::debug!(target = %self.target.authority(), %version, offered = spec.suites.len(), answer = %outcome.describe(), "raw hello");
         match outcome {
             HelloOutcome::ServerHello(b) => {

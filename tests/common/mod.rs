@@ -32,14 +32,7 @@ pub fn target(addr: SocketAddr, sni: Option<&str>) -> Target {
 }
 
 pub async fn probe(addr: SocketAddr, sni: Option<&str>, trust: Arc<TrustStore>) -> EndpointFacts {
-    probe_endpoint(
-        &target(addr, sni),
-        &ProbeConfig {
-            timeout: TIMEOUT,
-            trust,
-        },
-    )
-    .await
+    probe_endpoint(&target(addr, sni), &ProbeConfig::new(TIMEOUT, trust)).await
 }
 
 pub fn fact_set(endpoints: Vec<EndpointFacts>) -> FactSet {
@@ -301,4 +294,76 @@ pub fn assert_error(facts: &EndpointFacts) -> &vetcrypt::facts::ProbeError {
     );
     let _ = Status::Pass;
     e
+}
+
+/// A scripted legacy server: answers each ClientHello as a server supporting `versions` and
+/// `suites` would (highest common version, first offered suite it knows, alerts otherwise),
+/// for configurations today's OpenSSL cannot serve (SSLv3, RC4, 3DES, export).
+pub async fn scripted_legacy(versions: Vec<u16>, suites: Vec<u16>) -> HostilePeer {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let (versions, suites) = (versions.clone(), suites.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let mut got = 0;
+                // Read one whole record.
+                while got < 5 || got < 5 + u16::from_be_bytes([buf[3], buf[4]]) as usize {
+                    match s.read(&mut buf[got..]).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got += n,
+                    }
+                    if got == buf.len() {
+                        return;
+                    }
+                }
+                let answer = match tls_parser::parse_tls_plaintext(&buf[..got]) {
+                    Ok((_, rec)) => match rec.msg.first() {
+                        Some(tls_parser::TlsMessage::Handshake(
+                            tls_parser::TlsMessageHandshake::ClientHello(ch),
+                        )) => {
+                            let client = ch.version.0;
+                            let max = *versions.iter().max().unwrap();
+                            let v = client.min(max);
+                            if !versions.contains(&v) {
+                                alert(70)
+                            } else {
+                                match ch.ciphers.iter().map(|c| c.0).find(|c| suites.contains(c)) {
+                                    Some(suite) => legacy_server_hello(v, suite),
+                                    None => alert(40),
+                                }
+                            }
+                        }
+                        _ => alert(10),
+                    },
+                    Err(_) => alert(50),
+                };
+                let _ = s.write_all(&answer).await;
+                let _ = s.shutdown().await;
+            });
+        }
+    });
+    HostilePeer { addr, task }
+}
+
+fn alert(description: u8) -> Vec<u8> {
+    vec![21, 3, 1, 0, 2, 2, description]
+}
+
+/// ServerHello (no extensions) and ServerHelloDone in one record.
+fn legacy_server_hello(version: u16, suite: u16) -> Vec<u8> {
+    let mut body = version.to_be_bytes().to_vec();
+    body.extend_from_slice(&[0x5a; 32]);
+    body.push(0);
+    body.extend_from_slice(&suite.to_be_bytes());
+    body.push(0);
+    let mut hs = vec![2, 0, 0, body.len() as u8];
+    hs.extend_from_slice(&body);
+    hs.extend_from_slice(&[14, 0, 0, 0]);
+    let mut rec = vec![22];
+    rec.extend_from_slice(&version.to_be_bytes());
+    rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+    rec.extend_from_slice(&hs);
+    rec
 }
