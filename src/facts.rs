@@ -172,6 +172,8 @@ pub struct TlsFacts {
     pub handshake_error: Option<String>,
     /// Which protocol versions the server accepts, one entry per version probed.
     pub protocols: Vec<ProtocolSupport>,
+    /// SSLv2, asked with an SSLv2-format hello.
+    pub sslv2: Sslv2Support,
     /// The suites accepted under each accepted version.
     pub suites: Vec<VersionSuites>,
     /// Whether the accepted suites give forward secrecy: all, some or none of them.
@@ -232,6 +234,15 @@ impl TlsFacts {
     pub fn suites_of(&self, v: ProtocolVersion) -> Option<&VersionSuites> {
         self.suites.iter().find(|s| s.version == v)
     }
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Sslv2Support {
+    pub support: Support,
+    /// Cipher kinds the server listed, when it answered.
+    pub ciphers: Vec<String>,
+    pub detail: String,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]

@@ -513,3 +513,52 @@ async fn connections_per_host_are_capped() {
         }
     }
 }
+
+/// SSLv2 is asked with its own hello and reported apart.
+#[tokio::test]
+async fn sslv2_only_server() {
+    let peer = scripted_sslv2().await;
+    let facts = probe(
+        peer.addr,
+        Some("old.test"),
+        trust_pem(&Ca::root("R").unwrap().pem),
+    )
+    .await;
+    assert!(
+        facts.error.is_none(),
+        "an SSLv2 server is reachable: {:?}",
+        facts.error
+    );
+    let tls = facts.tls.as_ref().unwrap();
+    assert_eq!(tls.sslv2.support, Support::Accepted);
+    assert_eq!(
+        tls.sslv2.ciphers,
+        vec![
+            "SSL_CK_RC4_128_WITH_MD5",
+            "SSL_CK_DES_192_EDE3_CBC_WITH_MD5"
+        ]
+    );
+    assert!(tls.protocols.iter().all(|p| p.support == Support::Rejected));
+    let f = judge(&facts);
+    assert_status(&f, "tls.min_version", Status::Fail);
+    assert!(f["tls.min_version"].evidence[0].starts_with("SSLv2 accepted"));
+
+    // Modern servers refuse it.
+    let root = Ca::root("R").unwrap();
+    let leaf = root.leaf(&LeafSpec::valid("api.test", 60)).unwrap();
+    let s = lab::serve(ServerSpec::new(vec![leaf.cert], leaf.key))
+        .await
+        .unwrap();
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&root.pem)).await;
+    assert_eq!(facts.tls.as_ref().unwrap().sslv2.support, Support::Rejected);
+    let dir = workdir();
+    let root = rsa_cert(dir.path(), "v2.test");
+    let server = openssl_server(&["-cert", "c.pem", "-key", "k.pem"], dir.path());
+    let facts = probe(server.addr, Some("v2.test"), trust_pem(&root)).await;
+    assert_eq!(
+        facts.tls.as_ref().unwrap().sslv2.support,
+        Support::Rejected,
+        "{:?}",
+        facts.tls.as_ref().unwrap().sslv2
+    );
+}

@@ -9,6 +9,7 @@ mod handshake;
 pub mod limits;
 mod openssl_names;
 pub mod raw;
+pub mod sslv2;
 pub mod suites;
 
 use std::net::SocketAddr;
@@ -191,7 +192,9 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
             .push(cert::inspect(&der, target, &cfg.trust, started));
     }
 
-    let any_accepted = protocols.iter().any(|p| p.support == Support::Accepted);
+    let sslv2 = probe.sslv2().await;
+    let any_accepted = protocols.iter().any(|p| p.support == Support::Accepted)
+        || sslv2.support == Support::Accepted;
     if modern.result.is_err() && !any_accepted {
         facts.error = Some(match (&probe.not_tls, &modern.result) {
             (Some(banner), _) => err(ProbeErrorKind::NotTls, format!("{addr} does not speak TLS: it sent `{banner}`")),
@@ -207,15 +210,24 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
         });
     }
     let forward_secrecy = coverage(&protocols, &suites);
-    let groups = probe.groups(&suites).await;
-    let mut features = probe
-        .features(&protocols, &suites, modern.result.as_ref().ok())
-        .await;
+    let usable = facts.error.is_none();
+    let groups = if usable {
+        probe.groups(&suites).await
+    } else {
+        Default::default()
+    };
+    let mut features = if usable {
+        probe
+            .features(&protocols, &suites, modern.result.as_ref().ok())
+            .await
+    } else {
+        Default::default()
+    };
     let http_alpn = features
         .alpn
         .iter()
         .any(|p| p == "h2" || p.starts_with("http"));
-    if http_alpn || matches!(target.port, 443 | 4443 | 8443) {
+    if usable && (http_alpn || matches!(target.port, 443 | 4443 | 8443)) {
         let _slot = cfg.limits.acquire(addr.ip()).await;
         let (http, hsts) = handshake::http_headers(addr, target.server_name(), cfg.timeout).await;
         features.http = http;
@@ -230,6 +242,7 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
         handshake,
         handshake_error,
         protocols,
+        sslv2,
         suites,
         forward_secrecy,
         groups,
@@ -520,6 +533,40 @@ impl Prober<'_> {
         }
         ordered.extend(remaining);
         out.suites = ordered;
+    }
+
+    async fn sslv2(&mut self) -> crate::facts::Sslv2Support {
+        use crate::facts::Sslv2Support;
+        // A peer that "does not speak TLS" may speak SSLv2: ask it all the same.
+        if let (Some(why), None) = (&self.stopped, &self.not_tls) {
+            return Sslv2Support {
+                support: Support::Unknown,
+                ciphers: Vec::new(),
+                detail: format!("not probed: {why}"),
+            };
+        }
+        self.connections += 1;
+        let outcome = {
+            let _slot = self.cfg.limits.acquire(self.addr.ip()).await;
+            sslv2::probe(self.addr, self.cfg.timeout).await
+        };
+        match outcome {
+            sslv2::V2Outcome::Accepted(kinds) => Sslv2Support {
+                support: Support::Accepted,
+                detail: format!("SSLv2 SERVER-HELLO with {} cipher kinds", kinds.len()),
+                ciphers: kinds.into_iter().map(sslv2::cipher_name).collect(),
+            },
+            sslv2::V2Outcome::Rejected(m) => Sslv2Support {
+                support: Support::Rejected,
+                ciphers: Vec::new(),
+                detail: m,
+            },
+            sslv2::V2Outcome::Unknown(m) => Sslv2Support {
+                support: Support::Unknown,
+                ciphers: Vec::new(),
+                detail: m,
+            },
+        }
     }
 
     async fn pick(&mut self, version: ProtocolVersion, offer: &[u16]) -> Option<u16> {

@@ -367,3 +367,36 @@ fn legacy_server_hello(version: u16, suite: u16) -> Vec<u8> {
     rec.extend_from_slice(&hs);
     rec
 }
+
+/// An SSLv2-only server: answers an SSLv2 CLIENT-HELLO with a SERVER-HELLO listing
+/// RC4_128_WITH_MD5 and DES_192_EDE3_CBC_WITH_MD5, and closes on anything else.
+pub async fn scripted_sslv2() -> HostilePeer {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let Ok(n) = s.read(&mut buf).await else {
+                    return;
+                };
+                if n >= 3 && buf[0] & 0x80 != 0 && buf[2] == 1 {
+                    let cert = [0x30u8; 8];
+                    let specs = [0x01, 0x00, 0x80, 0x07, 0x00, 0xc0];
+                    let mut body = vec![4, 0, 1, 0, 2];
+                    body.extend_from_slice(&(cert.len() as u16).to_be_bytes());
+                    body.extend_from_slice(&(specs.len() as u16).to_be_bytes());
+                    body.extend_from_slice(&16u16.to_be_bytes());
+                    body.extend_from_slice(&cert);
+                    body.extend_from_slice(&specs);
+                    body.extend_from_slice(&[7; 16]);
+                    let mut rec = vec![0x80, body.len() as u8];
+                    rec.extend_from_slice(&body);
+                    let _ = s.write_all(&rec).await;
+                }
+                let _ = s.shutdown().await;
+            });
+        }
+    });
+    HostilePeer { addr, task }
+}

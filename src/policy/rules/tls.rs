@@ -24,6 +24,18 @@ pub fn min_version(ctx: &Ctx<'_>) -> Outcome {
             None => unknown.push(format!("{v} was not probed")),
         }
     }
+    match tls.sslv2.support {
+        Support::Accepted => accepted.insert(
+            0,
+            format!(
+                "SSLv2 accepted ({}: {})",
+                tls.sslv2.detail,
+                tls.sslv2.ciphers.join(", ")
+            ),
+        ),
+        Support::Rejected => refused.insert(0, "SSLv2".to_string()),
+        Support::Unknown => unknown.push(format!("SSLv2: {}", tls.sslv2.detail)),
+    }
     if !accepted.is_empty() {
         return Outcome::fail(accepted);
     }
