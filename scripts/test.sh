@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # vetcrypt's whole test suite, from a fresh clone: installs the real peers the tests talk to
-# (openssl for `s_server`), then checks formatting and lints, then runs every test.
+# (openssl for `s_server`, nginx), then checks formatting and lints, then runs every test.
 # Every peer listens on 127.0.0.1 only; nothing here sends traffic anywhere else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing test peers: ${missing[*]}"
   sudo=""
@@ -14,7 +15,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "== peers: $(openssl version)"
+echo "== peers: $(openssl version); $( (/usr/sbin/nginx -v || nginx -v) 2>&1 | head -1)"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

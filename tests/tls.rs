@@ -562,3 +562,48 @@ async fn sslv2_only_server() {
         facts.tls.as_ref().unwrap().sslv2
     );
 }
+
+/// nginx as vendors run it: TLS 1.2 and 1.3, server order, one non-PFS CBC suite left in.
+#[tokio::test]
+async fn nginx_endpoint_matches_its_configuration() {
+    let dir = workdir();
+    let root = rsa_cert(dir.path(), "nginx.test");
+    let ciphers = "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA";
+    let server = nginx_server(
+        &format!(
+            "    server_name nginx.test;\n    ssl_certificate c.pem;\n    ssl_certificate_key k.pem;\n    \
+             ssl_protocols TLSv1.2 TLSv1.3;\n    ssl_ciphers {ciphers};\n    ssl_prefer_server_ciphers on;\n    \
+             add_header Strict-Transport-Security \"max-age=63072000\" always;\n    location / {{ return 200 \"ok\"; }}"
+        ),
+        dir.path(),
+    );
+    let facts = probe(server.addr, Some("nginx.test"), trust_pem(&root)).await;
+    assert!(facts.error.is_none(), "{:?}", facts.error);
+    let tls = facts.tls.as_ref().unwrap();
+    assert_eq!(
+        enumerated(&facts, ProtocolVersion::Tls12),
+        openssl_truth(ciphers, "-tls1_2")
+    );
+    let v12 = tls.suites_of(ProtocolVersion::Tls12).unwrap();
+    assert_eq!(v12.server_order, Some(true));
+    let order: Vec<u16> = v12
+        .suites
+        .iter()
+        .map(|x| u16::from_str_radix(&x.id[2..], 16).unwrap())
+        .collect();
+    assert_eq!(order, openssl_order(ciphers, "-tls1_2"));
+    assert_eq!(
+        tls.protocol(ProtocolVersion::Tls13).unwrap().support,
+        Support::Accepted
+    );
+    assert_eq!(
+        tls.protocol(ProtocolVersion::Tls11).unwrap().support,
+        Support::Rejected
+    );
+    assert_eq!(tls.features.http, Some(true));
+    assert_eq!(tls.features.hsts.as_deref(), Some("max-age=63072000"));
+    let f = judge(&facts);
+    assert_eq!(failing(&f), vec!["tls.aead_only", "tls.forward_secrecy"]);
+    assert!(f["tls.forward_secrecy"].evidence[0].contains("TLS_RSA_WITH_AES_128_CBC_SHA"));
+    assert_status(&f, "tls.server_preference", Status::Pass);
+}

@@ -400,3 +400,74 @@ pub async fn scripted_sslv2() -> HostilePeer {
     });
     HostilePeer { addr, task }
 }
+
+/// A real nginx (single process, foreground) on 127.0.0.1, killed on drop.
+pub struct NginxServer {
+    pub addr: SocketAddr,
+    child: Child,
+}
+
+impl Drop for NginxServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts nginx with `server_body` inside a `server { listen ...; }` block, serving from `dir`
+/// (certificates named in the body are relative to it). Returns once it accepts connections.
+pub fn nginx_server(server_body: &str, dir: &Path) -> NginxServer {
+    let bin = if Path::new("/usr/sbin/nginx").exists() {
+        "/usr/sbin/nginx"
+    } else {
+        "nginx"
+    };
+    let ok = Command::new(bin)
+        .arg("-v")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(ok, "nginx is not installed: run the README's test command (scripts/test.sh), which installs it");
+    let port = closed_port().port();
+    let d = dir.display();
+    let conf = format!(
+        "master_process off;\ndaemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+         events {{ worker_connections 64; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
+         fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
+         server {{\n    listen 127.0.0.1:{port} ssl;\n{server_body}\n  }}\n}}\n"
+    );
+    write(dir, "nginx.conf", &conf);
+    let mut child = Command::new(bin)
+        .args([
+            "-p",
+            &d.to_string(),
+            "-c",
+            &format!("{d}/nginx.conf"),
+            "-e",
+            &format!("{d}/error.log"),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nginx");
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    // Ready when it accepts; give up (with nginx's own words) after 10 s.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "nginx exited ({status}): {}",
+                std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+            );
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nginx did not start: {}",
+            std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    NginxServer { addr, child }
+}
