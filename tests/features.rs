@@ -285,3 +285,15 @@ async fn certificates_depend_on_the_sni_name() {
     assert_eq!(failing(&judge(&fa)), Vec::<String>::new());
     assert_eq!(failing(&judge(&fb)), vec!["cert.validity_too_long"]);
 }
+
+#[tokio::test]
+async fn ocsp_stapling_is_seen() {
+    // rustls staples whatever bytes it is given; vetcrypt records that a response came.
+    let (s, root) = rustls_endpoint(|s| s.stapling(vec![0x30, 0x03, 0x0a, 0x01, 0x00])).await;
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&root)).await;
+    assert!(tls(&facts).handshake.as_ref().unwrap().ocsp_stapled);
+    assert_eq!(tls(&facts).features.ocsp_stapling, Some(true));
+    let (s, root) = rustls_endpoint(|s| s).await;
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&root)).await;
+    assert_eq!(tls(&facts).features.ocsp_stapling, Some(false));
+}

@@ -607,3 +607,51 @@ async fn nginx_endpoint_matches_its_configuration() {
     assert!(f["tls.forward_secrecy"].evidence[0].contains("TLS_RSA_WITH_AES_128_CBC_SHA"));
     assert_status(&f, "tls.server_preference", Status::Pass);
 }
+
+/// Static RSA only: forward secrecy "none". A single TLS 1.3 suite: exactly that one.
+#[tokio::test]
+async fn openssl_static_rsa_only_and_one_tls13_suite() {
+    let dir = workdir();
+    let root = rsa_cert(dir.path(), "rsa.test");
+    let suites = "AES128-GCM-SHA256:AES256-SHA256";
+    let server = openssl_server(
+        &[
+            "-cert",
+            "c.pem",
+            "-key",
+            "k.pem",
+            "-cipher",
+            suites,
+            "-ciphersuites",
+            "TLS_AES_128_GCM_SHA256",
+        ],
+        dir.path(),
+    );
+    let facts = probe(server.addr, Some("rsa.test"), trust_pem(&root)).await;
+    let tls = facts.tls.as_ref().unwrap();
+    assert_eq!(
+        enumerated(&facts, ProtocolVersion::Tls12),
+        openssl_truth(suites, "-tls1_2")
+    );
+    assert_eq!(
+        enumerated(&facts, ProtocolVersion::Tls13),
+        BTreeSet::from([0x1301])
+    );
+    // TLS 1.3 suites all have forward secrecy: "some", and every static-RSA suite named.
+    assert_eq!(tls.forward_secrecy, Coverage::Some);
+    let f = judge(&facts);
+    assert!(
+        f["tls.forward_secrecy"].evidence[0].contains("2 suites without forward secrecy"),
+        "{:?}",
+        f["tls.forward_secrecy"].evidence
+    );
+
+    let only12 = openssl_server(
+        &[
+            "-cert", "c.pem", "-key", "k.pem", "-tls1_2", "-cipher", suites,
+        ],
+        dir.path(),
+    );
+    let facts = probe(only12.addr, Some("rsa.test"), trust_pem(&root)).await;
+    assert_eq!(facts.tls.as_ref().unwrap().forward_secrecy, Coverage::None);
+}

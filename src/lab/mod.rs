@@ -166,6 +166,8 @@ pub struct ServerSpec {
     pub post_quantum: bool,
     /// Answer every request with this HTTP response (e.g. to carry an HSTS header).
     pub http_response: Option<String>,
+    /// Staple these bytes as the OCSP response.
+    pub ocsp: Option<Vec<u8>>,
 }
 
 impl ServerSpec {
@@ -176,7 +178,13 @@ impl ServerSpec {
             versions: vec![&rustls::version::TLS13, &rustls::version::TLS12],
             post_quantum: true,
             http_response: None,
+            ocsp: None,
         }
+    }
+    /// Staples `response` as the OCSP response.
+    pub fn stapling(mut self, response: Vec<u8>) -> ServerSpec {
+        self.ocsp = Some(response);
+        self
     }
     pub fn without_post_quantum(mut self) -> ServerSpec {
         self.post_quantum = false;
@@ -220,7 +228,7 @@ pub async fn serve(spec: ServerSpec) -> anyhow::Result<LabServer> {
     let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
         .with_protocol_versions(&spec.versions)?
         .with_no_client_auth()
-        .with_single_cert(spec.chain, spec.key)?;
+        .with_single_cert_with_ocsp(spec.chain, spec.key, spec.ocsp.unwrap_or_default())?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     serve_with(Arc::new(config), spec.http_response).await
 }

@@ -349,10 +349,17 @@ impl Prober<'_> {
         }
         let version = spec.version;
         self.connections += 1;
-        let outcome = {
+        let mut outcome = {
             let _slot = self.cfg.limits.acquire(self.addr.ip()).await;
             offer(self.addr, spec, self.cfg.timeout, read_flight).await
         };
+        // A timeout or a failed connection may be the network's, not the server's: one retry.
+        if matches!(outcome, HelloOutcome::Timeout | HelloOutcome::Connect(_)) {
+            tracing::debug!(target = %self.target.authority(), answer = %outcome.describe(), "retrying once");
+            self.connections += 1;
+            let _slot = self.cfg.limits.acquire(self.addr.ip()).await;
+            outcome = offer(self.addr, spec, self.cfg.timeout, read_flight).await;
+        }
         tracing::debug!(target = %self.target.authority(), %version, offered = spec.suites.len(), answer = %outcome.describe(), "raw hello");
         match outcome {
             HelloOutcome::ServerHello(b) => {
