@@ -21,20 +21,6 @@ async fn rustls_endpoint(spec: impl FnOnce(ServerSpec) -> ServerSpec) -> (lab::L
     (s, root.pem)
 }
 
-/// An RSA certificate from a fresh root, as c.pem/k.pem in `dir`; returns the root PEM.
-fn rsa_cert(dir: &std::path::Path) -> String {
-    let root = Ca::root("OpenSSL Test Root").unwrap();
-    let leaf = root
-        .leaf(&LeafSpec {
-            alg: KeyAlg::Rsa2048,
-            ..LeafSpec::valid("openssl.test", 60)
-        })
-        .unwrap();
-    write(dir, "c.pem", &leaf.pem);
-    write(dir, "k.pem", &leaf.key_pem);
-    root.pem
-}
-
 #[tokio::test]
 async fn post_quantum_hybrid_is_detected() {
     let (s, root) = rustls_endpoint(|s| s).await;
@@ -107,7 +93,7 @@ async fn hsts_header_from_an_https_get() {
 #[tokio::test]
 async fn openssl_one_curve_only() {
     let dir = workdir();
-    let root = rsa_cert(dir.path());
+    let root = rsa_cert(dir.path(), "openssl.test");
     let server = openssl_server(
         &["-cert", "c.pem", "-key", "k.pem", "-groups", "P-384"],
         dir.path(),
@@ -122,7 +108,7 @@ async fn openssl_one_curve_only() {
 #[tokio::test]
 async fn openssl_weak_dh_prime() {
     let dir = workdir();
-    let root = rsa_cert(dir.path());
+    let root = rsa_cert(dir.path(), "openssl.test");
     openssl(&["dhparam", "-out", "dh1024.pem", "1024"], dir.path());
     let server = openssl_server(
         &[
@@ -154,7 +140,7 @@ async fn openssl_weak_dh_prime() {
 #[tokio::test]
 async fn openssl_features() {
     let dir = workdir();
-    let root = rsa_cert(dir.path());
+    let root = rsa_cert(dir.path(), "openssl.test");
     let server = openssl_server(
         &[
             "-cert",
@@ -235,7 +221,7 @@ async fn dual_rsa_and_ecdsa_certificates_show_both_chains() {
 #[tokio::test]
 async fn fragmented_certificate_message_is_reassembled() {
     let dir = workdir();
-    let root = rsa_cert(dir.path());
+    let root = rsa_cert(dir.path(), "openssl.test");
     let server = openssl_server(
         &[
             "-cert",

@@ -11,23 +11,9 @@ use common::*;
 use std::collections::BTreeSet;
 
 use vetcrypt::facts::{Coverage, EndpointFacts, ProbeErrorKind, ProtocolVersion, Support};
-use vetcrypt::lab::{self, Ca, KeyAlg, LeafSpec, ServerSpec};
+use vetcrypt::lab::{self, Ca, LeafSpec, ServerSpec};
 use vetcrypt::policy::Status;
 use vetcrypt::tls::{scan, ProbeConfig};
-
-/// An RSA certificate for `name` from a fresh root, written as PEM files in `dir`.
-fn rsa_cert(dir: &std::path::Path, name: &str) -> String {
-    let root = Ca::root("OpenSSL Test Root").unwrap();
-    let leaf = root
-        .leaf(&LeafSpec {
-            alg: KeyAlg::Rsa2048,
-            ..LeafSpec::valid(name, 60)
-        })
-        .unwrap();
-    write(dir, "c.pem", &leaf.pem);
-    write(dir, "k.pem", &leaf.key_pem);
-    root.pem
-}
 
 /// The suites a probe found for `v`.
 fn enumerated(facts: &EndpointFacts, v: ProtocolVersion) -> BTreeSet<u16> {

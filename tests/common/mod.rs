@@ -471,3 +471,19 @@ pub fn nginx_server(server_body: &str, dir: &Path) -> NginxServer {
     }
     NginxServer { addr, child }
 }
+
+/// An RSA-2048 certificate for `name` from a fresh root, written as `c.pem`/`k.pem` in `dir`
+/// (for openssl and nginx); returns the root's PEM.
+pub fn rsa_cert(dir: &Path, name: &str) -> String {
+    use vetcrypt::lab::{Ca, KeyAlg, LeafSpec};
+    let root = Ca::root("OpenSSL Test Root").unwrap();
+    let leaf = root
+        .leaf(&LeafSpec {
+            alg: KeyAlg::Rsa2048,
+            ..LeafSpec::valid(name, 60)
+        })
+        .unwrap();
+    write(dir, "c.pem", &leaf.pem);
+    write(dir, "k.pem", &leaf.key_pem);
+    root.pem
+}
