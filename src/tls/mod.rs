@@ -415,7 +415,7 @@ impl Prober<'_> {
     /// accepted suite, plus one per batch, plus one for the preference check.
     async fn enumerate(&mut self, version: ProtocolVersion, want_chain: bool) -> Enumerated {
         let candidates: Vec<u16> = if version == ProtocolVersion::Tls13 {
-            suites::TLS13_SUITES.to_vec()
+            suites::tls13_suites().to_vec()
         } else {
             suites::legacy_suites().iter().map(|s| s.id.0).collect()
         };

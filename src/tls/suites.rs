@@ -127,8 +127,20 @@ pub fn info(id: u16) -> CipherSuiteInfo {
     }
 }
 
-/// The five TLS 1.3 suites.
-pub const TLS13_SUITES: [u16; 5] = [0x1301, 0x1302, 0x1303, 0x1304, 0x1305];
+/// Every registered TLS 1.3 suite: the five of RFC 8446 first, then AEGIS and the
+/// integrity-only suites of RFC 9150 (no encryption at all: a server accepting them must show).
+pub fn tls13_suites() -> &'static [u16] {
+    static LIST: OnceLock<Vec<u16>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        let mut v: Vec<u16> = CIPHERS
+            .values()
+            .filter(|s| s.kx == TlsCipherKx::Tls13)
+            .map(|s| s.id.0)
+            .collect();
+        v.sort_by_key(|id| (!(0x1301..=0x1305).contains(id), *id));
+        v
+    })
+}
 
 /// Every registered suite usable with TLS 1.2 and below, most commonly deployed first, so that a
 /// version probe usually succeeds with its first hello.
@@ -169,6 +181,21 @@ mod tests {
         assert!(info(0xcca8).aead, "ChaCha20-Poly1305 is an AEAD");
         assert_eq!(info(0xc02f).name, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
         assert_eq!(info(0xfefe).name, "UNKNOWN_0xFEFE");
+    }
+
+    #[test]
+    fn tls13_list_is_complete_and_classified() {
+        let ids = tls13_suites();
+        assert_eq!(&ids[..5], &[0x1301, 0x1302, 0x1303, 0x1304, 0x1305]);
+        assert!(
+            ids.contains(&0xc0b4) && ids.contains(&0xc0b5),
+            "RFC 9150 integrity-only suites"
+        );
+        let null = info(0xc0b4);
+        assert_eq!(
+            (null.cipher.as_str(), null.aead, null.forward_secrecy),
+            ("NULL", false, true)
+        );
     }
 
     #[test]
