@@ -1,15 +1,22 @@
 //! Rules on the TLS probe's facts.
 
 use super::tls_facts;
+
+/// The endpoint's TLS facts, or the rule's `not_observed` outcome.
+macro_rules! tls_or_return {
+    ($ctx:expr) => {
+        match tls_facts($ctx) {
+            Ok(t) => t,
+            Err(o) => return o,
+        }
+    };
+}
 use crate::facts::{CipherSuiteInfo, ProtocolVersion, Support};
 use crate::policy::catalog::Ctx;
 use crate::policy::finding::{Outcome, Status};
 
 pub fn min_version(ctx: &Ctx<'_>) -> Outcome {
-    let tls = match tls_facts(ctx) {
-        Ok(t) => t,
-        Err(o) => return o,
-    };
+    let tls = tls_or_return!(ctx);
     let min = ctx.params.version("min_version");
     let mut accepted = Vec::new();
     let mut unknown = Vec::new();
@@ -52,10 +59,7 @@ pub fn min_version(ctx: &Ctx<'_>) -> Outcome {
 }
 
 pub fn tls13_required(ctx: &Ctx<'_>) -> Outcome {
-    let tls = match tls_facts(ctx) {
-        Ok(t) => t,
-        Err(o) => return o,
-    };
+    let tls = tls_or_return!(ctx);
     match tls.protocol(ProtocolVersion::Tls13) {
         Some(p) if p.support == Support::Accepted => {
             Outcome::pass([format!("TLSv1.3 accepted ({})", p.detail)])
@@ -126,10 +130,7 @@ pub fn is_weak(s: &CipherSuiteInfo) -> bool {
 }
 
 pub fn server_preference(ctx: &Ctx<'_>) -> Outcome {
-    let tls = match tls_facts(ctx) {
-        Ok(t) => t,
-        Err(o) => return o,
-    };
+    let tls = tls_or_return!(ctx);
     let mut failed = Vec::new();
     let mut unknown = Vec::new();
     let mut held = Vec::new();
@@ -185,10 +186,7 @@ fn suite_rule(
     what: &str,
     good: &str,
 ) -> Outcome {
-    let tls = match tls_facts(ctx) {
-        Ok(t) => t,
-        Err(o) => return o,
-    };
+    let tls = tls_or_return!(ctx);
     let mut failed = Vec::new();
     let mut unknown = Vec::new();
     if let Some(h) = &tls.handshake {
@@ -255,10 +253,7 @@ fn suite_rule(
 }
 
 pub fn dh_min_bits(ctx: &Ctx<'_>) -> Outcome {
-    let tls = match tls_facts(ctx) {
-        Ok(t) => t,
-        Err(o) => return o,
-    };
+    let tls = tls_or_return!(ctx);
     let min = ctx.params.count("min_bits");
     let dhe: Vec<&str> = tls
         .suites
@@ -283,10 +278,7 @@ pub fn dh_min_bits(ctx: &Ctx<'_>) -> Outcome {
 }
 
 pub fn fallback_protection(ctx: &Ctx<'_>) -> Outcome {
-    let tls = match tls_facts(ctx) {
-        Ok(t) => t,
-        Err(o) => return o,
-    };
+    let tls = tls_or_return!(ctx);
     let mut accepted: Vec<ProtocolVersion> = tls
         .protocols
         .iter()
@@ -314,10 +306,7 @@ pub fn fallback_protection(ctx: &Ctx<'_>) -> Outcome {
 }
 
 pub fn no_compression(ctx: &Ctx<'_>) -> Outcome {
-    let tls = match tls_facts(ctx) {
-        Ok(t) => t,
-        Err(o) => return o,
-    };
+    let tls = tls_or_return!(ctx);
     match tls.features.compression {
         Some(true) => Outcome::fail(["the server accepts DEFLATE compression (CRIME)".to_string()]),
         Some(false) => {
@@ -328,10 +317,7 @@ pub fn no_compression(ctx: &Ctx<'_>) -> Outcome {
 }
 
 pub fn secure_renegotiation(ctx: &Ctx<'_>) -> Outcome {
-    let tls = match tls_facts(ctx) {
-        Ok(t) => t,
-        Err(o) => return o,
-    };
+    let tls = tls_or_return!(ctx);
     if !tls
         .suites
         .iter()
@@ -348,10 +334,7 @@ pub fn secure_renegotiation(ctx: &Ctx<'_>) -> Outcome {
 }
 
 pub fn post_quantum(ctx: &Ctx<'_>) -> Outcome {
-    let tls = match tls_facts(ctx) {
-        Ok(t) => t,
-        Err(o) => return o,
-    };
+    let tls = tls_or_return!(ctx);
     let g = &tls.groups;
     match g.post_quantum {
         Some(true) => Outcome::pass([format!(
