@@ -9,9 +9,13 @@ use anyhow::Context;
 use time::OffsetDateTime;
 
 use crate::cert::{TrustKind, TrustStore};
-use crate::cli::{CheckArgs, Cli, Command, DemoArgs, PolicyCommand, ReportArgs, ScanArgs};
+use crate::cli::{
+    CheckArgs, Cli, Command, DemoArgs, KmsCommand, KmsCommonArgs, PolicyCommand, ReportArgs,
+    ScanArgs,
+};
 use crate::error::{exit, read_input, FileError, UsageError};
-use crate::facts::{FactSet, FACTS_SCHEMA_VERSION};
+use crate::facts::{EndpointFacts, FactSet, Tenant, FACTS_SCHEMA_VERSION};
+use crate::kms::{self, AwsTarget, GcpTarget, KmsPlan};
 use crate::plan::{self, Plan, Target};
 use crate::policy::{self, Policy};
 use crate::report::{self, Format, Output};
@@ -36,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     };
     match cli.command {
         Command::Scan(args) => scan(args, &ui),
+        Command::Kms(cmd) => kms_command(cmd, &ui),
         Command::Check(args) => check(args, &ui),
         Command::Policy(cmd) => policy_command(cmd),
         Command::Demo(args) => demo(args, &ui),
@@ -76,6 +81,9 @@ fn scan(args: ScanArgs, ui: &Ui) -> anyhow::Result<u8> {
             let more = plan::load_plan(Path::new(t))?;
             targets.extend(more.endpoints);
             plan.settings = more.settings;
+            plan.kms.aws.extend(more.kms.aws);
+            plan.kms.gcp.extend(more.kms.gcp);
+            plan.kms.tenants.extend(more.kms.tenants);
             continue;
         }
         targets.push(Target::parse(t, args.sni.as_deref()).map_err(UsageError)?);
@@ -83,7 +91,7 @@ fn scan(args: ScanArgs, ui: &Ui) -> anyhow::Result<u8> {
     if let Some(f) = &args.targets_file {
         targets.extend(plan::load_targets_file(f, args.sni.as_deref())?);
     }
-    if targets.is_empty() {
+    if targets.is_empty() && plan.kms.is_empty() {
         return Err(UsageError(
             "no target: name one (`vetcrypt scan vendor.example:443`), or use --targets FILE or --plan FILE".into(),
         )
@@ -110,14 +118,112 @@ fn scan(args: ScanArgs, ui: &Ui) -> anyhow::Result<u8> {
         .unwrap_or(DEFAULT_CONCURRENCY);
     let observed_at = OffsetDateTime::now_utc();
     let progress = progress_bar(targets.len());
-    let endpoints =
-        runtime()?.block_on(tls::scan_with_progress(&targets, &cfg, concurrency, |f| {
+    let (endpoints, keys) = runtime()?.block_on(async {
+        let tls = tls::scan_with_progress(&targets, &cfg, concurrency, |f| {
             progress.set_message(f.target.display());
             progress.inc(1);
-        }));
+        });
+        let kms = kms::probe(&plan.kms, kms::DEFAULT_KEY_CONCURRENCY, &|_| {});
+        futures::join!(tls, kms)
+    });
     progress.finish_and_clear();
-    let facts = record(observed_at, endpoints, args.save_facts.as_ref())?;
+    let facts = record(
+        observed_at,
+        endpoints,
+        keys,
+        plan.kms.tenants,
+        args.save_facts.as_ref(),
+    )?;
     emit(&judging, &facts, ui)
+}
+
+/// `vetcrypt kms aws|gcp`: one account or project, judged like endpoints.
+fn kms_command(cmd: KmsCommand, ui: &Ui) -> anyhow::Result<u8> {
+    let (mut plan, common): (KmsPlan, KmsCommonArgs) = match cmd {
+        KmsCommand::Aws(a) => (
+            KmsPlan {
+                aws: vec![AwsTarget {
+                    profile: a.profile,
+                    regions: a.regions,
+                    all_regions: a.all_regions,
+                    keys: a.keys,
+                    endpoint_url: a.common.endpoint_url.clone(),
+                }],
+                ..KmsPlan::default()
+            },
+            a.common,
+        ),
+        KmsCommand::Gcp(g) => {
+            if let Some(bad) = g
+                .keys
+                .iter()
+                .find(|k| !k.starts_with("projects/") || !k.contains("/cryptoKeys/"))
+            {
+                return Err(UsageError(format!(
+                    "--key `{bad}` is not a Cloud KMS key name: write projects/P/locations/L/keyRings/R/cryptoKeys/K"
+                ))
+                .into());
+            }
+            (
+                KmsPlan {
+                    gcp: vec![GcpTarget {
+                        project: g.project,
+                        locations: g.locations,
+                        keys: g.keys,
+                        endpoint_url: g.common.endpoint_url.clone(),
+                        anonymous: g.anonymous,
+                    }],
+                    ..KmsPlan::default()
+                },
+                g.common,
+            )
+        }
+    };
+    plan.tenants = common
+        .tenants
+        .iter()
+        .map(|(name, keys)| Tenant {
+            name: name.clone(),
+            keys: keys.clone(),
+        })
+        .collect();
+    let judging = judging(&common.report)?;
+    let observed_at = OffsetDateTime::now_utc();
+    let progress = key_progress();
+    let observed = runtime()?.block_on(kms::probe(
+        &plan,
+        common
+            .concurrency
+            .map_or(kms::DEFAULT_KEY_CONCURRENCY, usize::from),
+        &|k| {
+            progress.set_message(k.display());
+            progress.inc(1);
+        },
+    ));
+    progress.finish_and_clear();
+    let facts = record(
+        observed_at,
+        Vec::new(),
+        observed,
+        plan.tenants,
+        common.save_facts.as_ref(),
+    )?;
+    emit(&judging, &facts, ui)
+}
+
+/// A key counter on standard error, shown only on a terminal (the total is not known upfront).
+fn key_progress() -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} read {pos} keys {wide_msg}")
+    {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
 }
 
 /// A progress bar on standard error, shown only on a terminal and for more than one endpoint.
@@ -135,17 +241,46 @@ fn progress_bar(n: usize) -> indicatif::ProgressBar {
     bar
 }
 
-/// The fact set of one run, written to `save` when asked.
+/// The fact set of one run, written to `save` when asked. A tenant's key that no probe saw is
+/// recorded as a KMS error, so a typo in a plan cannot pass the per-tenant rule silently.
 fn record(
     observed_at: OffsetDateTime,
-    endpoints: Vec<crate::facts::EndpointFacts>,
+    endpoints: Vec<EndpointFacts>,
+    kms: kms::Observed,
+    tenants: Vec<Tenant>,
     save: Option<&PathBuf>,
 ) -> anyhow::Result<FactSet> {
+    let mut kms_errors = kms.errors;
+    for t in &tenants {
+        for k in &t.keys {
+            if !kms.keys.iter().any(|key| key.is_named_by(k)) {
+                kms_errors.push(crate::facts::KmsScopeError {
+                    cloud: if k.starts_with("projects/") {
+                        crate::facts::Cloud::Gcp
+                    } else {
+                        crate::facts::Cloud::Aws
+                    },
+                    scope: format!("tenant {}", t.name),
+                    error: crate::facts::KmsError {
+                        kind: crate::facts::KmsErrorKind::NotFound,
+                        operation: "plan".into(),
+                        message: format!(
+                            "key `{k}` of tenant {} was not observed: list it under the account's `keys`, or read the whole region",
+                            t.name
+                        ),
+                    },
+                });
+            }
+        }
+    }
     let facts = FactSet {
         schema_version: FACTS_SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").into(),
         observed_at,
         endpoints,
+        keys: kms.keys,
+        kms_errors,
+        tenants,
     };
     if let Some(path) = save {
         write_file(path, &(serde_json::to_string_pretty(&facts)? + "\n"))?;
@@ -244,7 +379,13 @@ fn demo(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
         let cfg = ProbeConfig::new(Duration::from_secs(3), Arc::new(lab.trust.clone()));
         anyhow::Ok(tls::scan(&lab.targets, &cfg, DEFAULT_CONCURRENCY).await)
     })?;
-    let facts = record(observed_at, endpoints, args.save_facts.as_ref())?;
+    let facts = record(
+        observed_at,
+        endpoints,
+        kms::Observed::default(),
+        Vec::new(),
+        args.save_facts.as_ref(),
+    )?;
     let code = emit(&judging, &facts, ui)?;
     if judging
         .outputs

@@ -31,6 +31,9 @@ pub struct Cli {
 pub enum Command {
     /// Probe TLS endpoints and judge them against a policy.
     Scan(ScanArgs),
+    /// Read KMS keys (AWS KMS, Google Cloud KMS) and judge rotation, key spec, protection and access.
+    #[command(subcommand)]
+    Kms(KmsCommand),
     /// Judge saved facts (from `scan --save-facts`) against a policy, without any network.
     Check(CheckArgs),
     /// List, show or validate policies, or list the rules they can use.
@@ -72,6 +75,74 @@ pub struct ScanArgs {
     /// At most this many new connections per second, overall [default: unlimited].
     #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate)]
     pub rate: Option<f64>,
+    /// Write the observed facts to FILE (JSON), for `vetcrypt check --facts FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub save_facts: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KmsCommand {
+    /// AWS KMS keys of one account, with the normal credential chain (env, profile, SSO, role).
+    #[command(
+        after_help = "Read-only: needs kms:ListKeys, kms:ListAliases, kms:DescribeKey, kms:GetKeyRotationStatus, kms:ListKeyRotations, kms:GetKeyPolicy and kms:ListGrants."
+    )]
+    Aws(KmsAwsArgs),
+    /// Google Cloud KMS keys of one project, with Application Default Credentials.
+    #[command(
+        after_help = "Read-only: needs cloudkms.locations.list, cloudkms.keyRings.list, cloudkms.cryptoKeys.list/get, cloudkms.cryptoKeyVersions.list and cloudkms.cryptoKeys.getIamPolicy / cloudkms.keyRings.getIamPolicy (roles/cloudkms.viewer plus roles/iam.securityReviewer)."
+    )]
+    Gcp(KmsGcpArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct KmsAwsArgs {
+    /// Named profile from ~/.aws/config [default: AWS_PROFILE, else the default chain].
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Region to read (repeatable) [default: the profile's or AWS_REGION].
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Read every public commercial region; regions not enabled for the account are reported.
+    #[arg(long, conflicts_with = "regions")]
+    pub all_regions: bool,
+    /// Only these keys: key id, ARN, alias/NAME or alias ARN (repeatable) [default: every key].
+    #[arg(long = "key", value_name = "KEY")]
+    pub keys: Vec<String>,
+    #[command(flatten)]
+    pub common: KmsCommonArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct KmsGcpArgs {
+    /// Project id.
+    #[arg(long)]
+    pub project: String,
+    /// Location to read (repeatable), e.g. europe-west3, global [default: every location].
+    #[arg(long = "location", value_name = "LOCATION")]
+    pub locations: Vec<String>,
+    /// Only these keys: projects/P/locations/L/keyRings/R/cryptoKeys/K (repeatable).
+    #[arg(long = "key", value_name = "NAME")]
+    pub keys: Vec<String>,
+    /// Send no credentials (for emulators and test fakes given with --endpoint-url).
+    #[arg(long, requires = "endpoint_url")]
+    pub anonymous: bool,
+    #[command(flatten)]
+    pub common: KmsCommonArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct KmsCommonArgs {
+    /// Send every call to this URL instead of the cloud's: a VPC endpoint or an emulator.
+    #[arg(long, value_name = "URL", value_parser = parse_url)]
+    pub endpoint_url: Option<String>,
+    /// A tenant and the keys it uses, for the per-tenant key rule (repeatable).
+    #[arg(long = "tenant", value_name = "NAME=KEY[,KEY...]", value_parser = parse_tenant)]
+    pub tenants: Vec<(String, Vec<String>)>,
+    /// Keys read at once [default: 8].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: Option<u16>,
     /// Write the observed facts to FILE (JSON), for `vetcrypt check --facts FILE`.
     #[arg(long, value_name = "FILE")]
     pub save_facts: Option<PathBuf>,
@@ -129,6 +200,33 @@ pub enum PolicyCommand {
     },
     /// List every rule vetcrypt knows, with its parameters.
     Rules,
+}
+
+fn parse_url(s: &str) -> Result<String, String> {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{s}` is not an http:// or https:// URL"))?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(format!("`{s}` names no host"));
+    }
+    Ok(s.to_string())
+}
+
+fn parse_tenant(s: &str) -> Result<(String, Vec<String>), String> {
+    let (name, keys) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}`: write NAME=KEY[,KEY...]"))?;
+    let keys: Vec<String> = keys
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
+        .collect();
+    if name.trim().is_empty() || keys.is_empty() {
+        return Err(format!("`{s}`: write NAME=KEY[,KEY...]"));
+    }
+    Ok((name.trim().to_string(), keys))
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {

@@ -12,6 +12,7 @@ pub mod cert;
 pub mod cli;
 pub mod error;
 pub mod facts;
+pub mod kms;
 pub mod lab;
 pub mod plan;
 pub mod policy;

@@ -13,6 +13,8 @@ pub use target::{Target, DEFAULT_PORT};
 
 use crate::cert::TrustKind;
 use crate::error::{read_input, FileError};
+use crate::facts::Tenant;
+use crate::kms::{AwsTarget, GcpTarget, KmsPlan};
 
 /// Scan settings a plan may carry; command-line options win over them.
 #[derive(Debug, Default, Clone)]
@@ -28,6 +30,8 @@ pub struct ScanSettings {
 pub struct Plan {
     pub endpoints: Vec<Target>,
     pub settings: ScanSettings,
+    /// KMS accounts, projects and tenants to look at.
+    pub kms: KmsPlan,
 }
 
 #[derive(Deserialize)]
@@ -37,6 +41,45 @@ struct RawPlan {
     scan: Option<RawScan>,
     #[serde(default)]
     endpoint: Vec<RawEndpoint>,
+    #[serde(default)]
+    aws: Vec<RawAws>,
+    #[serde(default)]
+    gcp: Vec<RawGcp>,
+    #[serde(default)]
+    tenant: Vec<RawTenant>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAws {
+    profile: Option<String>,
+    #[serde(default)]
+    regions: Vec<String>,
+    #[serde(default)]
+    all_regions: bool,
+    #[serde(default)]
+    keys: Vec<String>,
+    endpoint_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGcp {
+    project: Spanned<String>,
+    #[serde(default)]
+    locations: Vec<String>,
+    #[serde(default)]
+    keys: Vec<String>,
+    endpoint_url: Option<String>,
+    #[serde(default)]
+    anonymous: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTenant {
+    name: Spanned<String>,
+    keys: Spanned<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -100,17 +143,84 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
         target.name = ep.name;
         endpoints.push(target);
     }
-    if endpoints.is_empty() {
+    let mut kms = KmsPlan::default();
+    for a in raw.aws {
+        kms.aws.push(AwsTarget {
+            profile: a.profile,
+            regions: a.regions,
+            all_regions: a.all_regions,
+            keys: a.keys,
+            endpoint_url: a.endpoint_url,
+        });
+    }
+    for g in raw.gcp {
+        let project = g.project.get_ref().trim().to_string();
+        if project.is_empty() {
+            return Err(FileError::at(
+                path,
+                src,
+                g.project.span().start,
+                "`project` must name a Google Cloud project id",
+            ));
+        }
+        if let Some(bad) = g
+            .keys
+            .iter()
+            .find(|k| !k.starts_with("projects/") || !k.contains("/cryptoKeys/"))
+        {
+            return Err(FileError::at(path, src, g.project.span().start, format!("gcp key `{bad}` is not a resource name (projects/P/locations/L/keyRings/R/cryptoKeys/K)")));
+        }
+        kms.gcp.push(GcpTarget {
+            project,
+            locations: g.locations,
+            keys: g.keys,
+            endpoint_url: g.endpoint_url,
+            anonymous: g.anonymous,
+        });
+    }
+    for t in raw.tenant {
+        let name = t.name.get_ref().trim().to_string();
+        if name.is_empty() {
+            return Err(FileError::at(
+                path,
+                src,
+                t.name.span().start,
+                "a tenant needs a `name`",
+            ));
+        }
+        if kms.tenants.iter().any(|x| x.name == name) {
+            return Err(FileError::at(
+                path,
+                src,
+                t.name.span().start,
+                format!("tenant `{name}` is named twice"),
+            ));
+        }
+        if t.keys.get_ref().is_empty() {
+            return Err(FileError::at(
+                path,
+                src,
+                t.keys.span().start,
+                format!("tenant `{name}` names no key"),
+            ));
+        }
+        kms.tenants.push(Tenant {
+            name,
+            keys: t.keys.into_inner(),
+        });
+    }
+    if endpoints.is_empty() && kms.is_empty() {
         return Err(FileError::at(
             path,
             src,
             0,
-            "the plan names no endpoint: add at least one [[endpoint]] with a `target`",
+            "the plan names nothing to look at: add an [[endpoint]] with a `target`, an [[aws]] or a [[gcp]] table",
         ));
     }
     Ok(Plan {
         endpoints,
         settings,
+        kms,
     })
 }
 

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::finding::{Outcome, Severity};
 use super::rules;
-use crate::facts::{EndpointFacts, ProtocolVersion};
+use crate::facts::{EndpointFacts, FactSet, KeyFacts, ProtocolVersion};
 
 /// Kinds of rule parameter, each parsed and checked when a policy is loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +16,9 @@ pub enum ParamKind {
     Count,
     /// A lifetime limit in days, or "cabf" for the CA/Browser Forum schedule.
     LifetimeLimit,
+    /// A list of names (regions, locations); `*` matches any run of characters.
+    Names,
+    Bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +27,8 @@ pub enum ParamValue {
     Count(i64),
     /// The CA/Browser Forum schedule of maximum certificate lifetimes.
     Cabf,
+    Names(Vec<String>),
+    Bool(bool),
 }
 
 impl std::fmt::Display for ParamValue {
@@ -32,6 +37,11 @@ impl std::fmt::Display for ParamValue {
             ParamValue::Version(v) => write!(f, "\"{v}\""),
             ParamValue::Count(n) => write!(f, "{n}"),
             ParamValue::Cabf => f.write_str("\"cabf\""),
+            ParamValue::Names(n) => {
+                let quoted: Vec<String> = n.iter().map(|s| format!("\"{s}\"")).collect();
+                write!(f, "[{}]", quoted.join(", "))
+            }
+            ParamValue::Bool(b) => write!(f, "{b}"),
         }
     }
 }
@@ -44,6 +54,17 @@ impl ParamKind {
                 .ok_or_else(|| format!("`{s}` is not a protocol version (expected \"1.0\", \"1.1\", \"1.2\", \"1.3\" or \"SSLv3\")")),
             (ParamKind::Count | ParamKind::LifetimeLimit, toml::Value::Integer(n)) if *n >= 0 => Ok(ParamValue::Count(*n)),
             (ParamKind::LifetimeLimit, toml::Value::String(s)) if s == "cabf" => Ok(ParamValue::Cabf),
+            (ParamKind::Names, toml::Value::Array(a)) => a
+                .iter()
+                .map(|v| match v {
+                    toml::Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+                    _ => Err("expected a list of names such as [\"eu-west-1\", \"europe-*\"]".to_string()),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(ParamValue::Names),
+            (ParamKind::Bool, toml::Value::Boolean(b)) => Ok(ParamValue::Bool(*b)),
+            (ParamKind::Names, _) => Err("expected a list of names such as [\"eu-west-1\", \"europe-*\"]".into()),
+            (ParamKind::Bool, _) => Err("expected true or false".into()),
             (ParamKind::Version, _) => Err("expected a version string such as \"1.2\"".into()),
             (ParamKind::Count, _) => Err("expected a whole number, 0 or more".into()),
             (ParamKind::LifetimeLimit, _) => Err("expected a number of days or \"cabf\"".into()),
@@ -90,6 +111,15 @@ impl Params {
             _ => 0,
         }
     }
+    pub fn names(&self, name: &str) -> &[String] {
+        match self.get(name) {
+            Some(ParamValue::Names(n)) => n,
+            _ => &[],
+        }
+    }
+    pub fn flag(&self, name: &str) -> bool {
+        matches!(self.get(name), Some(ParamValue::Bool(true)))
+    }
 }
 
 /// What a rule's logic sees: one endpoint's facts, when they were observed, its parameters.
@@ -97,6 +127,22 @@ pub struct Ctx<'a> {
     pub facts: &'a EndpointFacts,
     pub observed_at: OffsetDateTime,
     pub params: &'a Params,
+}
+
+/// What a KMS rule's logic sees: one key, every fact of the run (for cross-key rules such as
+/// per-tenant keys), when they were observed, its parameters.
+pub struct KeyCtx<'a> {
+    pub key: &'a KeyFacts,
+    pub all: &'a FactSet,
+    pub observed_at: OffsetDateTime,
+    pub params: &'a Params,
+}
+
+/// A rule's logic, by the kind of subject it judges.
+#[derive(Clone, Copy)]
+pub enum Check {
+    Endpoint(fn(&Ctx<'_>) -> Outcome),
+    Key(fn(&KeyCtx<'_>) -> Outcome),
 }
 
 pub struct RuleDef {
@@ -108,7 +154,7 @@ pub struct RuleDef {
     pub remediation: &'static str,
     pub reference: &'static str,
     pub params: &'static [ParamDef],
-    pub check: fn(&Ctx<'_>) -> Outcome,
+    pub check: Check,
 }
 
 impl std::fmt::Debug for RuleDef {

@@ -11,12 +11,12 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-pub use catalog::{Ctx, ParamValue, Params, RuleDef};
+pub use catalog::{Check, Ctx, KeyCtx, ParamValue, Params, RuleDef};
 pub use finding::{Finding, Outcome, Severity, Status};
 pub use rules::weak_suite;
 
 use crate::error::{read_input, FileError, UsageError};
-use crate::facts::{EndpointFacts, FactSet};
+use crate::facts::{EndpointFacts, FactSet, KeyFacts};
 
 /// Policies shipped inside the binary, by name.
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -24,6 +24,11 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "post-quantum",
         include_str!("../../policies/post-quantum.toml"),
+    ),
+    ("kms-cis", include_str!("../../policies/kms-cis.toml")),
+    (
+        "key-custody",
+        include_str!("../../policies/key-custody.toml"),
     ),
 ];
 
@@ -213,9 +218,23 @@ pub struct Evaluated {
     pub findings: Vec<Finding>,
 }
 
-/// Applies `policy` to every endpoint of `facts`.
-pub fn evaluate(policy: &Policy, facts: &FactSet) -> Vec<Evaluated> {
-    facts
+/// The findings for one KMS key.
+#[derive(Debug, Clone)]
+pub struct KeyEvaluated {
+    pub facts: KeyFacts,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Evaluation {
+    pub endpoints: Vec<Evaluated>,
+    pub keys: Vec<KeyEvaluated>,
+}
+
+/// Applies `policy` to every endpoint and key of `facts`: endpoint rules to endpoints, key rules
+/// to keys.
+pub fn evaluate(policy: &Policy, facts: &FactSet) -> Evaluation {
+    let endpoints = facts
         .endpoints
         .iter()
         .map(|ep| Evaluated {
@@ -223,24 +242,60 @@ pub fn evaluate(policy: &Policy, facts: &FactSet) -> Vec<Evaluated> {
             findings: policy
                 .rules
                 .iter()
-                .map(|r| judge(r, ep, facts.observed_at))
+                .filter_map(|r| match r.def.check {
+                    Check::Endpoint(check) => Some(finding(
+                        r,
+                        match &ep.error {
+                            Some(e) => probe_error(&e.message),
+                            None => check(&Ctx {
+                                facts: ep,
+                                observed_at: facts.observed_at,
+                                params: &r.params,
+                            }),
+                        },
+                    )),
+                    Check::Key(_) => None,
+                })
                 .collect(),
         })
-        .collect()
+        .collect();
+    let keys = facts
+        .keys
+        .iter()
+        .map(|key| KeyEvaluated {
+            facts: key.clone(),
+            findings: policy
+                .rules
+                .iter()
+                .filter_map(|r| match r.def.check {
+                    Check::Key(check) => Some(finding(
+                        r,
+                        match &key.error {
+                            Some(e) => probe_error(&format!("{}: {}", e.operation, e.message)),
+                            None => check(&KeyCtx {
+                                key,
+                                all: facts,
+                                observed_at: facts.observed_at,
+                                params: &r.params,
+                            }),
+                        },
+                    )),
+                    Check::Endpoint(_) => None,
+                })
+                .collect(),
+        })
+        .collect();
+    Evaluation { endpoints, keys }
 }
 
-fn judge(rule: &RuleConfig, ep: &EndpointFacts, observed_at: time::OffsetDateTime) -> Finding {
-    let outcome = match &ep.error {
-        Some(e) => Outcome {
-            status: Status::Error,
-            evidence: vec![format!("probe could not run: {}", e.message)],
-        },
-        None => (rule.def.check)(&Ctx {
-            facts: ep,
-            observed_at,
-            params: &rule.params,
-        }),
-    };
+fn probe_error(message: &str) -> Outcome {
+    Outcome {
+        status: Status::Error,
+        evidence: vec![format!("probe could not run: {message}")],
+    }
+}
+
+fn finding(rule: &RuleConfig, outcome: Outcome) -> Finding {
     Finding {
         rule_id: rule.def.id.to_string(),
         title: rule.def.title.to_string(),
@@ -314,14 +369,32 @@ mod tests {
     #[test]
     fn default_policy_has_every_rule() {
         let p = Policy::load("default").unwrap();
+        let off = [
+            "tls.post_quantum",
+            "kms.hsm_protection",
+            "kms.allowed_regions",
+            "kms.max_decrypt_principals",
+        ];
         assert_eq!(
             p.rules.len(),
-            catalog::all().len() - 1,
-            "every rule but tls.post_quantum"
+            catalog::all().len() - off.len(),
+            "every rule but {off:?}"
         );
-        assert!(p.rules.iter().all(|r| r.def.id != "tls.post_quantum"));
+        assert!(p.rules.iter().all(|r| !off.contains(&r.def.id)));
         let pq = Policy::load("post-quantum").unwrap();
-        assert_eq!(pq.rules.len(), catalog::all().len());
+        assert_eq!(pq.rules.len(), catalog::all().len() - off.len() + 1);
+        let custody = Policy::load("key-custody").unwrap();
+        assert_eq!(
+            custody.rules.len(),
+            catalog::all()
+                .iter()
+                .filter(|r| r.id.starts_with("kms."))
+                .count()
+        );
+        assert_eq!(
+            custody.rules[6].params.names("regions"),
+            ["eu-*", "europe-*", "europe"]
+        );
         assert_eq!(p.source, "builtin:default");
     }
 

@@ -18,23 +18,25 @@ pub fn render(report: &Report) -> String {
 fn write(w: &mut Writer<Vec<u8>>, report: &Report) -> std::io::Result<()> {
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let c = &report.summary.findings;
-    let total = c.pass + c.fail + c.not_observed + c.not_applicable + c.error;
+    let listing = report.kms_errors.len() as u32;
+    let total = c.pass + c.fail + c.not_observed + c.not_applicable + c.error + listing;
     w.create_element("testsuites")
         .with_attribute(("name", "vetcrypt"))
         .with_attribute(("tests", total.to_string().as_str()))
         .with_attribute(("failures", c.fail.to_string().as_str()))
-        .with_attribute(("errors", c.error.to_string().as_str()))
+        .with_attribute(("errors", (c.error + listing).to_string().as_str()))
         .with_attribute((
             "skipped",
             (c.not_observed + c.not_applicable).to_string().as_str(),
         ))
         .with_attribute(("timestamp", report.generated_at.as_str()))
         .write_inner_content(|w| {
-            for ep in &report.endpoints {
-                let ec = ep.counts();
+            for sub in report.subjects() {
+                let mut ec = super::model::Counts::default();
+                sub.findings.iter().for_each(|f| ec.add(f.status));
                 w.create_element("testsuite")
-                    .with_attribute(("name", ep.display.as_str()))
-                    .with_attribute(("tests", ep.findings.len().to_string().as_str()))
+                    .with_attribute(("name", sub.display))
+                    .with_attribute(("tests", sub.findings.len().to_string().as_str()))
                     .with_attribute(("failures", ec.fail.to_string().as_str()))
                     .with_attribute(("errors", ec.error.to_string().as_str()))
                     .with_attribute((
@@ -42,12 +44,12 @@ fn write(w: &mut Writer<Vec<u8>>, report: &Report) -> std::io::Result<()> {
                         (ec.not_observed + ec.not_applicable).to_string().as_str(),
                     ))
                     .write_inner_content(|w| {
-                        for f in &ep.findings {
+                        for f in sub.findings {
                             let case = w
                                 .create_element("testcase")
                                 .with_attribute((
                                     "classname",
-                                    format!("vetcrypt.{}", ep.facts.target.authority()).as_str(),
+                                    format!("vetcrypt.{}", sub.id).as_str(),
                                 ))
                                 .with_attribute((
                                     "name",
@@ -91,6 +93,36 @@ fn write(w: &mut Writer<Vec<u8>>, report: &Report) -> std::io::Result<()> {
                                 }
                                 Ok(())
                             })?;
+                        }
+                        Ok(())
+                    })?;
+            }
+            if !report.kms_errors.is_empty() {
+                w.create_element("testsuite")
+                    .with_attribute(("name", "KMS listing"))
+                    .with_attribute(("tests", report.kms_errors.len().to_string().as_str()))
+                    .with_attribute(("failures", "0"))
+                    .with_attribute(("errors", report.kms_errors.len().to_string().as_str()))
+                    .write_inner_content(|w| {
+                        for e in &report.kms_errors {
+                            w.create_element("testcase")
+                                .with_attribute(("classname", "vetcrypt.kms"))
+                                .with_attribute((
+                                    "name",
+                                    format!(
+                                        "{} {}: {}",
+                                        e.cloud.label(),
+                                        e.scope,
+                                        e.error.operation
+                                    )
+                                    .as_str(),
+                                ))
+                                .write_inner_content(|w| {
+                                    w.create_element("error")
+                                        .with_attribute(("message", e.error.message.as_str()))
+                                        .write_empty()?;
+                                    Ok(())
+                                })?;
                         }
                         Ok(())
                     })?;

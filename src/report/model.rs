@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::exit;
-use crate::facts::{EndpointFacts, FactSet};
+use crate::facts::{Cloud, EndpointFacts, FactSet, KeyFacts, KmsScopeError};
 use crate::policy::{self, Finding, Policy, Severity, Status};
 
 /// Version of the report layout. Bump on any incompatible change.
@@ -24,6 +24,12 @@ pub struct Report {
     pub policy: PolicyInfo,
     pub summary: Summary,
     pub endpoints: Vec<EndpointReport>,
+    /// KMS keys, grouped by account/project and region/location.
+    #[serde(default)]
+    pub keys: Vec<KeyReport>,
+    /// Regions or locations whose keys could not be listed.
+    #[serde(default)]
+    pub kms_errors: Vec<KmsScopeError>,
     /// The rules applied, in report order.
     pub rules: Vec<RuleInfo>,
 }
@@ -65,7 +71,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, s: Status) {
+    pub fn add(&mut self, s: Status) {
         match s {
             Status::Pass => self.pass += 1,
             Status::Fail => self.fail += 1,
@@ -84,6 +90,11 @@ pub struct Summary {
     pub endpoints_failing: u32,
     /// Endpoints the probes could not observe.
     pub endpoints_unreachable: u32,
+    pub keys: u32,
+    /// Keys with at least one failed finding at or above `fail_on`.
+    pub keys_failing: u32,
+    /// Keys that could not be described, plus KMS scopes that could not be listed.
+    pub kms_unreadable: u32,
     pub findings: Counts,
     /// Lowest severity whose failures fail the run.
     pub fail_on: Severity,
@@ -102,10 +113,81 @@ pub struct EndpointReport {
 
 impl EndpointReport {
     pub fn counts(&self) -> Counts {
-        let mut c = Counts::default();
-        self.findings.iter().for_each(|f| c.add(f.status));
-        c
+        counts(&self.findings)
     }
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct KeyReport {
+    /// How the report names the key (alias and id).
+    pub display: String,
+    /// The account/project and region/location the key belongs to.
+    pub group: String,
+    pub findings: Vec<Finding>,
+    pub facts: KeyFacts,
+}
+
+impl KeyReport {
+    pub fn counts(&self) -> Counts {
+        counts(&self.findings)
+    }
+}
+
+/// An endpoint or a key, as the SARIF and JUnit renderers see them.
+pub struct Subject<'a> {
+    pub display: &'a str,
+    /// `host:port` or the key's ARN / resource name.
+    pub id: String,
+    pub kind: &'static str,
+    pub findings: &'a [Finding],
+    /// Why the probe could not observe it.
+    pub error: Option<String>,
+}
+
+impl Report {
+    /// Endpoints, then keys.
+    pub fn subjects(&self) -> Vec<Subject<'_>> {
+        let eps = self.endpoints.iter().map(|ep| Subject {
+            display: &ep.display,
+            id: ep.facts.target.authority(),
+            kind: "endpoint",
+            findings: &ep.findings,
+            error: ep.facts.error.as_ref().map(|e| e.message.clone()),
+        });
+        let keys = self.keys.iter().map(|k| Subject {
+            display: &k.display,
+            id: k.facts.id.clone(),
+            kind: "key",
+            findings: &k.findings,
+            error: k
+                .facts
+                .error
+                .as_ref()
+                .map(|e| format!("{}: {}", e.operation, e.message)),
+        });
+        eps.chain(keys).collect()
+    }
+}
+
+fn counts(findings: &[Finding]) -> Counts {
+    let mut c = Counts::default();
+    findings.iter().for_each(|f| c.add(f.status));
+    c
+}
+
+/// `AWS KMS account 111122223333 · eu-west-1`.
+pub fn key_group(k: &KeyFacts) -> String {
+    let owner = match k.cloud {
+        Cloud::Aws => "account",
+        Cloud::Gcp => "project",
+    };
+    let account = if k.account.is_empty() {
+        "?"
+    } else {
+        &k.account
+    };
+    format!("{} {owner} {account} · {}", k.cloud.label(), k.location)
 }
 
 pub fn build(
@@ -115,7 +197,18 @@ pub fn build(
     generated_at: OffsetDateTime,
 ) -> Report {
     let evaluated = policy::evaluate(policy, facts);
+    let keys: Vec<KeyReport> = evaluated
+        .keys
+        .into_iter()
+        .map(|k| KeyReport {
+            display: k.facts.display(),
+            group: key_group(&k.facts),
+            findings: k.findings,
+            facts: k.facts,
+        })
+        .collect();
     let endpoints: Vec<EndpointReport> = evaluated
+        .endpoints
         .into_iter()
         .map(|e| EndpointReport {
             display: e.facts.target.display(),
@@ -126,6 +219,9 @@ pub fn build(
     let mut findings = Counts::default();
     let mut failing = 0;
     let mut unreachable = 0;
+    for k in &keys {
+        k.findings.iter().for_each(|f| findings.add(f.status));
+    }
     for ep in &endpoints {
         ep.findings.iter().for_each(|f| findings.add(f.status));
         if ep
@@ -139,9 +235,16 @@ pub fn build(
             unreachable += 1;
         }
     }
-    let exit_code = if unreachable > 0 {
+    let failing_at = |f: &[Finding]| {
+        f.iter()
+            .any(|f| f.status == Status::Fail && f.severity >= fail_on)
+    };
+    let keys_failing = keys.iter().filter(|k| failing_at(&k.findings)).count() as u32;
+    let kms_unreadable =
+        (keys.iter().filter(|k| k.facts.error.is_some()).count() + facts.kms_errors.len()) as u32;
+    let exit_code = if unreachable > 0 || kms_unreadable > 0 {
         exit::PROBE_FAILED
-    } else if failing > 0 {
+    } else if failing > 0 || keys_failing > 0 {
         exit::POLICY_FAILURES
     } else {
         exit::PASS
@@ -164,11 +267,16 @@ pub fn build(
             endpoints: endpoints.len() as u32,
             endpoints_failing: failing,
             endpoints_unreachable: unreachable,
+            keys: keys.len() as u32,
+            keys_failing,
+            kms_unreadable,
             findings,
             fail_on,
             exit_code,
         },
         endpoints,
+        keys,
+        kms_errors: facts.kms_errors.clone(),
         rules: policy
             .rules
             .iter()

@@ -72,31 +72,36 @@ pub fn render(report: &Report) -> String {
         .collect();
     let mut results = Vec::new();
     let mut notifications = Vec::new();
-    for ep in &report.endpoints {
-        let authority = ep.facts.target.authority();
-        if let Some(e) = &ep.facts.error {
+    for sub in report.subjects() {
+        if let Some(e) = &sub.error {
             notifications.push(json!({
                 "level": "error",
-                "message": { "text": format!("{}: {}", ep.display, e.message) },
-                "locations": [{ "logicalLocations": [logical(&ep.display, &authority)] }],
+                "message": { "text": format!("{}: {e}", sub.display) },
+                "locations": [{ "logicalLocations": [logical(sub.display, &sub.id)] }],
             }));
             continue;
         }
-        for f in ep.findings.iter().filter(|f| f.status == Status::Fail) {
+        for f in sub.findings.iter().filter(|f| f.status == Status::Fail) {
             let index = report.rules.iter().position(|r| r.id == f.rule_id);
             let mut result = json!({
                 "ruleId": f.rule_id,
                 "level": level(f.severity),
-                "message": { "text": format!("{}: {} — {}", ep.display, f.title, f.evidence.join("; ")) },
-                "locations": [{ "logicalLocations": [logical(&ep.display, &authority)] }],
-                "partialFingerprints": { "vetcryptFinding/v1": fingerprint(&f.rule_id, &authority) },
-                "properties": { "target": ep.display, "severity": f.severity.label(), "evidence": f.evidence },
+                "message": { "text": format!("{}: {} — {}", sub.display, f.title, f.evidence.join("; ")) },
+                "locations": [{ "logicalLocations": [logical(sub.display, &sub.id)] }],
+                "partialFingerprints": { "vetcryptFinding/v1": fingerprint(&f.rule_id, &sub.id) },
+                "properties": { "target": sub.display, "kind": sub.kind, "severity": f.severity.label(), "evidence": f.evidence },
             });
             if let Some(i) = index {
                 result["ruleIndex"] = json!(i);
             }
             results.push(result);
         }
+    }
+    for e in &report.kms_errors {
+        notifications.push(json!({
+            "level": "error",
+            "message": { "text": format!("{} {}: {} failed ({:?}): {}", e.cloud.label(), e.scope, e.error.operation, e.error.kind, e.error.message) },
+        }));
     }
     let doc = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

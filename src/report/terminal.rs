@@ -51,13 +51,12 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} {} · policy {} {} · {} endpoint{} · observed {}",
+        "{} {} · policy {} {} · {} · observed {}",
         p.bold("vetcrypt"),
         report.tool.version,
         report.policy.name,
         report.policy.version,
-        report.endpoints.len(),
-        if report.endpoints.len() == 1 { "" } else { "s" },
+        subjects_count(report),
         report.observed_at
     );
     for ep in &report.endpoints {
@@ -93,47 +92,9 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
             );
             continue;
         }
-        let mut findings: Vec<&Finding> = ep.findings.iter().collect();
-        findings.sort_by_key(|f| (status_rank(f.status), std::cmp::Reverse(f.severity)));
-        let passed: Vec<&str> = findings
-            .iter()
-            .filter(|f| f.status == Status::Pass)
-            .map(|f| f.rule_id.as_str())
-            .collect();
-        for f in findings {
-            if f.status == Status::Pass && !verbose {
-                continue;
-            }
-            let show_detail = verbose || matches!(f.status, Status::Fail | Status::NotObserved);
-            let _ = writeln!(
-                out,
-                "  {} {:<8} {:<22} {}",
-                p.status(f.status),
-                severity_label(f.severity),
-                f.rule_id,
-                f.title
-            );
-            if show_detail {
-                for e in &f.evidence {
-                    let _ = writeln!(out, "        {} {}", p.dim("·"), cut(e, verbose));
-                }
-            }
-            if f.status == Status::Fail {
-                let _ = writeln!(out, "        {} {}", p.dim("fix:"), f.remediation);
-            }
-        }
-        if !verbose && !passed.is_empty() {
-            let _ = writeln!(out, "  {} {}", p.status(Status::Pass), wrap_ids(&passed));
-        }
-        let _ = writeln!(
-            out,
-            "  {}",
-            p.dim(&format!(
-                "{} pass · {} fail · {} not observed · {} n/a",
-                c.pass, c.fail, c.not_observed, c.not_applicable
-            ))
-        );
+        findings_block(&mut out, &p, &ep.findings, verbose);
     }
+    keys_section(&mut out, &p, report, verbose);
     let s = &report.summary;
     let verdict = match s.exit_code {
         0 => p.wrap("1;32", "PASS"),
@@ -142,11 +103,8 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
     };
     let _ = writeln!(
         out,
-        "\n{verdict}: {} endpoint{}, {} failing, {} unreachable · findings: {} fail, {} pass, {} not observed, {} error · exit {}",
-        s.endpoints,
-        if s.endpoints == 1 { "" } else { "s" },
-        s.endpoints_failing,
-        s.endpoints_unreachable,
+        "\n{verdict}: {}findings: {} fail, {} pass, {} not observed, {} error · exit {}",
+        subjects_summary(s),
         s.findings.fail,
         s.findings.pass,
         s.findings.not_observed,
@@ -154,6 +112,177 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
         s.exit_code
     );
     out
+}
+
+/// One subject's findings: failures first with evidence and fix, passes folded unless verbose.
+fn findings_block(out: &mut String, p: &Paint, all: &[Finding], verbose: bool) {
+    let c = {
+        let mut c = super::model::Counts::default();
+        all.iter().for_each(|f| c.add(f.status));
+        c
+    };
+    let mut findings: Vec<&Finding> = all.iter().collect();
+    findings.sort_by_key(|f| (status_rank(f.status), std::cmp::Reverse(f.severity)));
+    let passed: Vec<&str> = findings
+        .iter()
+        .filter(|f| f.status == Status::Pass)
+        .map(|f| f.rule_id.as_str())
+        .collect();
+    for f in findings {
+        if f.status == Status::Pass && !verbose {
+            continue;
+        }
+        let show_detail = verbose || matches!(f.status, Status::Fail | Status::NotObserved);
+        let _ = writeln!(
+            out,
+            "  {} {:<8} {:<22} {}",
+            p.status(f.status),
+            severity_label(f.severity),
+            f.rule_id,
+            f.title
+        );
+        if show_detail {
+            for e in &f.evidence {
+                let _ = writeln!(out, "        {} {}", p.dim("·"), cut(e, verbose));
+            }
+        }
+        if f.status == Status::Fail {
+            let _ = writeln!(out, "        {} {}", p.dim("fix:"), f.remediation);
+        }
+    }
+    if !verbose && !passed.is_empty() {
+        let _ = writeln!(out, "  {} {}", p.status(Status::Pass), wrap_ids(&passed));
+    }
+    let _ = writeln!(
+        out,
+        "  {}",
+        p.dim(&format!(
+            "{} pass · {} fail · {} not observed · {} n/a",
+            c.pass, c.fail, c.not_observed, c.not_applicable
+        ))
+    );
+}
+
+/// KMS keys, grouped by account/project and region/location, then scopes that could not be read.
+fn keys_section(out: &mut String, p: &Paint, report: &Report, verbose: bool) {
+    let mut group = "";
+    for k in &report.keys {
+        if k.group != group {
+            group = &k.group;
+            let _ = writeln!(out, "\n{}", p.bold(&format!("── {group}")));
+        }
+        let c = k.counts();
+        let mark = if k.facts.error.is_some() {
+            p.wrap("1;35", "!")
+        } else if c.fail > 0 {
+            p.wrap("1;31", "✗")
+        } else if c.not_observed > 0 {
+            p.wrap("33", "?")
+        } else {
+            p.wrap("32", "✓")
+        };
+        let _ = writeln!(out, "\n{mark} {}", p.bold(&k.display));
+        if let Some(d) = &k.facts.key {
+            let r = &d.rotation;
+            let rotation = match (r.enabled, r.period_days) {
+                _ if !r.automatic_supported => "no automatic rotation".to_string(),
+                (Some(true), Some(n)) => format!("rotation every {n} days"),
+                (Some(true), None) => "rotation on".to_string(),
+                (Some(false), _) => "rotation off".to_string(),
+                (None, _) => "rotation ?".to_string(),
+            };
+            let mut parts = vec![
+                format!("{} {}", d.spec, d.usage_raw),
+                d.origin_raw.clone(),
+                d.state_raw.clone(),
+                rotation,
+            ];
+            if let Some(t) = r.current_material_since {
+                parts.push(format!("material since {}", t.date()));
+            }
+            if let Some(a) = &d.access {
+                let decrypt = a.principals.iter().filter(|p| p.can_decrypt).count();
+                parts.push(format!(
+                    "{} principal entries, {decrypt} may decrypt",
+                    a.principals.len()
+                ));
+            }
+            let _ = writeln!(out, "  {}", p.dim(&parts.join(" · ")));
+        }
+        for e in &k.facts.partial_errors {
+            let _ = writeln!(
+                out,
+                "  {} {} failed: {}",
+                p.wrap("33", "!"),
+                e.operation,
+                e.message
+            );
+        }
+        if let Some(e) = &k.facts.error {
+            let _ = writeln!(
+                out,
+                "  {} {} {:?}: {}",
+                p.status(Status::Error),
+                e.operation,
+                e.kind,
+                e.message
+            );
+            let _ = writeln!(
+                out,
+                "  {}",
+                p.dim(&format!(
+                    "{} rules could not be evaluated",
+                    k.findings.len()
+                ))
+            );
+            continue;
+        }
+        findings_block(out, p, &k.findings, verbose);
+    }
+    for e in &report.kms_errors {
+        let _ = writeln!(
+            out,
+            "\n{} {} {}: {} failed ({:?}): {}",
+            p.wrap("1;35", "!"),
+            e.cloud.label(),
+            p.bold(&e.scope),
+            e.error.operation,
+            e.error.kind,
+            e.error.message
+        );
+    }
+}
+
+fn subjects_count(report: &Report) -> String {
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    match (report.endpoints.len(), report.keys.len()) {
+        (e, 0) => plural(e, "endpoint"),
+        (0, k) => plural(k, "key"),
+        (e, k) => format!("{}, {}", plural(e, "endpoint"), plural(k, "key")),
+    }
+}
+
+fn subjects_summary(s: &super::model::Summary) -> String {
+    let mut parts = Vec::new();
+    if s.endpoints > 0 || s.keys == 0 {
+        parts.push(format!(
+            "{} endpoint{}, {} failing, {} unreachable",
+            s.endpoints,
+            if s.endpoints == 1 { "" } else { "s" },
+            s.endpoints_failing,
+            s.endpoints_unreachable
+        ));
+    }
+    if s.keys > 0 || s.kms_unreadable > 0 {
+        parts.push(format!(
+            "{} key{}, {} failing, {} unreadable",
+            s.keys,
+            if s.keys == 1 { "" } else { "s" },
+            s.keys_failing,
+            s.kms_unreadable
+        ));
+    }
+    parts.join("; ") + " · "
 }
 
 fn severity_label(s: Severity) -> &'static str {

@@ -41,13 +41,16 @@ pub fn fact_set(endpoints: Vec<EndpointFacts>) -> FactSet {
         tool_version: "test".into(),
         observed_at: OffsetDateTime::now_utc(),
         endpoints,
+        keys: Vec::new(),
+        kms_errors: Vec::new(),
+        tenants: Vec::new(),
     }
 }
 
 /// Findings of one endpoint under a policy (a built-in name or policy text).
 pub fn judge_with(facts: &EndpointFacts, policy: &Policy) -> HashMap<String, Finding> {
     let evaluated = evaluate(policy, &fact_set(vec![facts.clone()]));
-    evaluated[0]
+    evaluated.endpoints[0]
         .findings
         .iter()
         .map(|f| (f.rule_id.clone(), f.clone()))

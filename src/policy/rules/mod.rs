@@ -1,11 +1,12 @@
 //! Rule logic, one module per fact family. Pure functions of facts: no I/O, no clock.
 
 mod cert;
+mod kms;
 mod tls;
 
 pub use tls::is_weak as weak_suite;
 
-use super::catalog::{Ctx, ParamDef, ParamKind, RuleDef};
+use super::catalog::{Check, Ctx, ParamDef, ParamKind, RuleDef};
 use super::finding::Severity;
 
 pub static CATALOG: &[RuleDef] = &[
@@ -17,7 +18,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Disable SSLv3, TLS 1.0 and TLS 1.1 (and any version below the policy's minimum) in the server or load balancer configuration, e.g. nginx `ssl_protocols TLSv1.2 TLSv1.3;`.",
         reference: "RFC 8996 (deprecating TLS 1.0 and 1.1); NIST SP 800-52 Rev. 2 §3.1",
         params: &[ParamDef { name: "min_version", kind: ParamKind::Version, default: "\"1.2\"", help: "lowest protocol version allowed" }],
-        check: tls::min_version,
+        check: Check::Endpoint(tls::min_version),
     },
     RuleDef {
         id: "tls.tls13_required",
@@ -27,7 +28,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Enable TLS 1.3 (OpenSSL 1.1.1+, nginx `ssl_protocols TLSv1.2 TLSv1.3;`, or the load balancer's TLS 1.3 security policy).",
         reference: "RFC 8446; NIST SP 800-52 Rev. 2 §3.1 (TLS 1.3 support required since 2024)",
         params: &[],
-        check: tls::tls13_required,
+        check: Check::Endpoint(tls::tls13_required),
     },
     RuleDef {
         id: "tls.forward_secrecy",
@@ -37,7 +38,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Remove static-RSA, static-(EC)DH and PSK-only suites; keep only ECDHE/DHE suites for TLS 1.2 (TLS 1.3 always has forward secrecy).",
         reference: "NIST SP 800-52 Rev. 2 §3.3.1; Mozilla Server Side TLS (intermediate)",
         params: &[],
-        check: tls::forward_secrecy,
+        check: Check::Endpoint(tls::forward_secrecy),
     },
     RuleDef {
         id: "tls.aead_only",
@@ -47,7 +48,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Remove CBC, RC4 and NULL suites; allow only AES-GCM, AES-CCM and ChaCha20-Poly1305 suites.",
         reference: "RFC 9325 §4.2; NIST SP 800-52 Rev. 2 §3.3.1",
         params: &[],
-        check: tls::aead_only,
+        check: Check::Endpoint(tls::aead_only),
     },
     RuleDef {
         id: "tls.no_null_cipher",
@@ -57,7 +58,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Remove NULL-cipher suites (eNULL): they authenticate but send everything in clear.",
         reference: "RFC 9325 §4.1; NIST SP 800-52 Rev. 2 §3.3.1",
         params: &[],
-        check: tls::no_null_cipher,
+        check: Check::Endpoint(tls::no_null_cipher),
     },
     RuleDef {
         id: "tls.no_anonymous",
@@ -67,7 +68,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Remove anonymous (aNULL: ADH, AECDH) suites: anyone in the path can impersonate the server.",
         reference: "RFC 9325 §4.1; NIST SP 800-52 Rev. 2 §3.3.1",
         params: &[],
-        check: tls::no_anonymous,
+        check: Check::Endpoint(tls::no_anonymous),
     },
     RuleDef {
         id: "tls.no_export",
@@ -77,7 +78,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Remove EXPORT suites (40- and 56-bit keys; FREAK, Logjam).",
         reference: "RFC 9325 §4.1; CVE-2015-0204 (FREAK); CVE-2015-4000 (Logjam)",
         params: &[],
-        check: tls::no_export,
+        check: Check::Endpoint(tls::no_export),
     },
     RuleDef {
         id: "tls.no_rc4",
@@ -87,7 +88,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Remove RC4 suites.",
         reference: "RFC 7465 (prohibiting RC4 cipher suites)",
         params: &[],
-        check: tls::no_rc4,
+        check: Check::Endpoint(tls::no_rc4),
     },
     RuleDef {
         id: "tls.no_3des",
@@ -97,7 +98,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Remove 3DES, DES, IDEA and RC2 suites (SWEET32 birthday attacks on 64-bit blocks).",
         reference: "CVE-2016-2183 (SWEET32); NIST SP 800-131A Rev. 2 §2 (3DES disallowed after 2023)",
         params: &[],
-        check: tls::no_3des,
+        check: Check::Endpoint(tls::no_3des),
     },
     RuleDef {
         id: "tls.server_preference",
@@ -107,7 +108,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Enforce the server's cipher order (nginx `ssl_prefer_server_ciphers on;`, Apache `SSLHonorCipherOrder on`), strongest first, or remove the weak suites.",
         reference: "RFC 9325 §4.2; Mozilla Server Side TLS",
         params: &[],
-        check: tls::server_preference,
+        check: Check::Endpoint(tls::server_preference),
     },
     RuleDef {
         id: "tls.dh_min_bits",
@@ -117,7 +118,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Configure DH parameters of at least 2048 bits (RFC 7919 ffdhe2048 or larger), or drop DHE suites for ECDHE.",
         reference: "NIST SP 800-52 Rev. 2 §3.3.1.1; CVE-2015-4000 (Logjam)",
         params: &[ParamDef { name: "min_bits", kind: ParamKind::Count, default: "2048", help: "smallest DH prime allowed, in bits" }],
-        check: tls::dh_min_bits,
+        check: Check::Endpoint(tls::dh_min_bits),
     },
     RuleDef {
         id: "tls.fallback_protection",
@@ -127,7 +128,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Honour TLS_FALLBACK_SCSV (RFC 7507; OpenSSL does by default) or remove the older versions.",
         reference: "RFC 7507; RFC 8446 §4.1.3",
         params: &[],
-        check: tls::fallback_protection,
+        check: Check::Endpoint(tls::fallback_protection),
     },
     RuleDef {
         id: "tls.no_compression",
@@ -137,7 +138,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Disable TLS-level compression (CRIME).",
         reference: "RFC 9325 §3.3; CVE-2012-4929 (CRIME)",
         params: &[],
-        check: tls::no_compression,
+        check: Check::Endpoint(tls::no_compression),
     },
     RuleDef {
         id: "tls.secure_renegotiation",
@@ -147,7 +148,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Upgrade the TLS library to one supporting RFC 5746 renegotiation_info, or disable renegotiation.",
         reference: "RFC 5746; CVE-2009-3555",
         params: &[],
-        check: tls::secure_renegotiation,
+        check: Check::Endpoint(tls::secure_renegotiation),
     },
     RuleDef {
         id: "tls.post_quantum",
@@ -157,7 +158,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Enable a hybrid group such as X25519MLKEM768 for TLS 1.3 (OpenSSL 3.5+, BoringSSL, rustls with aws-lc-rs, recent load balancers).",
         reference: "draft-ietf-tls-ecdhe-mlkem; NIST FIPS 203 (ML-KEM)",
         params: &[],
-        check: tls::post_quantum,
+        check: Check::Endpoint(tls::post_quantum),
     },
     RuleDef {
         id: "cert.expired",
@@ -167,7 +168,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Renew the certificate (and any expired intermediate) and deploy the new chain; automate renewal (ACME).",
         reference: "RFC 5280 §4.1.2.5",
         params: &[],
-        check: cert::expired,
+        check: Check::Endpoint(cert::expired),
     },
     RuleDef {
         id: "cert.not_yet_valid",
@@ -177,7 +178,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Deploy a certificate whose validity has started, and check the issuing system's clock.",
         reference: "RFC 5280 §4.1.2.5",
         params: &[],
-        check: cert::not_yet_valid,
+        check: Check::Endpoint(cert::not_yet_valid),
     },
     RuleDef {
         id: "cert.self_signed",
@@ -187,7 +188,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Replace the self-signed certificate with one issued by a public CA, or by the organisation's private CA whose root clients are given.",
         reference: "RFC 5280 §6.1; CA/Browser Forum Baseline Requirements §7.1",
         params: &[],
-        check: cert::self_signed,
+        check: Check::Endpoint(cert::self_signed),
     },
     RuleDef {
         id: "cert.untrusted_root",
@@ -197,7 +198,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Use a certificate from a CA in the clients' trust store; for a private CA, give vetcrypt its root with --ca-file to check the rest of the chain.",
         reference: "RFC 5280 §6.1",
         params: &[],
-        check: cert::untrusted_root,
+        check: Check::Endpoint(cert::untrusted_root),
     },
     RuleDef {
         id: "cert.incomplete_chain",
@@ -207,7 +208,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Configure the server to send the full chain (leaf first, then each intermediate), e.g. nginx `ssl_certificate` pointing at fullchain.pem.",
         reference: "RFC 8446 §4.4.2; RFC 5246 §7.4.2",
         params: &[],
-        check: cert::incomplete_chain,
+        check: Check::Endpoint(cert::incomplete_chain),
     },
     RuleDef {
         id: "cert.hostname_mismatch",
@@ -217,7 +218,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Issue the certificate with a subjectAltName for every name (or IP address) clients use; check SNI routing on shared endpoints.",
         reference: "RFC 6125 §6; RFC 9525",
         params: &[],
-        check: cert::hostname_mismatch,
+        check: Check::Endpoint(cert::hostname_mismatch),
     },
     RuleDef {
         id: "cert.invalid_chain",
@@ -227,7 +228,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Fix the chain named in the evidence: wrong issuer key, CA constraints, key usage or malformed certificates.",
         reference: "RFC 5280 §6.1",
         params: &[],
-        check: cert::invalid_chain,
+        check: Check::Endpoint(cert::invalid_chain),
     },
     RuleDef {
         id: "cert.weak_key",
@@ -240,7 +241,7 @@ pub static CATALOG: &[RuleDef] = &[
             ParamDef { name: "min_rsa_bits", kind: ParamKind::Count, default: "2048", help: "smallest RSA modulus allowed" },
             ParamDef { name: "min_ec_bits", kind: ParamKind::Count, default: "256", help: "smallest elliptic-curve size allowed" },
         ],
-        check: cert::weak_key,
+        check: Check::Endpoint(cert::weak_key),
     },
     RuleDef {
         id: "cert.weak_signature",
@@ -250,7 +251,7 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Reissue the certificate (or intermediate) with a SHA-256 or stronger signature.",
         reference: "CA/Browser Forum Baseline Requirements §7.1.3.2; NIST SP 800-131A Rev. 2 §9",
         params: &[],
-        check: cert::weak_signature,
+        check: Check::Endpoint(cert::weak_signature),
     },
     RuleDef {
         id: "cert.validity_too_long",
@@ -265,7 +266,7 @@ pub static CATALOG: &[RuleDef] = &[
             default: "\"cabf\"",
             help: "longest lifetime allowed, in days, or \"cabf\" for the CA/Browser Forum limit in force at issuance",
         }],
-        check: cert::validity_too_long,
+        check: Check::Endpoint(cert::validity_too_long),
     },
     RuleDef {
         id: "cert.expiring_soon",
@@ -275,7 +276,130 @@ pub static CATALOG: &[RuleDef] = &[
         remediation: "Renew the certificate before it expires; automate renewal and alert well ahead of expiry.",
         reference: "NIST SP 1800-16 (TLS server certificate management)",
         params: &[ParamDef { name: "days", kind: ParamKind::Count, default: "30", help: "warn when a certificate expires within this many days" }],
-        check: cert::expiring_soon,
+        check: Check::Endpoint(cert::expiring_soon),
+    },
+    RuleDef {
+        id: "kms.rotation_enabled",
+        title: "Automatic rotation is enabled where the KMS supports it",
+        severity: Severity::High,
+        needs: &["keys[].key.rotation.enabled", "keys[].key.rotation.automatic_supported"],
+        remediation: "Enable automatic rotation: AWS `aws kms enable-key-rotation --key-id KEY --rotation-period-in-days 90`; GCP `gcloud kms keys update KEY --rotation-period 90d --next-rotation-time ...`. Asymmetric, HMAC, imported and custom-store keys are not judged: rotate those by replacing them.",
+        reference: "CIS AWS Foundations Benchmark v3.0 §3.6; CIS Google Cloud Platform Foundations Benchmark v3.0 §1.10; NIST SP 800-57 Part 1 Rev. 5 §5.3",
+        params: &[],
+        check: Check::Key(kms::rotation_enabled),
+    },
+    RuleDef {
+        id: "kms.rotation_period",
+        title: "The rotation period is within the maximum",
+        severity: Severity::Medium,
+        needs: &["keys[].key.rotation.period_days"],
+        remediation: "Shorten the rotation period (AWS `--rotation-period-in-days`, 90 to 2560; GCP `--rotation-period`).",
+        reference: "NIST SP 800-57 Part 1 Rev. 5 §5.3.6 (cryptoperiods); CIS Google Cloud Platform Foundations Benchmark v3.0 §1.10 (90 days)",
+        params: &[ParamDef { name: "max_days", kind: ParamKind::Count, default: "365", help: "longest rotation period allowed, in days (CIS GCP: 90)" }],
+        check: Check::Key(kms::rotation_period),
+    },
+    RuleDef {
+        id: "kms.next_rotation",
+        title: "The next rotation is scheduled within one period and not overdue",
+        severity: Severity::Medium,
+        needs: &["keys[].key.rotation.next_rotation", "keys[].key.rotation.period_days"],
+        remediation: "Set the next rotation time within one rotation period (GCP `--next-rotation-time`); an overdue date means rotation is stuck: check the key's state and the KMS's events.",
+        reference: "NIST SP 800-57 Part 1 Rev. 5 §5.3.6",
+        params: &[ParamDef { name: "max_days", kind: ParamKind::Count, default: "365", help: "the period used when the key's own period is longer or unknown, in days" }],
+        check: Check::Key(kms::next_rotation),
+    },
+    RuleDef {
+        id: "kms.key_material_age",
+        title: "The key material in use is no older than the rotation period allows",
+        severity: Severity::High,
+        needs: &["keys[].key.rotation.current_material_since", "keys[].key.rotation.history"],
+        remediation: "Rotate the key now (AWS `aws kms rotate-key-on-demand`; GCP `gcloud kms keys versions create` and set it primary), then find out why rotation did not happen as configured or claimed.",
+        reference: "NIST SP 800-57 Part 1 Rev. 5 §5.3.6 (originator-usage period of symmetric data-encryption keys)",
+        params: &[
+            ParamDef { name: "max_days", kind: ParamKind::Count, default: "365", help: "oldest key material allowed, in days (a shorter key rotation period wins)" },
+            ParamDef { name: "grace_days", kind: ParamKind::Count, default: "7", help: "days allowed past the period before the material counts as overdue" },
+        ],
+        check: Check::Key(kms::key_material_age),
+    },
+    RuleDef {
+        id: "kms.aes256",
+        title: "Symmetric encryption keys are AES-256",
+        severity: Severity::High,
+        needs: &["keys[].key.kind", "keys[].key.bits"],
+        remediation: "Create a 256-bit key (AWS SYMMETRIC_DEFAULT; GCP GOOGLE_SYMMETRIC_ENCRYPTION or AES_256_GCM), re-encrypt the data under it and retire the 128-bit key.",
+        reference: "NIST SP 800-57 Part 1 Rev. 5 §5.6.2 (security strength beyond 2030); CNSA 2.0",
+        params: &[],
+        check: Check::Key(kms::aes256),
+    },
+    RuleDef {
+        id: "kms.hsm_protection",
+        title: "Key material is protected by an HSM",
+        severity: Severity::Medium,
+        needs: &["keys[].key.protection"],
+        remediation: "Create keys with HSM protection (GCP `--protection-level hsm`); for HSMs dedicated to you, an AWS CloudHSM key store or Cloud HSM single-tenant.",
+        reference: "NIST FIPS 140-3; NIST SP 800-57 Part 1 Rev. 5 §6.2.2",
+        params: &[ParamDef { name: "dedicated", kind: ParamKind::Bool, default: "false", help: "require HSMs dedicated to the customer, not the provider's shared HSMs" }],
+        check: Check::Key(kms::hsm_protection),
+    },
+    RuleDef {
+        id: "kms.allowed_regions",
+        title: "Key material stays within the allowed regions",
+        severity: Severity::High,
+        needs: &["keys[].location", "keys[].key.replica_locations"],
+        remediation: "Create the key (and any multi-Region replica) in an allowed region and move the data to it; delete replicas outside the allowed regions.",
+        reference: "GDPR Art. 44 (transfers); the organisation's data-residency commitments",
+        params: &[ParamDef { name: "regions", kind: ParamKind::Names, default: "[]", help: "allowed AWS regions and GCP locations; `*` matches any run of characters (\"eu-*\")" }],
+        check: Check::Key(kms::allowed_regions),
+    },
+    RuleDef {
+        id: "kms.key_enabled",
+        title: "The key is enabled and not scheduled for deletion",
+        severity: Severity::Medium,
+        needs: &["keys[].key.state"],
+        remediation: "Cancel a deletion that was not intended (AWS `aws kms cancel-key-deletion`; GCP `gcloud kms keys versions restore`), or remove keys no longer used from the plan.",
+        reference: "NIST SP 800-57 Part 1 Rev. 5 §7 (key states)",
+        params: &[],
+        check: Check::Key(kms::key_enabled),
+    },
+    RuleDef {
+        id: "kms.no_public_access",
+        title: "No public principal can use or manage the key",
+        severity: Severity::Critical,
+        needs: &["keys[].key.access.principals[].public"],
+        remediation: "Remove `\"Principal\": \"*\"` statements (or pin them with aws:PrincipalOrgID / kms:CallerAccount conditions); remove allUsers and allAuthenticatedUsers bindings.",
+        reference: "CIS Google Cloud Platform Foundations Benchmark v3.0 §1.9; AWS Security Hub KMS.5",
+        params: &[],
+        check: Check::Key(kms::no_public_access),
+    },
+    RuleDef {
+        id: "kms.max_decrypt_principals",
+        title: "At most N principals may decrypt with the key",
+        severity: Severity::High,
+        needs: &["keys[].key.access.principals[].can_decrypt"],
+        remediation: "Name the principals allowed to decrypt explicitly in the key policy or IAM bindings, remove the rest, and keep kms:Decrypt out of the account-root statement.",
+        reference: "NIST SP 800-57 Part 2 Rev. 1 §6.1 (least privilege for key access); the vendor's custody claim",
+        params: &[ParamDef { name: "max", kind: ParamKind::Count, default: "2", help: "most distinct principals allowed to decrypt" }],
+        check: Check::Key(kms::max_decrypt_principals),
+    },
+    RuleDef {
+        id: "kms.separation_of_duties",
+        title: "Key administrators and key users are different principals",
+        severity: Severity::Medium,
+        needs: &["keys[].key.access.principals[].can_administer"],
+        remediation: "Give administration (Put*, ScheduleKeyDeletion, roles/cloudkms.admin) and use (Decrypt, Encrypt, roles/cloudkms.cryptoKeyEncrypterDecrypter) to different principals.",
+        reference: "CIS Google Cloud Platform Foundations Benchmark v3.0 §1.11; NIST SP 800-57 Part 2 Rev. 1 §6.1",
+        params: &[],
+        check: Check::Key(kms::separation_of_duties),
+    },
+    RuleDef {
+        id: "kms.tenant_keys_distinct",
+        title: "No two tenants share a key",
+        severity: Severity::High,
+        needs: &["tenants", "keys[].id", "keys[].aliases"],
+        remediation: "Give each tenant its own key (and its own alias); re-encrypt the tenants' data under their keys.",
+        reference: "NIST SP 800-57 Part 1 Rev. 5 §5.2 (key usage: one purpose and owner per key)",
+        params: &[],
+        check: Check::Key(kms::tenant_keys_distinct),
     },
 ];
 

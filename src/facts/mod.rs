@@ -9,6 +9,9 @@ use time::OffsetDateTime;
 
 use crate::plan::Target;
 
+mod kms;
+pub use kms::*;
+
 /// Version of the facts file layout. Bump on any incompatible change.
 pub const FACTS_SCHEMA_VERSION: u32 = 1;
 
@@ -23,6 +26,15 @@ pub struct FactSet {
     #[schemars(with = "String")]
     pub observed_at: OffsetDateTime,
     pub endpoints: Vec<EndpointFacts>,
+    /// KMS keys observed (AWS KMS, Google Cloud KMS).
+    #[serde(default)]
+    pub keys: Vec<KeyFacts>,
+    /// KMS scopes (an account's region, a project's location) that could not be listed.
+    #[serde(default)]
+    pub kms_errors: Vec<KmsScopeError>,
+    /// Tenants and the keys the plan says each one uses (for the per-tenant key rule).
+    #[serde(default)]
+    pub tenants: Vec<Tenant>,
 }
 
 /// What was observed of one TLS endpoint.

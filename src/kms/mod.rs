@@ -1,0 +1,146 @@
+//! The `kms` probe: read-only observation of AWS KMS and Google Cloud KMS keys.
+//!
+//! Each cloud has its own module that turns the provider's API answers into [`KeyFacts`];
+//! `access` reads key policies, grants and IAM bindings. Nothing here judges: rotation periods,
+//! key specs and principals are facts, and the `kms.*` rules decide what they mean.
+//!
+//! Only read calls are made (Describe, Get, List). A failure on one key is recorded on that key,
+//! a failure to list a region or location is recorded as a scope error, and the rest goes on.
+
+pub mod access;
+pub mod aws;
+pub mod gcp;
+
+use futures::future::join_all;
+
+use crate::facts::{Cloud, KeyFacts, KmsError, KmsErrorKind, KmsScopeError, Tenant};
+
+/// Keys looked at together by one `concurrency`.
+pub const DEFAULT_KEY_CONCURRENCY: usize = 8;
+
+/// What to look at in one AWS account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsTarget {
+    /// Named profile (`~/.aws/config`); else the default credential chain.
+    pub profile: Option<String>,
+    /// Regions to list; empty means the profile's or environment's region.
+    pub regions: Vec<String>,
+    /// Every public commercial region (opt-in regions not enabled are reported as such).
+    pub all_regions: bool,
+    /// Key ids, ARNs, `alias/NAME` or alias ARNs; empty means every key of each region.
+    pub keys: Vec<String>,
+    /// An endpoint other than AWS's: a VPC endpoint or an emulator.
+    pub endpoint_url: Option<String>,
+}
+
+/// What to look at in one Google Cloud project.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcpTarget {
+    pub project: String,
+    /// Locations to list; empty means every location Cloud KMS offers the project.
+    pub locations: Vec<String>,
+    /// `projects/P/locations/L/keyRings/R/cryptoKeys/K` names; empty means every key.
+    pub keys: Vec<String>,
+    pub endpoint_url: Option<String>,
+    /// Send no credentials (emulators and test fakes only).
+    pub anonymous: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KmsPlan {
+    pub aws: Vec<AwsTarget>,
+    pub gcp: Vec<GcpTarget>,
+    pub tenants: Vec<Tenant>,
+}
+
+impl KmsPlan {
+    pub fn is_empty(&self) -> bool {
+        self.aws.is_empty() && self.gcp.is_empty()
+    }
+}
+
+/// What the KMS probe saw.
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub keys: Vec<KeyFacts>,
+    pub errors: Vec<KmsScopeError>,
+}
+
+impl Observed {
+    fn extend(&mut self, other: Observed) {
+        self.keys.extend(other.keys);
+        self.errors.extend(other.errors);
+    }
+}
+
+/// Probes every account and project of `plan`; `on_key` is called as each key is done.
+pub async fn probe(
+    plan: &KmsPlan,
+    concurrency: usize,
+    on_key: &(dyn Fn(&KeyFacts) + Sync),
+) -> Observed {
+    let concurrency = concurrency.max(1);
+    let aws = join_all(plan.aws.iter().map(|t| aws::probe(t, concurrency, on_key)));
+    let gcp = join_all(plan.gcp.iter().map(|t| gcp::probe(t, concurrency, on_key)));
+    let (aws, gcp) = futures::join!(aws, gcp);
+    let mut all = Observed::default();
+    for o in aws.into_iter().chain(gcp) {
+        all.extend(o);
+    }
+    all.keys.sort_by(|a, b| {
+        (a.cloud, &a.account, &a.location, &a.id).cmp(&(b.cloud, &b.account, &b.location, &b.id))
+    });
+    all
+}
+
+pub(crate) fn scope_error(cloud: Cloud, scope: String, error: KmsError) -> KmsScopeError {
+    KmsScopeError {
+        cloud,
+        scope,
+        error,
+    }
+}
+
+pub(crate) fn error(kind: KmsErrorKind, operation: &str, message: impl Into<String>) -> KmsError {
+    KmsError {
+        kind,
+        operation: operation.to_string(),
+        message: message.into(),
+    }
+}
+
+/// A key that could not be described: the facts say so, and its rules report an error.
+pub(crate) fn undescribed(
+    cloud: Cloud,
+    id: &str,
+    account: &str,
+    location: &str,
+    requested_as: Option<String>,
+    e: KmsError,
+) -> KeyFacts {
+    KeyFacts {
+        cloud,
+        id: id.to_string(),
+        account: account.to_string(),
+        location: location.to_string(),
+        aliases: Vec::new(),
+        requested_as,
+        description: None,
+        key: None,
+        error: Some(e),
+        partial_errors: Vec::new(),
+    }
+}
+
+/// Converts seconds + nanoseconds since the epoch.
+pub(crate) fn timestamp(secs: i64, nanos: u32) -> Option<time::OffsetDateTime> {
+    let t = time::OffsetDateTime::from_unix_timestamp(secs).ok()?;
+    Some(t + time::Duration::nanoseconds(i64::from(nanos)))
+}
+
+/// Leading number of bits in a spec fragment: `2048_SHA256` → 2048.
+pub(crate) fn bits_in(spec: &str) -> Option<u32> {
+    spec.split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .find_map(|s| s.parse::<u32>().ok().filter(|n| *n >= 128))
+}

@@ -1,0 +1,557 @@
+//! Rules on the KMS probe's facts: rotation, key material age, key spec, protection, residency,
+//! state and who can use or administer each key.
+
+use std::collections::BTreeMap;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::facts::{
+    AccessFacts, Effect, KeyDetails, KeyKind, KeyManager, KeyState, KeyUsage, PrincipalAccess,
+    Protection,
+};
+use crate::policy::catalog::KeyCtx;
+use crate::policy::finding::Outcome;
+
+/// The key's details, or the rule's `not_observed` outcome.
+macro_rules! details_or_return {
+    ($ctx:expr) => {
+        match $ctx.key.key.as_ref() {
+            Some(d) => d,
+            None => return Outcome::not_observed("the key could not be described"),
+        }
+    };
+}
+
+fn date(t: OffsetDateTime) -> String {
+    t.date().to_string()
+}
+
+fn days(d: Duration) -> i64 {
+    d.whole_days()
+}
+
+/// The failed call behind a missing fact, for evidence.
+fn why_missing(ctx: &KeyCtx<'_>, operations: &[&str]) -> String {
+    let errs: Vec<String> = ctx
+        .key
+        .partial_errors
+        .iter()
+        .filter(|e| operations.contains(&e.operation.as_str()))
+        .map(|e| format!("{} failed: {}", e.operation, e.message))
+        .collect();
+    if errs.is_empty() {
+        "the KMS did not report it".into()
+    } else {
+        errs.join("; ")
+    }
+}
+
+/// Keys that are not in use are not judged on rotation.
+fn inactive(d: &KeyDetails) -> Option<Outcome> {
+    match d.state {
+        KeyState::Enabled | KeyState::Unknown | KeyState::Unavailable => None,
+        _ => Some(Outcome::not_applicable(format!(
+            "the key is {} and cannot be used",
+            d.state_raw
+        ))),
+    }
+}
+
+/// Rotation rules apply only where the KMS can rotate the key by itself.
+fn rotatable(d: &KeyDetails) -> Result<(), Outcome> {
+    if let Some(o) = inactive(d) {
+        return Err(o);
+    }
+    if !d.rotation.automatic_supported {
+        return Err(Outcome::not_applicable(
+            d.rotation
+                .unsupported_reason
+                .clone()
+                .unwrap_or_else(|| "automatic rotation is not supported for this key".into()),
+        ));
+    }
+    Ok(())
+}
+
+pub fn rotation_enabled(ctx: &KeyCtx<'_>) -> Outcome {
+    let d = details_or_return!(ctx);
+    if let Err(o) = rotatable(d) {
+        return o;
+    }
+    let r = &d.rotation;
+    match r.enabled {
+        Some(true) => Outcome::pass([match (r.period_days, r.next_rotation) {
+            (Some(p), Some(n)) => format!(
+                "automatic rotation enabled, every {p} days, next on {}",
+                date(n)
+            ),
+            (Some(p), None) => format!("automatic rotation enabled, every {p} days"),
+            _ => "automatic rotation enabled".to_string(),
+        }]),
+        Some(false) => Outcome::fail([format!(
+            "automatic rotation is off for this {} {} key",
+            d.spec, d.usage_raw
+        )]),
+        None => Outcome::not_observed(format!(
+            "rotation status unknown: {}",
+            why_missing(ctx, &["GetKeyRotationStatus"])
+        )),
+    }
+}
+
+pub fn rotation_period(ctx: &KeyCtx<'_>) -> Outcome {
+    let d = details_or_return!(ctx);
+    if let Err(o) = rotatable(d) {
+        return o;
+    }
+    let max = ctx.params.count("max_days");
+    let r = &d.rotation;
+    match (r.enabled, r.period_days) {
+        (Some(false), _) => Outcome::fail([format!(
+            "automatic rotation is off: the key material is never rotated (maximum {max} days)"
+        )]),
+        (None, _) => Outcome::not_observed(format!(
+            "rotation status unknown: {}",
+            why_missing(ctx, &["GetKeyRotationStatus"])
+        )),
+        (Some(true), None) => Outcome::not_observed(format!(
+            "rotation is enabled but the rotation period was not reported: {}",
+            why_missing(ctx, &["GetKeyRotationStatus"])
+        )),
+        (Some(true), Some(p)) if i64::from(p) > max => Outcome::fail([format!(
+            "rotation period {p} days, above the maximum of {max} days"
+        )]),
+        (Some(true), Some(p)) => {
+            Outcome::pass([format!("rotation period {p} days (maximum {max} days)")])
+        }
+    }
+}
+
+pub fn next_rotation(ctx: &KeyCtx<'_>) -> Outcome {
+    let d = details_or_return!(ctx);
+    if let Err(o) = rotatable(d) {
+        return o;
+    }
+    let r = &d.rotation;
+    if r.enabled != Some(true) {
+        return Outcome::not_applicable(
+            "automatic rotation is not enabled (see kms.rotation_enabled)",
+        );
+    }
+    let max = ctx.params.count("max_days");
+    let period = r.period_days.map_or(max, |p| i64::from(p).min(max));
+    let Some(next) = r.next_rotation else {
+        return Outcome::not_observed(format!(
+            "the next rotation date was not reported: {}",
+            why_missing(ctx, &["GetKeyRotationStatus"])
+        ));
+    };
+    let ahead = next - ctx.observed_at;
+    if ahead > Duration::days(period) {
+        return Outcome::fail([format!(
+            "next rotation on {} is {} days ahead, more than one period ({period} days)",
+            date(next),
+            days(ahead)
+        )]);
+    }
+    if ahead < -Duration::days(1) {
+        return Outcome::fail([format!(
+            "next rotation was due on {}, {} days ago: rotation is overdue",
+            date(next),
+            -days(ahead)
+        )]);
+    }
+    Outcome::pass([format!(
+        "next rotation on {} ({} days ahead; period {period} days)",
+        date(next),
+        days(ahead).max(0)
+    )])
+}
+
+pub fn key_material_age(ctx: &KeyCtx<'_>) -> Outcome {
+    let d = details_or_return!(ctx);
+    if let Some(o) = inactive(d) {
+        return o;
+    }
+    if d.kind != KeyKind::Aes || d.usage != KeyUsage::EncryptDecrypt {
+        return Outcome::not_applicable(format!(
+            "{} {} keys are replaced rather than rotated; this rule judges symmetric encryption keys",
+            d.spec, d.usage_raw
+        ));
+    }
+    let r = &d.rotation;
+    if !r.history_observed {
+        return Outcome::not_observed(format!(
+            "the rotation history could not be read: {}",
+            why_missing(ctx, &["ListKeyRotations", "ListCryptoKeyVersions"])
+        ));
+    }
+    let Some(since) = r.current_material_since else {
+        return Outcome::not_observed("the KMS reported no creation or rotation date");
+    };
+    let max = ctx.params.count("max_days");
+    let grace = ctx.params.count("grace_days");
+    let (period, from) = match (r.enabled, r.period_days) {
+        (Some(true), Some(p)) if i64::from(p) < max => (i64::from(p), "the key's rotation period"),
+        _ => (max, "the policy's maximum"),
+    };
+    let age = ctx.observed_at - since;
+    let last = match r.history.first() {
+        Some(e) => format!(
+            "last rotation {} ({:?}), {} rotation{} recorded",
+            date(e.at),
+            e.kind,
+            r.history.len(),
+            if r.history.len() == 1 { "" } else { "s" }
+        )
+        .replace("(OnDemand)", "(on demand)")
+        .replace("(Automatic)", "(automatic)")
+        .replace("(NewVersion)", "(new version)")
+        .replace("(Import)", "(import)"),
+        None => "never rotated".to_string(),
+    };
+    let evidence = format!(
+        "key material in use since {} ({} days; {last}); limit {} days ({from} {period} + grace {grace})",
+        date(since),
+        days(age),
+        period + grace
+    );
+    if days(age) > period + grace {
+        Outcome::fail([evidence])
+    } else {
+        Outcome::pass([evidence])
+    }
+}
+
+pub fn aes256(ctx: &KeyCtx<'_>) -> Outcome {
+    let d = details_or_return!(ctx);
+    if d.kind != KeyKind::Aes
+        || !matches!(
+            d.usage,
+            KeyUsage::EncryptDecrypt | KeyUsage::RawEncryptDecrypt
+        )
+    {
+        return Outcome::not_applicable(format!(
+            "{} {} is not a symmetric encryption key",
+            d.spec, d.usage_raw
+        ));
+    }
+    let what = match d.spec.as_str() {
+        "SYMMETRIC_DEFAULT" | "GOOGLE_SYMMETRIC_ENCRYPTION" => format!("{} (AES-256-GCM)", d.spec),
+        s => s.to_string(),
+    };
+    match d.bits {
+        Some(256) => Outcome::pass([format!("{what}: 256-bit AES")]),
+        Some(b) => Outcome::fail([format!("{what}: {b}-bit AES, not 256")]),
+        None => Outcome::not_observed(format!(
+            "{what}: the key size is not reported (external key material)"
+        )),
+    }
+}
+
+pub fn hsm_protection(ctx: &KeyCtx<'_>) -> Outcome {
+    let d = details_or_return!(ctx);
+    let dedicated = ctx.params.flag("dedicated");
+    let store = d
+        .custom_store
+        .as_ref()
+        .map(|s| format!(", store {s}"))
+        .unwrap_or_default();
+    let raw = format!("{}{store}", d.origin_raw);
+    match d.protection {
+        Protection::DedicatedHsm => Outcome::pass([format!("{raw}: HSMs dedicated to the customer")]),
+        Protection::Hsm if !dedicated => Outcome::pass([format!(
+            "{raw}: the provider's FIPS 140 Level 3 HSMs (shared by its customers)"
+        )]),
+        Protection::Hsm => Outcome::fail([format!(
+            "{raw}: the provider's shared HSMs, not HSMs dedicated to the customer"
+        )]),
+        Protection::Software => Outcome::fail([format!("{raw}: software protection, no HSM")]),
+        Protection::External => Outcome::not_observed(format!(
+            "{raw}: the key material is held by an external key manager; whether it sits in an HSM cannot be seen from the KMS"
+        )),
+        Protection::Unknown => Outcome::not_observed(format!("{raw}: protection level not reported")),
+    }
+}
+
+/// `*` matches any run of characters; otherwise names match exactly (case-insensitive).
+fn name_matches(pattern: &str, name: &str) -> bool {
+    let p = pattern.to_ascii_lowercase();
+    let n = name.to_ascii_lowercase();
+    let parts: Vec<&str> = p.split('*').collect();
+    if parts.len() == 1 {
+        return p == n;
+    }
+    let mut rest = n.as_str();
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
+pub fn allowed_regions(ctx: &KeyCtx<'_>) -> Outcome {
+    let allowed = ctx.params.names("regions");
+    if allowed.is_empty() {
+        return Outcome::not_applicable(
+            "the policy names no allowed regions (parameter `regions`)",
+        );
+    }
+    let mut places = vec![ctx.key.location.clone()];
+    if let Some(d) = &ctx.key.key {
+        for r in &d.replica_locations {
+            if !places.contains(r) {
+                places.push(r.clone());
+            }
+        }
+    }
+    let outside: Vec<&String> = places
+        .iter()
+        .filter(|p| !allowed.iter().any(|a| name_matches(a, p)))
+        .collect();
+    let list = allowed.join(", ");
+    if outside.is_empty() {
+        Outcome::pass([format!(
+            "key material in {} (allowed: {list})",
+            places.join(", ")
+        )])
+    } else {
+        Outcome::fail(outside.iter().map(|p| {
+            let what = if **p == ctx.key.location {
+                "key"
+            } else {
+                "multi-Region replica"
+            };
+            format!("{what} in {p}, outside the allowed regions ({list})")
+        }))
+    }
+}
+
+pub fn key_enabled(ctx: &KeyCtx<'_>) -> Outcome {
+    let d = details_or_return!(ctx);
+    match d.state {
+        KeyState::Enabled => Outcome::pass([format!("state {}", d.state_raw)]),
+        KeyState::PendingDeletion => Outcome::fail([match d.deletion_date {
+            Some(t) => format!(
+                "state {}: key material is deleted on {}",
+                d.state_raw,
+                date(t)
+            ),
+            None => format!("state {}: the key is scheduled for deletion", d.state_raw),
+        }]),
+        KeyState::Unknown => Outcome::not_observed(format!("state {} not understood", d.state_raw)),
+        _ => Outcome::fail([format!("state {}: the key cannot be used", d.state_raw)]),
+    }
+}
+
+/// The access facts, or the rule's `not_observed` outcome.
+fn access<'a>(ctx: &KeyCtx<'a>) -> Result<&'a AccessFacts, Outcome> {
+    let d = ctx
+        .key
+        .key
+        .as_ref()
+        .ok_or_else(|| Outcome::not_observed("the key could not be described"))?;
+    d.access.as_ref().ok_or_else(|| {
+        Outcome::not_observed(format!(
+            "who can use the key is unknown: {}",
+            why_missing(ctx, &["GetKeyPolicy", "ListGrants", "GetIamPolicy"])
+        ))
+    })
+}
+
+fn describe(p: &PrincipalAccess) -> String {
+    let cond = if p.conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" if {}", p.conditions.join(", "))
+    };
+    format!(
+        "{} via {} ({}){cond}",
+        p.principal,
+        p.source,
+        p.granted.join(", ")
+    )
+}
+
+fn allows(a: &AccessFacts) -> impl Iterator<Item = &PrincipalAccess> {
+    a.principals.iter().filter(|p| p.effect == Effect::Allow)
+}
+
+pub fn no_public_access(ctx: &KeyCtx<'_>) -> Outcome {
+    let a = match access(ctx) {
+        Ok(a) => a,
+        Err(o) => return o,
+    };
+    let public: Vec<String> = allows(a).filter(|p| p.public).map(describe).collect();
+    if public.is_empty() {
+        Outcome::pass([format!(
+            "{} principal entr{} in {}; none public",
+            a.principals.len(),
+            if a.principals.len() == 1 { "y" } else { "ies" },
+            a.sources.join(", ")
+        )])
+    } else {
+        Outcome::fail(public.into_iter().map(|p| format!("public: {p}")))
+    }
+}
+
+pub fn max_decrypt_principals(ctx: &KeyCtx<'_>) -> Outcome {
+    let a = match access(ctx) {
+        Ok(a) => a,
+        Err(o) => return o,
+    };
+    let max = ctx.params.count("max");
+    let mut failures = Vec::new();
+    let mut decrypters: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for p in allows(a).filter(|p| p.can_decrypt || p.can_grant || p.unknown_permissions) {
+        if p.public {
+            failures.push(format!("anyone may decrypt: {}", describe(p)));
+        } else if p.account_delegation {
+            failures.push(format!(
+                "{} lets every IAM principal of that account that its IAM policies allow decrypt: the key does not bound who can decrypt",
+                describe(p)
+            ));
+        }
+        decrypters
+            .entry(&p.principal)
+            .or_default()
+            .push(if p.unknown_permissions {
+                format!("{} (permissions not visible, counted)", describe(p))
+            } else {
+                describe(p)
+            });
+    }
+    let n = decrypters.len() as i64;
+    let listing: Vec<String> = decrypters.values().flatten().cloned().collect();
+    if n > max {
+        failures.insert(0, format!("{n} principals may decrypt, more than {max}"));
+    }
+    if !failures.is_empty() {
+        failures.extend(listing);
+        return Outcome::fail(failures);
+    }
+    let mut evidence = vec![format!(
+        "{n} principal{} may decrypt (maximum {max})",
+        if n == 1 { "" } else { "s" }
+    )];
+    evidence.extend(listing);
+    evidence.extend(a.blind_spots.iter().map(|b| format!("not seen: {b}")));
+    Outcome::pass(evidence)
+}
+
+pub fn separation_of_duties(ctx: &KeyCtx<'_>) -> Outcome {
+    let d = details_or_return!(ctx);
+    if d.manager == KeyManager::Provider {
+        return Outcome::not_applicable("provider-managed key: its policy is the provider's");
+    }
+    let a = match access(ctx) {
+        Ok(a) => a,
+        Err(o) => return o,
+    };
+    // Capabilities per principal, across every statement, grant and binding.
+    let mut admin: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut users: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut delegated = Vec::new();
+    for p in allows(a) {
+        if p.account_delegation {
+            delegated.push(describe(p));
+            continue;
+        }
+        if p.can_administer {
+            admin.entry(&p.principal).or_default().push(describe(p));
+        }
+        if p.can_decrypt || p.can_encrypt {
+            users.entry(&p.principal).or_default().push(describe(p));
+        }
+    }
+    let both: Vec<String> = admin
+        .iter()
+        .filter(|(who, _)| users.contains_key(*who))
+        .map(|(who, how)| {
+            let mut all = how.clone();
+            all.extend(users[who].iter().cloned());
+            all.dedup();
+            format!(
+                "{who} both administers and uses the key: {}",
+                all.join("; ")
+            )
+        })
+        .collect();
+    if !both.is_empty() {
+        return Outcome::fail(both);
+    }
+    let note = |mut e: Vec<String>| {
+        if !delegated.is_empty() {
+            e.push(format!(
+                "also delegated to IAM (not judged, IAM policies are not read): {}",
+                delegated.join("; ")
+            ));
+        }
+        e
+    };
+    if admin.is_empty() && users.is_empty() {
+        return Outcome {
+            status: crate::policy::Status::NotObserved,
+            evidence: note(vec![
+                "no principal is named for administration or use; access is decided elsewhere"
+                    .into(),
+            ]),
+        };
+    }
+    let names = |m: &BTreeMap<&str, Vec<String>>| {
+        if m.is_empty() {
+            "none".to_string()
+        } else {
+            m.keys().copied().collect::<Vec<_>>().join(", ")
+        }
+    };
+    Outcome::pass(note(vec![
+        format!("administrators: {}", names(&admin)),
+        format!("users: {}", names(&users)),
+    ]))
+}
+
+pub fn tenant_keys_distinct(ctx: &KeyCtx<'_>) -> Outcome {
+    let tenants: Vec<&str> = ctx
+        .all
+        .tenants
+        .iter()
+        .filter(|t| t.keys.iter().any(|k| ctx.key.is_named_by(k)))
+        .map(|t| t.name.as_str())
+        .collect();
+    match tenants.as_slice() {
+        [] => Outcome::not_applicable("no tenant in the plan uses this key"),
+        [one] => Outcome::pass([format!("used by tenant {one} only")]),
+        many => Outcome::fail([format!(
+            "shared by {} tenants: {}",
+            many.len(),
+            many.join(", ")
+        )]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_patterns() {
+        assert!(name_matches("eu-*", "eu-west-1"));
+        assert!(name_matches("europe-west3", "EUROPE-WEST3"));
+        assert!(!name_matches("eu-*", "us-east-1"));
+        assert!(name_matches("*-west-*", "eu-west-1"));
+        assert!(!name_matches("europe-*", "europe"));
+        assert!(name_matches("*", "global"));
+    }
+}
