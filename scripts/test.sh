@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # vetcrypt's whole test suite, from a fresh clone: installs the real peers the tests talk to
-# (openssl for `s_server`, nginx), then checks formatting and lints, then runs every test.
+# (openssl for `s_server`, nginx, moto's AWS KMS server in target/moto-venv), then checks formatting
+# and lints, then runs every test.
 # Every peer listens on 127.0.0.1 only; nothing here sends traffic anywhere else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,8 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing test peers: ${missing[*]}"
   sudo=""
@@ -15,7 +18,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "== peers: $(openssl version); $( (/usr/sbin/nginx -v || nginx -v) 2>&1 | head -1)"
+# moto's server plays AWS KMS for tests/kms.rs (Cloud KMS is a contract fake inside the tests).
+venv=target/moto-venv
+if ! "$venv/bin/python" -c 'import moto.server' >/dev/null 2>&1; then
+  echo "== installing moto[server] into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet 'moto[server]>=5.1,<6'
+fi
+echo "== peers: $(openssl version); $( (/usr/sbin/nginx -v || nginx -v) 2>&1 | head -1); moto $("$venv/bin/python" -c 'import moto; print(moto.__version__)')"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

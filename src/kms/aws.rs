@@ -613,7 +613,7 @@ pub fn apply_rotations(
             })
         })
         .collect();
-    r.history.sort_by(|a, b| b.at.cmp(&a.at));
+    r.history.sort_by_key(|e| std::cmp::Reverse(e.at));
     r.history_observed = true;
     r.current_material_since = r.history.first().map(|e| e.at).or(created_at);
 }

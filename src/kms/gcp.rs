@@ -330,7 +330,7 @@ pub fn details_from_key(k: &CryptoKey, versions: Option<&[CryptoKeyVersion]>) ->
         .iter()
         .map(|v| version_facts(v, primary.map(|p| p.name.as_str())))
         .collect();
-    version_list.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    version_list.sort_by_key(|v| std::cmp::Reverse(v.created_at));
 
     // The key's state: its primary version's; without one (asymmetric keys), enabled when any
     // version is, else the newest version's.

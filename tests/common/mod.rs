@@ -104,6 +104,8 @@ pub fn openssl(args: &[&str], dir: &Path) {
 }
 
 /// A real `openssl s_server` on 127.0.0.1, killed on drop.
+pub mod kms;
+
 pub struct OpensslServer {
     pub addr: SocketAddr,
     child: Child,

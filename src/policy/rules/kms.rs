@@ -544,6 +544,149 @@ pub fn tenant_keys_distinct(ctx: &KeyCtx<'_>) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::{
+        Cloud, FactSet, KeyFacts, KeyOrigin, RotationEvent, RotationFacts, RotationKind,
+    };
+    use crate::policy::catalog::{ParamValue, Params};
+    use crate::policy::Status;
+
+    fn now() -> OffsetDateTime {
+        time::macros::datetime!(2026-11-25 12:00 UTC)
+    }
+
+    fn key(rotation: RotationFacts) -> KeyFacts {
+        KeyFacts {
+            cloud: Cloud::Aws,
+            id: "arn:aws:kms:eu-west-1:1:key/k".into(),
+            account: "1".into(),
+            location: "eu-west-1".into(),
+            aliases: vec!["alias/k".into()],
+            requested_as: None,
+            description: None,
+            key: Some(KeyDetails {
+                spec: "SYMMETRIC_DEFAULT".into(),
+                kind: KeyKind::Aes,
+                bits: Some(256),
+                usage_raw: "ENCRYPT_DECRYPT".into(),
+                usage: KeyUsage::EncryptDecrypt,
+                origin_raw: "AWS_KMS".into(),
+                origin: KeyOrigin::Generated,
+                protection: Protection::Hsm,
+                custom_store: None,
+                manager: KeyManager::Customer,
+                state: KeyState::Enabled,
+                state_raw: "Enabled".into(),
+                deletion_date: None,
+                created_at: Some(now() - Duration::days(400)),
+                multi_region: false,
+                replica_locations: Vec::new(),
+                rotation,
+                versions: Vec::new(),
+                access: None,
+            }),
+            error: None,
+            partial_errors: Vec::new(),
+        }
+    }
+
+    fn rotating(period: u32, next_in_days: i64, last_days_ago: i64) -> RotationFacts {
+        RotationFacts {
+            automatic_supported: true,
+            unsupported_reason: None,
+            enabled: Some(true),
+            period_days: Some(period),
+            next_rotation: Some(now() + Duration::days(next_in_days)),
+            history: vec![RotationEvent {
+                at: now() - Duration::days(last_days_ago),
+                kind: RotationKind::Automatic,
+                material: None,
+            }],
+            history_observed: true,
+            current_material_since: Some(now() - Duration::days(last_days_ago)),
+        }
+    }
+
+    fn run(
+        check: fn(&KeyCtx<'_>) -> Outcome,
+        k: &KeyFacts,
+        params: Vec<(&'static str, ParamValue)>,
+    ) -> Outcome {
+        let all = FactSet {
+            schema_version: 1,
+            tool_version: "t".into(),
+            observed_at: now(),
+            endpoints: Vec::new(),
+            keys: vec![k.clone()],
+            kms_errors: Vec::new(),
+            tenants: Vec::new(),
+        };
+        check(&KeyCtx {
+            key: k,
+            all: &all,
+            observed_at: now(),
+            params: &Params(params),
+        })
+    }
+
+    #[test]
+    fn period_next_and_age() {
+        let max = |n| {
+            vec![
+                ("max_days", ParamValue::Count(n)),
+                ("grace_days", ParamValue::Count(7)),
+            ]
+        };
+        let k = key(rotating(90, 30, 60));
+        assert_eq!(run(rotation_period, &k, max(365)).status, Status::Pass);
+        assert_eq!(run(rotation_period, &k, max(30)).status, Status::Fail);
+        assert_eq!(run(next_rotation, &k, max(365)).status, Status::Pass);
+        assert_eq!(run(key_material_age, &k, max(365)).status, Status::Pass);
+
+        // Rotation configured every 90 days, but the material is 200 days old: rotation is stuck.
+        let stuck = key(rotating(90, -110, 200));
+        let o = run(key_material_age, &stuck, max(365));
+        assert_eq!(o.status, Status::Fail, "{:?}", o.evidence);
+        assert!(o.evidence[0].contains("limit 97 days"), "{:?}", o.evidence);
+        assert_eq!(run(next_rotation, &stuck, max(365)).status, Status::Fail);
+
+        // A next date beyond one period.
+        let far = key(rotating(30, 200, 5));
+        assert_eq!(run(next_rotation, &far, max(365)).status, Status::Fail);
+
+        // A 30-day claim against yearly rotation: the history contradicts it.
+        let yearly = key(rotating(365, 300, 65));
+        assert_eq!(run(key_material_age, &yearly, max(30)).status, Status::Fail);
+
+        // History not readable: never a pass.
+        let mut unknown = rotating(90, 30, 10);
+        unknown.history_observed = false;
+        assert_eq!(
+            run(key_material_age, &key(unknown), max(365)).status,
+            Status::NotObserved
+        );
+    }
+
+    #[test]
+    fn replicas_count_for_residency() {
+        let mut k = key(rotating(90, 30, 10));
+        let eu = vec![("regions", ParamValue::Names(vec!["eu-*".into()]))];
+        assert_eq!(run(allowed_regions, &k, eu.clone()).status, Status::Pass);
+        if let Some(d) = k.key.as_mut() {
+            d.multi_region = true;
+            d.replica_locations = vec!["eu-west-1".into(), "us-east-1".into()];
+        }
+        let o = run(allowed_regions, &k, eu);
+        assert_eq!(o.status, Status::Fail);
+        assert!(
+            o.evidence[0].contains("replica in us-east-1"),
+            "{:?}",
+            o.evidence
+        );
+        assert_eq!(
+            run(allowed_regions, &k, Vec::new()).status,
+            Status::NotApplicable
+        );
+    }
 
     #[test]
     fn region_patterns() {
