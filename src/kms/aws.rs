@@ -237,13 +237,17 @@ struct Listing {
 async fn list_region(client: &Client, requested: &[String]) -> Result<Listing, KmsError> {
     let mut keys = Vec::new();
     if requested.is_empty() {
-        let mut pages = client.list_keys().into_paginator().items().send();
-        while let Some(k) = pages.next().await {
-            let k = k.map_err(|e| sdk_error("ListKeys", &e))?;
-            if let Some(arn) = k.key_arn.or(k.key_id) {
-                keys.push((arn, None));
-            }
-        }
+        let listed = all_items(
+            client.list_keys().into_paginator().items().send(),
+            "ListKeys",
+        )
+        .await?;
+        keys.extend(
+            listed
+                .into_iter()
+                .filter_map(|k| k.key_arn.or(k.key_id))
+                .map(|arn| (arn, None)),
+        );
     } else {
         keys = requested
             .iter()
@@ -338,26 +342,19 @@ async fn describe(
             }
             Err(e) => partial.push(sdk_error("GetKeyRotationStatus", &e)),
         }
-        let mut rotations = Vec::new();
-        let mut pages = client
-            .list_key_rotations()
-            .key_id(&key_id)
-            .into_paginator()
-            .items()
-            .send();
-        let mut ok = true;
-        while let Some(r) = pages.next().await {
-            match r {
-                Ok(r) => rotations.push(r),
-                Err(e) => {
-                    partial.push(sdk_error("ListKeyRotations", &e));
-                    ok = false;
-                    break;
-                }
-            }
-        }
-        if ok {
-            apply_rotations(&mut details.rotation, &rotations, details.created_at);
+        let rotations = all_items(
+            client
+                .list_key_rotations()
+                .key_id(&key_id)
+                .into_paginator()
+                .items()
+                .send(),
+            "ListKeyRotations",
+        )
+        .await;
+        match rotations {
+            Ok(r) => apply_rotations(&mut details.rotation, &r, details.created_at),
+            Err(e) => partial.push(e),
         }
     }
 
@@ -399,31 +396,27 @@ async fn describe(
             partial.push(sdk_error("GetKeyPolicy", &e));
         }
     }
-    let mut grants: Vec<GrantListEntry> = Vec::new();
-    let mut pages = client
-        .list_grants()
-        .key_id(&key_id)
-        .into_paginator()
-        .items()
-        .send();
-    let mut grants_ok = true;
-    while let Some(g) = pages.next().await {
-        match g {
-            Ok(g) => grants.push(g),
-            Err(e) => {
-                grants_ok = false;
-                partial.push(sdk_error("ListGrants", &e));
-                break;
-            }
+    let grants = all_items(
+        client
+            .list_grants()
+            .key_id(&key_id)
+            .into_paginator()
+            .items()
+            .send(),
+        "ListGrants",
+    )
+    .await;
+    let grants_ok = grants.is_ok();
+    match &grants {
+        Err(e) => partial.push(e.clone()),
+        Ok(grants) => {
+            access.sources.push(format!(
+                "{} grant{}",
+                grants.len(),
+                if grants.len() == 1 { "" } else { "s" }
+            ));
+            access.principals.extend(grants.iter().map(grant_access));
         }
-    }
-    if grants_ok {
-        access.sources.push(format!(
-            "{} grant{}",
-            grants.len(),
-            if grants.len() == 1 { "" } else { "s" }
-        ));
-        access.principals.extend(grants.iter().map(grant_access));
     }
     // Access is only a fact when both sources were read; half a picture could pass wrongly.
     details.access = (access_ok && grants_ok).then_some(access);
@@ -626,6 +619,24 @@ fn arn_region(s: &str) -> Option<&str> {
 fn arn_account(s: &str) -> Option<&str> {
     let parts: Vec<&str> = s.splitn(6, ':').collect();
     (parts.len() == 6 && parts[0] == "arn" && !parts[4].is_empty()).then(|| parts[4])
+}
+
+/// Every item of a paginated listing, or the first page's failure.
+async fn all_items<T, E, R>(
+    mut pages: aws_smithy_async::future::pagination_stream::PaginationStream<
+        Result<T, SdkError<E, R>>,
+    >,
+    operation: &str,
+) -> Result<Vec<T>, KmsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let mut out = Vec::new();
+    while let Some(item) = pages.next().await {
+        out.push(item.map_err(|e| sdk_error(operation, &e))?);
+    }
+    Ok(out)
 }
 
 /// Classifies an SDK failure. Messages come from AWS or the SDK and never carry secrets.

@@ -75,20 +75,11 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
         suites_table(&mut out, &p, &ep.facts, verbose);
         features_line(&mut out, &p, &ep.facts);
         if let Some(e) = &ep.facts.error {
-            let _ = writeln!(
-                out,
-                "  {} {:?}: {}",
-                p.status(Status::Error),
-                e.kind,
-                e.message
-            );
-            let _ = writeln!(
-                out,
-                "  {}",
-                p.dim(&format!(
-                    "{} rules could not be evaluated",
-                    ep.findings.len()
-                ))
+            probe_error(
+                &mut out,
+                &p,
+                &format!("{:?}: {}", e.kind, e.message),
+                ep.findings.len(),
             );
             continue;
         }
@@ -219,22 +210,8 @@ fn keys_section(out: &mut String, p: &Paint, report: &Report, verbose: bool) {
             );
         }
         if let Some(e) = &k.facts.error {
-            let _ = writeln!(
-                out,
-                "  {} {} {:?}: {}",
-                p.status(Status::Error),
-                e.operation,
-                e.kind,
-                e.message
-            );
-            let _ = writeln!(
-                out,
-                "  {}",
-                p.dim(&format!(
-                    "{} rules could not be evaluated",
-                    k.findings.len()
-                ))
-            );
+            let what = format!("{} {:?}: {}", e.operation, e.kind, e.message);
+            probe_error(out, p, &what, k.findings.len());
             continue;
         }
         findings_block(out, p, &k.findings, verbose);
@@ -251,6 +228,16 @@ fn keys_section(out: &mut String, p: &Paint, report: &Report, verbose: bool) {
             e.error.message
         );
     }
+}
+
+/// A subject the probe could not observe: why, and that its rules were not evaluated.
+fn probe_error(out: &mut String, p: &Paint, what: &str, rules: usize) {
+    let _ = writeln!(out, "  {} {what}", p.status(Status::Error));
+    let _ = writeln!(
+        out,
+        "  {}",
+        p.dim(&format!("{rules} rules could not be evaluated"))
+    );
 }
 
 fn subjects_count(report: &Report) -> String {
