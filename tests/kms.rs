@@ -12,7 +12,7 @@ use vetcrypt::facts::{FactSet, KeyFacts, KmsErrorKind, Tenant, FACTS_SCHEMA_VERS
 use vetcrypt::kms::{self, AwsTarget, GcpTarget, KmsPlan};
 use vetcrypt::policy::{evaluate, Finding, Policy, Status};
 
-use common::kms::{gcp_fake, moto, setup_client, GcpData};
+use common::kms::{aws_fake, gcp_fake, moto, setup_client, AwsData, GcpData};
 
 async fn observe(plan: &KmsPlan) -> kms::Observed {
     kms::probe(plan, 4, &|_| {}).await
@@ -819,4 +819,166 @@ async fn gcp_denied_iam_is_a_partial_error_not_a_pass() {
         "access_denied"
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// A key as DescribeKey answers it: customer-managed AES-256, created `created` (epoch seconds).
+fn fake_key(n: usize, region: &str, created: i64) -> (String, Value) {
+    let id = format!("{n:08}-aaaa-4bbb-8ccc-000000000000");
+    let meta = json!({
+        "KeyId": id,
+        "Arn": format!("arn:aws:kms:{region}:{ACCOUNT}:key/{id}"),
+        "AWSAccountId": ACCOUNT,
+        "CreationDate": created,
+        "Enabled": true,
+        "Description": "",
+        "KeyState": "Enabled",
+        "KeyUsage": "ENCRYPT_DECRYPT",
+        "KeySpec": "SYMMETRIC_DEFAULT",
+        "CustomerMasterKeySpec": "SYMMETRIC_DEFAULT",
+        "EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"],
+        "Origin": "AWS_KMS",
+        "KeyManager": "CUSTOMER",
+        "MultiRegion": false
+    });
+    (id, meta)
+}
+
+const DAY: i64 = 86_400;
+
+/// What moto cannot show: every page of every listing is read, throttled calls are retried and,
+/// when they never succeed, stay one key's partial error; a disabled opt-in region is named as
+/// such while the other region's keys are judged; GetKeyRotationStatus's period and next date
+/// (moto sends neither) reach the rules.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_contract_fake_paging_throttling_and_disabled_region() {
+    common::kms::fake_aws_env();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut data = AwsData {
+        page_size: 2,
+        disabled_regions: vec!["ap-east-2".into()],
+        ..AwsData::default()
+    };
+    let mut ids = Vec::new();
+    for n in 1..=5 {
+        let (id, meta) = fake_key(n, "us-east-1", now - 800 * DAY);
+        data.keys.push(meta);
+        data.aliases.push(json!({
+            "AliasName": format!("alias/fake-{n}"),
+            "AliasArn": format!("arn:aws:kms:us-east-1:{ACCOUNT}:alias/fake-{n}"),
+            "TargetKeyId": id
+        }));
+        data.rotation_status.insert(
+            id.clone(),
+            json!({"KeyRotationEnabled": true, "KeyId": id, "RotationPeriodInDays": 90,
+                   "NextRotationDate": now + 30 * DAY}),
+        );
+        data.policies.insert(
+            id.clone(),
+            policy_doc(
+                json!([{"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")},
+                "Action": "kms:*", "Resource": "*"}]),
+            ),
+        );
+        ids.push(id);
+    }
+    // Key 1 rotated three times, the last 20 days ago; key 2 never (800-day-old material).
+    data.rotations.insert(
+        ids[0].clone(),
+        [200, 110, 20]
+            .iter()
+            .map(|d| json!({"KeyId": ids[0], "RotationDate": now - d * DAY, "RotationType": "AUTOMATIC"}))
+            .collect(),
+    );
+    data.grants.insert(
+        ids[0].clone(),
+        (1..=3)
+            .map(|g| json!({"KeyId": ids[0], "GrantId": format!("g{g}"),
+                "GranteePrincipal": format!("arn:aws:iam::{ACCOUNT}:role/app{g}"),
+                "Operations": ["Decrypt"], "IssuingAccount": format!("arn:aws:iam::{ACCOUNT}:root")}))
+            .collect(),
+    );
+    data.throttle.insert("ListKeys".into(), 2);
+    data.throttle
+        .insert(format!("GetKeyPolicy {}", ids[4]), usize::MAX);
+    let fake = aws_fake(data).await;
+
+    let plan = KmsPlan {
+        aws: vec![AwsTarget {
+            regions: vec!["us-east-1".into(), "ap-east-2".into()],
+            endpoint_url: Some(fake.url.clone()),
+            ..AwsTarget::default()
+        }],
+        ..KmsPlan::default()
+    };
+    let out = observe(&plan).await;
+    let requests = fake.requests.lock().unwrap().clone();
+    let count = |prefix: &str| requests.iter().filter(|r| r.starts_with(prefix)).count();
+
+    // Paging: 5 keys at 2 a page is three ListKeys pages, after two throttled attempts.
+    assert_eq!(out.keys.len(), 5, "{:?}", out.errors);
+    assert_eq!(count("us-east-1 ListKeys"), 5, "{requests:#?}");
+    assert!(requests.iter().any(|r| r == "us-east-1 ListKeys m-4"));
+    assert!(requests.iter().any(|r| r == "us-east-1 ListAliases m-4"));
+    assert_eq!(
+        count(&format!("us-east-1 GetKeyPolicy {}", ids[4])),
+        5,
+        "five attempts, then given up"
+    );
+
+    // The disabled region is named as such; it does not hide us-east-1's keys.
+    assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+    assert_eq!(out.errors[0].scope, "region ap-east-2");
+    assert_eq!(out.errors[0].error.kind, KmsErrorKind::RegionDisabled);
+
+    let by_alias = |a: &str| {
+        out.keys
+            .iter()
+            .find(|k| k.aliases.iter().any(|x| x == a))
+            .unwrap_or_else(|| panic!("no key {a}"))
+    };
+    let k1 = by_alias("alias/fake-1").key.as_ref().unwrap();
+    assert_eq!(k1.rotation.period_days, Some(90));
+    assert_eq!(
+        k1.rotation.next_rotation.map(|t| t.unix_timestamp()),
+        Some(now + 30 * DAY)
+    );
+    assert_eq!(k1.rotation.history.len(), 3, "rotations from two pages");
+    let access = k1.access.as_ref().unwrap();
+    assert_eq!(access.sources, ["key policy", "3 grants"]);
+    assert!(access
+        .principals
+        .iter()
+        .any(|p| p.principal.ends_with("role/app3")));
+
+    let k5 = by_alias("alias/fake-5");
+    assert!(k5.key.as_ref().unwrap().access.is_none());
+    assert!(k5
+        .partial_errors
+        .iter()
+        .any(|e| e.kind == KmsErrorKind::Throttled && e.operation == "GetKeyPolicy"));
+
+    let f = judge(&out.keys, Vec::new(), "default");
+    status(&f, "alias/fake-1", "kms.rotation_period", Status::Pass);
+    status(&f, "alias/fake-1", "kms.next_rotation", Status::Pass);
+    status(&f, "alias/fake-1", "kms.key_material_age", Status::Pass);
+    status(&f, "alias/fake-2", "kms.key_material_age", Status::Fail);
+    status(
+        &f,
+        "alias/fake-5",
+        "kms.no_public_access",
+        Status::NotObserved,
+    );
+    let f = judge(&out.keys, Vec::new(), "kms-cis");
+    status(&f, "alias/fake-1", "kms.rotation_period", Status::Pass);
+
+    // Every region refusing the same credentials is a credentials problem, not an opt-in region.
+    let refused = AwsData {
+        disabled_regions: vec!["us-east-1".into()],
+        ..AwsData::default()
+    };
+    let fake = aws_fake(refused).await;
+    let out = observe(&aws_plan(&fake.url, "us-east-1")).await;
+    assert_eq!(out.errors.len(), 1);
+    assert_eq!(out.errors[0].error.kind, KmsErrorKind::Credentials);
 }

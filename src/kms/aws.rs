@@ -9,6 +9,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_kms::operation::get_key_rotation_status::GetKeyRotationStatusOutput;
 use aws_sdk_kms::types::{GrantListEntry, KeyMetadata, RotationsListEntry};
 use aws_sdk_kms::Client;
 use futures::stream::{self, StreamExt};
@@ -57,11 +58,13 @@ pub const REGIONS: &[&str] = &[
     "sa-east-1",
 ];
 
-/// Builds the SDK configuration: the normal credential chain, adaptive retries (throttling),
-/// bounded timeouts. With `endpoint_url`, every call goes there instead of AWS.
+/// Builds the SDK configuration: the normal credential chain, standard retries (5 attempts,
+/// exponential backoff with jitter, which is what throttling needs), bounded timeouts. Not the
+/// adaptive mode: its client-side rate limiter starts cold and stalled a region for ~20 s after
+/// a single ThrottlingException against the contract fake. With `endpoint_url`, every call goes there instead of AWS.
 async fn sdk_config(t: &AwsTarget, region: Option<&str>) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(5))
+        .retry_config(RetryConfig::standard().with_max_attempts(5))
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))
@@ -331,15 +334,7 @@ async fn describe(
             .send()
             .await
         {
-            Ok(s) => {
-                details.rotation.enabled = Some(s.key_rotation_enabled);
-                details.rotation.period_days = s
-                    .rotation_period_in_days
-                    .and_then(|d| u32::try_from(d).ok());
-                details.rotation.next_rotation = s
-                    .next_rotation_date
-                    .and_then(|d| super::timestamp(d.secs(), d.subsec_nanos()));
-            }
+            Ok(s) => apply_rotation_status(&mut details.rotation, &s),
             Err(e) => partial.push(sdk_error("GetKeyRotationStatus", &e)),
         }
         let rotations = all_items(
@@ -580,6 +575,19 @@ pub fn spec_kind(spec: &str) -> (KeyKind, Option<u32>) {
     }
 }
 
+/// GetKeyRotationStatus → enabled, period and next date. A period the answer does not carry
+/// stays unknown (never a default of 365): moto and keys with rotation off send none.
+pub fn apply_rotation_status(r: &mut RotationFacts, s: &GetKeyRotationStatusOutput) {
+    r.enabled = Some(s.key_rotation_enabled);
+    r.period_days = s
+        .rotation_period_in_days
+        .and_then(|d| u32::try_from(d).ok())
+        .filter(|d| *d > 0);
+    r.next_rotation = s
+        .next_rotation_date
+        .and_then(|d| super::timestamp(d.secs(), d.subsec_nanos()));
+}
+
 /// Rotation history from ListKeyRotations, newest first; the current material dates from the
 /// newest rotation (or the key's creation when it never rotated).
 pub fn apply_rotations(
@@ -796,6 +804,45 @@ mod tests {
         let d = details_from_metadata(&m);
         assert!(d.multi_region);
         assert_eq!(d.replica_locations, ["eu-west-1", "us-east-1"]);
+    }
+
+    #[test]
+    fn rotation_status_gives_period_and_next_date() {
+        // What real AWS answers for a key with a 90-day period (moto sends neither field).
+        let on = GetKeyRotationStatusOutput::builder()
+            .key_rotation_enabled(true)
+            .key_id("1234abcd-12ab-34cd-56ef-1234567890ab")
+            .rotation_period_in_days(90)
+            .next_rotation_date(DateTime::from_secs(1_767_225_600))
+            .build();
+        let mut r = RotationFacts::default();
+        apply_rotation_status(&mut r, &on);
+        assert_eq!(r.enabled, Some(true));
+        assert_eq!(r.period_days, Some(90));
+        assert_eq!(
+            r.next_rotation,
+            Some(time::macros::datetime!(2026-01-01 00:00 UTC))
+        );
+
+        // Rotation off: no period, no date; nothing is invented.
+        let off = GetKeyRotationStatusOutput::builder()
+            .key_rotation_enabled(false)
+            .build();
+        let mut r = RotationFacts::default();
+        apply_rotation_status(&mut r, &off);
+        assert_eq!(r.enabled, Some(false));
+        assert_eq!((r.period_days, r.next_rotation), (None, None));
+
+        // Nonsense periods are unknown, never a pass.
+        for bad in [0, -30] {
+            let s = GetKeyRotationStatusOutput::builder()
+                .key_rotation_enabled(true)
+                .rotation_period_in_days(bad)
+                .build();
+            let mut r = RotationFacts::default();
+            apply_rotation_status(&mut r, &s);
+            assert_eq!(r.period_days, None, "period {bad}");
+        }
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! rings, crypto keys, their versions and the IAM policies of each key and key ring, turned into
 //! [`KeyFacts`]. Read calls only.
 
+use std::collections::HashMap;
+
 use futures::stream::{self, StreamExt};
 use google_cloud_gax::paginator::ItemPaginator;
 use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt};
@@ -38,15 +40,26 @@ pub async fn probe(
     concurrency: usize,
     on_key: &(dyn Fn(&KeyFacts) + Sync),
 ) -> Observed {
+    match client(t).await {
+        Ok(c) => probe_with(&c, t, concurrency, on_key).await,
+        Err(e) => {
+            let mut out = Observed::default();
+            out.errors
+                .push(scope_error(Cloud::Gcp, format!("project {}", t.project), e));
+            out
+        }
+    }
+}
+
+/// [`probe`] with a given client: the real one, or one built from a stub in unit tests.
+pub async fn probe_with(
+    c: &KeyManagementService,
+    t: &GcpTarget,
+    concurrency: usize,
+    on_key: &(dyn Fn(&KeyFacts) + Sync),
+) -> Observed {
     let mut out = Observed::default();
     let project_scope = format!("project {}", t.project);
-    let c = match client(t).await {
-        Ok(c) => c,
-        Err(e) => {
-            out.errors.push(scope_error(Cloud::Gcp, project_scope, e));
-            return out;
-        }
-    };
 
     let mut keys: Vec<(String, Option<String>)> = t
         .keys
@@ -55,7 +68,7 @@ pub async fn probe(
         .collect();
     if t.keys.is_empty() {
         let locations = if t.locations.is_empty() {
-            match list_locations(&c, &t.project).await {
+            match list_locations(c, &t.project).await {
                 Ok(l) => l,
                 Err(e) => {
                     out.errors.push(scope_error(Cloud::Gcp, project_scope, e));
@@ -84,10 +97,12 @@ pub async fn probe(
         }
     }
 
+    let rings = RingPolicies::default();
     out.keys = stream::iter(keys.into_iter().map(|(name, requested_as)| {
         let c = c.clone();
+        let rings = &rings;
         async move {
-            let facts = describe(&c, &name, requested_as).await;
+            let facts = describe(&c, rings, &name, requested_as).await;
             on_key(&facts);
             facts
         }
@@ -146,7 +161,42 @@ fn project_location(name: &str) -> (String, String) {
     (get("projects"), get("locations"))
 }
 
-async fn describe(c: &KeyManagementService, name: &str, requested_as: Option<String>) -> KeyFacts {
+type Bindings = Result<Vec<google_cloud_iam_v1::model::Binding>, KmsError>;
+
+/// Key ring IAM policies, read once per ring however many of its keys are described.
+#[derive(Default)]
+struct RingPolicies(
+    std::sync::Mutex<HashMap<String, std::sync::Arc<tokio::sync::OnceCell<Bindings>>>>,
+);
+
+impl RingPolicies {
+    async fn get(&self, c: &KeyManagementService, ring: &str) -> Bindings {
+        let cell = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(ring.to_string())
+            .or_default()
+            .clone();
+        cell.get_or_init(|| iam_bindings(c, ring)).await.clone()
+    }
+}
+
+async fn iam_bindings(c: &KeyManagementService, resource: &str) -> Bindings {
+    c.get_iam_policy()
+        .set_resource(resource)
+        .send()
+        .await
+        .map(|p| p.bindings)
+        .map_err(|e| gax_error("GetIamPolicy", &e))
+}
+
+async fn describe(
+    c: &KeyManagementService,
+    rings: &RingPolicies,
+    name: &str,
+    requested_as: Option<String>,
+) -> KeyFacts {
     let (project, location) = project_location(name);
     let key = match c.get_crypto_key().set_name(name).send().await {
         Ok(k) => k,
@@ -191,11 +241,15 @@ async fn describe(c: &KeyManagementService, name: &str, requested_as: Option<Str
         ],
     };
     let mut access_ok = true;
-    for (resource, label) in [(name, "key"), (ring.as_str(), "key ring")] {
-        match c.get_iam_policy().set_resource(resource).send().await {
-            Ok(p) => {
+    let policies = [
+        (iam_bindings(c, name).await, "key"),
+        (rings.get(c, &ring).await, "key ring"),
+    ];
+    for (policy, label) in policies {
+        match policy {
+            Ok(bindings) => {
                 access.sources.push(format!("{label} IAM policy"));
-                for b in &p.bindings {
+                for b in &bindings {
                     let cond = b.condition.as_ref().map(|e| {
                         if e.title.is_empty() {
                             e.expression.clone()
@@ -215,7 +269,7 @@ async fn describe(c: &KeyManagementService, name: &str, requested_as: Option<Str
             }
             Err(e) => {
                 access_ok = false;
-                partial.push(gax_error("GetIamPolicy", &e));
+                partial.push(e);
             }
         }
     }
@@ -506,5 +560,388 @@ mod tests {
         let d = details_from_key(&k, None);
         assert!(!d.rotation.automatic_supported && !d.rotation.history_observed);
         assert_eq!(algorithm_kind("AES_128_GCM"), (KeyKind::Aes, Some(128)));
+    }
+
+    /// Google's client over a stub (the `stub::KeyManagementService` trait): the requests the
+    /// probe makes, its paging, and how each error becomes a per-scope or per-key error.
+    mod through_the_stub {
+        use super::*;
+        use google_cloud_gax::error::rpc::{Code, Status};
+        use google_cloud_gax::options::RequestOptions;
+        use google_cloud_gax::response::Response;
+        use google_cloud_iam_v1::model::{Binding, GetIamPolicyRequest, Policy};
+        use google_cloud_kms_v1::model::{
+            GetCryptoKeyRequest, KeyRing, ListCryptoKeyVersionsRequest,
+            ListCryptoKeyVersionsResponse, ListCryptoKeysRequest, ListCryptoKeysResponse,
+            ListKeyRingsRequest, ListKeyRingsResponse,
+        };
+        use google_cloud_kms_v1::Error;
+        use google_cloud_location::model::{ListLocationsRequest, ListLocationsResponse, Location};
+        use std::sync::Mutex;
+
+        const RING: &str = "projects/p/locations/europe-west3/keyRings/r";
+
+        /// One project: resources by parent, a page size, and errors by "Operation resource".
+        #[derive(Debug, Default)]
+        struct Stub {
+            locations: Vec<String>,
+            rings: HashMap<String, Vec<String>>,
+            keys: HashMap<String, Vec<CryptoKey>>,
+            versions: HashMap<String, Vec<CryptoKeyVersion>>,
+            iam: HashMap<String, Policy>,
+            errors: HashMap<String, Code>,
+            page_size: usize,
+            requests: Mutex<Vec<String>>,
+        }
+
+        impl Stub {
+            fn call(&self, op: &str, resource: &str, token: &str) -> Result<(), Error> {
+                self.requests
+                    .lock()
+                    .unwrap()
+                    .push(format!("{op} {resource} {token}").trim_end().to_string());
+                match self.errors.get(&format!("{op} {resource}")) {
+                    Some(code) => Err(Error::service(
+                        Status::default()
+                            .set_code(*code)
+                            .set_message(format!("{op} on {resource} refused")),
+                    )),
+                    None => Ok(()),
+                }
+            }
+
+            /// One page of `items` from `token` ("" or an index), and the next token.
+            fn page<T: Clone>(&self, items: &[T], token: &str) -> (Vec<T>, String) {
+                let start: usize = token.parse().unwrap_or(0);
+                let size = self.page_size.max(1);
+                let page = items.iter().skip(start).take(size).cloned().collect();
+                let next = if start + size < items.len() {
+                    (start + size).to_string()
+                } else {
+                    String::new()
+                };
+                (page, next)
+            }
+        }
+
+        impl google_cloud_kms_v1::stub::KeyManagementService for Stub {
+            async fn list_locations(
+                &self,
+                req: ListLocationsRequest,
+                _: RequestOptions,
+            ) -> google_cloud_kms_v1::Result<Response<ListLocationsResponse>> {
+                self.call("ListLocations", &req.name, &req.page_token)?;
+                let all: Vec<Location> = self
+                    .locations
+                    .iter()
+                    .map(|l| Location::new().set_location_id(l.as_str()))
+                    .collect();
+                let (page, next) = self.page(&all, &req.page_token);
+                Ok(Response::from(
+                    ListLocationsResponse::new()
+                        .set_locations(page)
+                        .set_next_page_token(next),
+                ))
+            }
+
+            async fn list_key_rings(
+                &self,
+                req: ListKeyRingsRequest,
+                _: RequestOptions,
+            ) -> google_cloud_kms_v1::Result<Response<ListKeyRingsResponse>> {
+                self.call("ListKeyRings", &req.parent, &req.page_token)?;
+                let all: Vec<KeyRing> = self
+                    .rings
+                    .get(&req.parent)
+                    .into_iter()
+                    .flatten()
+                    .map(|r| KeyRing::new().set_name(r.as_str()))
+                    .collect();
+                let (page, next) = self.page(&all, &req.page_token);
+                Ok(Response::from(
+                    ListKeyRingsResponse::new()
+                        .set_key_rings(page)
+                        .set_next_page_token(next),
+                ))
+            }
+
+            async fn list_crypto_keys(
+                &self,
+                req: ListCryptoKeysRequest,
+                _: RequestOptions,
+            ) -> google_cloud_kms_v1::Result<Response<ListCryptoKeysResponse>> {
+                self.call("ListCryptoKeys", &req.parent, &req.page_token)?;
+                let all = self.keys.get(&req.parent).cloned().unwrap_or_default();
+                let (page, next) = self.page(&all, &req.page_token);
+                Ok(Response::from(
+                    ListCryptoKeysResponse::new()
+                        .set_crypto_keys(page)
+                        .set_next_page_token(next),
+                ))
+            }
+
+            async fn list_crypto_key_versions(
+                &self,
+                req: ListCryptoKeyVersionsRequest,
+                _: RequestOptions,
+            ) -> google_cloud_kms_v1::Result<Response<ListCryptoKeyVersionsResponse>> {
+                self.call("ListCryptoKeyVersions", &req.parent, &req.page_token)?;
+                let all = self.versions.get(&req.parent).cloned().unwrap_or_default();
+                let (page, next) = self.page(&all, &req.page_token);
+                Ok(Response::from(
+                    ListCryptoKeyVersionsResponse::new()
+                        .set_crypto_key_versions(page)
+                        .set_next_page_token(next),
+                ))
+            }
+
+            async fn get_crypto_key(
+                &self,
+                req: GetCryptoKeyRequest,
+                _: RequestOptions,
+            ) -> google_cloud_kms_v1::Result<Response<CryptoKey>> {
+                self.call("GetCryptoKey", &req.name, "")?;
+                self.keys
+                    .values()
+                    .flatten()
+                    .find(|k| k.name == req.name)
+                    .cloned()
+                    .map(Response::from)
+                    .ok_or_else(|| {
+                        Error::service(
+                            Status::default()
+                                .set_code(Code::NotFound)
+                                .set_message(format!("{} not found", req.name)),
+                        )
+                    })
+            }
+
+            async fn get_iam_policy(
+                &self,
+                req: GetIamPolicyRequest,
+                _: RequestOptions,
+            ) -> google_cloud_kms_v1::Result<Response<Policy>> {
+                self.call("GetIamPolicy", &req.resource, "")?;
+                Ok(Response::from(
+                    self.iam.get(&req.resource).cloned().unwrap_or_default(),
+                ))
+            }
+        }
+
+        fn key(n: &str, versions: u32) -> (CryptoKey, Vec<CryptoKeyVersion>) {
+            let name = format!("{RING}/cryptoKeys/{n}");
+            let vs: Vec<CryptoKeyVersion> = (1..=versions)
+                .map(|i| {
+                    version(
+                        i,
+                        1_700_000_000 + i64::from(i) * 30 * 86_400,
+                        CryptoKeyVersionState::Enabled,
+                    )
+                    .set_name(format!("{name}/cryptoKeyVersions/{i}"))
+                })
+                .collect();
+            let mut k = CryptoKey::new()
+                .set_name(name)
+                .set_purpose(CryptoKeyPurpose::EncryptDecrypt)
+                .set_rotation_period(google_cloud_wkt::Duration::clamp(30 * 86_400, 0));
+            if let Some(p) = vs.last() {
+                k = k.set_primary(p.clone());
+            }
+            (k, vs)
+        }
+
+        fn binding(role: &str, members: &[&str]) -> Binding {
+            Binding::new()
+                .set_role(role)
+                .set_members(members.iter().map(|m| m.to_string()))
+        }
+
+        /// A project with two locations; europe-west3 has one ring of five keys.
+        fn project() -> Stub {
+            let mut s = Stub {
+                locations: vec![
+                    "europe-west3".into(),
+                    "us-central1".into(),
+                    "asia-east1".into(),
+                ],
+                page_size: 2,
+                ..Stub::default()
+            };
+            s.rings.insert(
+                "projects/p/locations/europe-west3".into(),
+                vec![RING.into()],
+            );
+            let mut keys = Vec::new();
+            for (i, n) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+                let (k, vs) = key(n, i as u32 + 1);
+                s.versions.insert(k.name.clone(), vs);
+                keys.push(k);
+            }
+            s.keys.insert(RING.into(), keys);
+            s.iam.insert(
+                format!("{RING}/cryptoKeys/a"),
+                Policy::new().set_bindings([
+                    binding(
+                        "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+                        &[
+                            "user:alice@example.com",
+                            "serviceAccount:app@p.iam.gserviceaccount.com",
+                        ],
+                    ),
+                    binding("roles/cloudkms.cryptoKeyDecrypter", &["allUsers"]),
+                ]),
+            );
+            s.iam.insert(
+                RING.into(),
+                Policy::new().set_bindings([binding(
+                    "roles/cloudkms.admin",
+                    &["group:kms-admins@example.com"],
+                )]),
+            );
+            s
+        }
+
+        fn target(keys: &[&str]) -> GcpTarget {
+            GcpTarget {
+                project: "p".into(),
+                locations: Vec::new(),
+                keys: keys.iter().map(|k| k.to_string()).collect(),
+                endpoint_url: None,
+                anonymous: true,
+            }
+        }
+
+        async fn run(stub: Stub, t: &GcpTarget) -> (Observed, Vec<String>) {
+            let stub = std::sync::Arc::new(stub);
+            let c = KeyManagementService::from_stub::<Stub>(stub.clone());
+            let seen = std::sync::atomic::AtomicUsize::new(0);
+            let out = probe_with(&c, t, 3, &|_| {
+                seen.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            })
+            .await;
+            assert_eq!(seen.into_inner(), out.keys.len(), "progress saw every key");
+            let requests = stub.requests.lock().unwrap().clone();
+            (out, requests)
+        }
+
+        #[tokio::test]
+        async fn discovers_every_key_across_pages() {
+            let (out, requests) = run(project(), &target(&[])).await;
+            assert!(out.errors.is_empty(), "{:?}", out.errors);
+            let mut names: Vec<&str> = out.keys.iter().map(|k| k.id.as_str()).collect();
+            names.sort();
+            assert_eq!(names.len(), 5, "every page of ListCryptoKeys was read");
+            assert!(names[0].ends_with("/cryptoKeys/a") && names[4].ends_with("/cryptoKeys/e"));
+            for r in [
+                "ListLocations projects/p",
+                "ListLocations projects/p 2",
+                "ListKeyRings projects/p/locations/us-central1",
+                &format!("ListCryptoKeys {RING} 2"),
+                &format!("ListCryptoKeys {RING} 4"),
+                &format!("ListCryptoKeyVersions {RING}/cryptoKeys/e 4"),
+                &format!("GetIamPolicy {RING}/cryptoKeys/a"),
+                &format!("GetIamPolicy {RING}"),
+            ] {
+                assert!(
+                    requests.iter().any(|q| q == r),
+                    "no request `{r}` in {requests:#?}"
+                );
+            }
+
+            let ring_reads = requests
+                .iter()
+                .filter(|q| **q == format!("GetIamPolicy {RING}"));
+            assert_eq!(
+                ring_reads.count(),
+                1,
+                "the ring's policy is read once for its five keys"
+            );
+
+            let e = out.keys.iter().find(|k| k.id.ends_with("/e")).unwrap();
+            assert_eq!(
+                (e.account.as_str(), e.location.as_str()),
+                ("p", "europe-west3")
+            );
+            let d = e.key.as_ref().unwrap();
+            assert_eq!(d.versions.len(), 5, "versions from three pages");
+            assert_eq!(d.rotation.period_days, Some(30));
+            assert_eq!(d.rotation.history.len(), 5);
+            assert_eq!(
+                d.rotation.current_material_since,
+                super::super::super::timestamp(1_700_000_000 + 5 * 30 * 86_400, 0)
+            );
+
+            let a = out.keys.iter().find(|k| k.id.ends_with("/a")).unwrap();
+            let access = a
+                .key
+                .as_ref()
+                .unwrap()
+                .access
+                .as_ref()
+                .expect("both IAM policies read");
+            assert_eq!(access.sources, ["key IAM policy", "key ring IAM policy"]);
+            let who = |p: &str| access.principals.iter().find(|x| x.principal == p).unwrap();
+            assert!(who("user:alice@example.com").can_decrypt);
+            assert!(who("allUsers").public && who("allUsers").can_decrypt);
+            let admins = who("group:kms-admins@example.com");
+            assert!(admins.can_administer && admins.can_grant && !admins.public);
+        }
+
+        #[tokio::test]
+        async fn errors_stay_with_their_scope_or_key() {
+            let mut stub = project();
+            // A location the caller may not list, a ring whose IAM policy is throttled, and
+            // one key that cannot be read at all.
+            stub.errors.insert(
+                "ListKeyRings projects/p/locations/us-central1".into(),
+                Code::PermissionDenied,
+            );
+            stub.errors
+                .insert(format!("GetIamPolicy {RING}"), Code::ResourceExhausted);
+            stub.errors.insert(
+                format!("GetCryptoKey {RING}/cryptoKeys/c"),
+                Code::Unauthenticated,
+            );
+            let (out, _) = run(stub, &target(&[])).await;
+
+            assert_eq!(out.errors.len(), 1, "{:?}", out.errors);
+            assert_eq!(out.errors[0].scope, "project p location us-central1");
+            assert_eq!(out.errors[0].error.kind, KmsErrorKind::AccessDenied);
+            assert_eq!(out.errors[0].error.operation, "ListKeyRings");
+
+            assert_eq!(out.keys.len(), 5, "the other keys are still reported");
+            let c = out.keys.iter().find(|k| k.id.ends_with("/c")).unwrap();
+            let err = c.error.as_ref().expect("key c could not be read");
+            assert_eq!(
+                (err.kind, err.operation.as_str()),
+                (KmsErrorKind::Credentials, "GetCryptoKey")
+            );
+            assert!(c.key.is_none());
+
+            for k in out.keys.iter().filter(|k| !k.id.ends_with("/c")) {
+                let d = k.key.as_ref().unwrap();
+                // Half the IAM picture is no picture: access stays unknown, never "no one".
+                assert!(d.access.is_none(), "{}", k.id);
+                assert!(k
+                    .partial_errors
+                    .iter()
+                    .any(|e| e.kind == KmsErrorKind::Throttled && e.operation == "GetIamPolicy"));
+            }
+        }
+
+        #[tokio::test]
+        async fn named_keys_skip_discovery() {
+            let a = format!("{RING}/cryptoKeys/a");
+            let missing = format!("{RING}/cryptoKeys/typo");
+            let (out, requests) = run(project(), &target(&[&a, &missing])).await;
+            assert!(requests
+                .iter()
+                .all(|r| !r.starts_with("List") || r.starts_with("ListCryptoKeyVersions")));
+            let typo = out.keys.iter().find(|k| k.id == missing).unwrap();
+            assert_eq!(typo.error.as_ref().unwrap().kind, KmsErrorKind::NotFound);
+            assert_eq!(typo.requested_as.as_deref(), Some(missing.as_str()));
+            let found = out.keys.iter().find(|k| k.id == a).unwrap();
+            assert_eq!(found.key.as_ref().unwrap().versions.len(), 1);
+        }
     }
 }
