@@ -8,9 +8,12 @@
 //! a failure to list a region or location is recorded as a scope error, and the rest goes on.
 
 pub mod access;
+#[cfg(feature = "cloud")]
 pub mod aws;
+#[cfg(feature = "cloud")]
 pub mod gcp;
 
+#[cfg(feature = "cloud")]
 use futures::future::join_all;
 
 use crate::facts::{Cloud, KeyFacts, KmsError, KmsErrorKind, KmsScopeError, Tenant};
@@ -79,18 +82,60 @@ pub async fn probe(
     concurrency: usize,
     on_key: &(dyn Fn(&KeyFacts) + Sync),
 ) -> Observed {
-    let concurrency = concurrency.max(1);
-    let aws = join_all(plan.aws.iter().map(|t| aws::probe(t, concurrency, on_key)));
-    let gcp = join_all(plan.gcp.iter().map(|t| gcp::probe(t, concurrency, on_key)));
-    let (aws, gcp) = futures::join!(aws, gcp);
     let mut all = Observed::default();
-    for o in aws.into_iter().chain(gcp) {
+    for o in probe_clouds(plan, concurrency.max(1), on_key).await {
         all.extend(o);
     }
     all.keys.sort_by(|a, b| {
         (a.cloud, &a.account, &a.location, &a.id).cmp(&(b.cloud, &b.account, &b.location, &b.id))
     });
     all
+}
+
+#[cfg(feature = "cloud")]
+async fn probe_clouds(
+    plan: &KmsPlan,
+    concurrency: usize,
+    on_key: &(dyn Fn(&KeyFacts) + Sync),
+) -> Vec<Observed> {
+    let aws = join_all(plan.aws.iter().map(|t| aws::probe(t, concurrency, on_key)));
+    let gcp = join_all(plan.gcp.iter().map(|t| gcp::probe(t, concurrency, on_key)));
+    let (aws, gcp) = futures::join!(aws, gcp);
+    aws.into_iter().chain(gcp).collect()
+}
+
+/// A build without the cloud SDKs: every target is a scope error that says so.
+#[cfg(not(feature = "cloud"))]
+async fn probe_clouds(
+    plan: &KmsPlan,
+    _concurrency: usize,
+    _on_key: &(dyn Fn(&KeyFacts) + Sync),
+) -> Vec<Observed> {
+    let missing = |cloud, scope: String| Observed {
+        keys: Vec::new(),
+        errors: vec![scope_error(
+            cloud,
+            scope,
+            error(
+                KmsErrorKind::Other,
+                "build",
+                "this vetcrypt was built without the `cloud` feature; rebuild with default features",
+            ),
+        )],
+    };
+    let aws = plan.aws.iter().map(|t| {
+        missing(
+            Cloud::Aws,
+            t.profile
+                .as_ref()
+                .map_or("AWS".to_string(), |p| format!("AWS profile {p}")),
+        )
+    });
+    let gcp = plan
+        .gcp
+        .iter()
+        .map(|t| missing(Cloud::Gcp, format!("project {}", t.project)));
+    aws.chain(gcp).collect()
 }
 
 pub(crate) fn scope_error(cloud: Cloud, scope: String, error: KmsError) -> KmsScopeError {
@@ -110,6 +155,7 @@ pub(crate) fn error(kind: KmsErrorKind, operation: &str, message: impl Into<Stri
 }
 
 /// A key that could not be described: the facts say so, and its rules report an error.
+#[cfg_attr(not(feature = "cloud"), allow(dead_code))]
 pub(crate) fn undescribed(
     cloud: Cloud,
     id: &str,
@@ -133,12 +179,14 @@ pub(crate) fn undescribed(
 }
 
 /// Converts seconds + nanoseconds since the epoch.
+#[cfg_attr(not(feature = "cloud"), allow(dead_code))]
 pub(crate) fn timestamp(secs: i64, nanos: u32) -> Option<time::OffsetDateTime> {
     let t = time::OffsetDateTime::from_unix_timestamp(secs).ok()?;
     Some(t + time::Duration::nanoseconds(i64::from(nanos)))
 }
 
 /// Leading number of bits in a spec fragment: `2048_SHA256` → 2048.
+#[cfg_attr(not(feature = "cloud"), allow(dead_code))]
 pub(crate) fn bits_in(spec: &str) -> Option<u32> {
     spec.split(|c: char| !c.is_ascii_digit())
         .filter(|s| !s.is_empty())
