@@ -111,7 +111,8 @@ async fn probe_clouds(
     _concurrency: usize,
     _on_key: &(dyn Fn(&KeyFacts) + Sync),
 ) -> Vec<Observed> {
-    let missing = |cloud, scope: String| Observed {
+    let missing = |cloud, scope: String| {
+        Observed {
         keys: Vec::new(),
         errors: vec![scope_error(
             cloud,
@@ -122,6 +123,7 @@ async fn probe_clouds(
                 "this vetcrypt was built without the `cloud` feature; rebuild with default features",
             ),
         )],
+    }
     };
     let aws = plan.aws.iter().map(|t| {
         missing(
