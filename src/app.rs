@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 
 use crate::cert::{TrustKind, TrustStore};
 use crate::cli::{
-    CheckArgs, Cli, Command, DemoArgs, KmsCommand, KmsCommonArgs, PolicyCommand, ReportArgs,
-    ScanArgs,
+    BenchArgs, BenchBackend, BenchCipher, BenchWorkload, CheckArgs, Cli, Command, DemoArgs,
+    KmsCommand, KmsCommonArgs, PolicyCommand, ReportArgs, ScanArgs,
 };
 use crate::error::{exit, read_input, FileError, UsageError};
 use crate::facts::{EndpointFacts, FactSet, Tenant, FACTS_SCHEMA_VERSION};
@@ -44,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Check(args) => check(args, &ui),
         Command::Policy(cmd) => policy_command(cmd),
         Command::Demo(args) => demo(args, &ui),
+        Command::Bench(args) => bench(args),
     }
 }
 
@@ -281,6 +282,7 @@ fn record(
         keys: kms.keys,
         kms_errors,
         tenants,
+        bench: None,
     };
     if let Some(path) = save {
         write_file(path, &(serde_json::to_string_pretty(&facts)? + "\n"))?;
@@ -399,4 +401,240 @@ fn demo(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
         );
     }
     Ok(exit::PASS)
+}
+
+/// Formats of the benchmark report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BenchFormat {
+    Terminal,
+    Json,
+    Markdown,
+    Html,
+}
+
+impl BenchFormat {
+    const NAMES: &'static str = "terminal, json, markdown, html";
+
+    fn parse(s: &str) -> Option<BenchFormat> {
+        match s.to_ascii_lowercase().as_str() {
+            "terminal" | "text" | "table" => Some(BenchFormat::Terminal),
+            "json" => Some(BenchFormat::Json),
+            "markdown" | "md" => Some(BenchFormat::Markdown),
+            "html" => Some(BenchFormat::Html),
+            _ => None,
+        }
+    }
+}
+
+fn bench(args: BenchArgs) -> anyhow::Result<u8> {
+    use crate::bench::{self as b, BenchConfig, WorkloadConfig};
+    use crate::facts::{Backend, Cipher};
+
+    // Everything the user typed is checked before a single measurement.
+    let outputs = report::parse_outputs_with(
+        &args.formats,
+        args.output.clone(),
+        BenchFormat::parse,
+        BenchFormat::NAMES,
+        BenchFormat::Terminal,
+    )?;
+    let policy = args.policy.as_deref().map(Policy::load).transpose()?;
+    let mut config = if args.quick {
+        BenchConfig::quick()
+    } else {
+        BenchConfig::standard()
+    };
+    if let Some(s) = &args.sizes {
+        config.sizes = b::parse_sizes(s).map_err(|e| UsageError(format!("--sizes: {e}")))?;
+    }
+    if !args.backends.is_empty() {
+        config.backends = args
+            .backends
+            .iter()
+            .map(|x| match x {
+                BenchBackend::Ring => Backend::Ring,
+                BenchBackend::AwsLcRs => Backend::AwsLcRs,
+                BenchBackend::RustCrypto => Backend::RustCrypto,
+            })
+            .collect();
+        config.backends.sort();
+        config.backends.dedup();
+    }
+    if !args.ciphers.is_empty() {
+        config.ciphers = args
+            .ciphers
+            .iter()
+            .map(|x| match x {
+                BenchCipher::Aes128Gcm => Cipher::Aes128Gcm,
+                BenchCipher::Aes256Gcm => Cipher::Aes256Gcm,
+                BenchCipher::ChaCha20Poly1305 => Cipher::ChaCha20Poly1305,
+                BenchCipher::Aes128Ctr => Cipher::Aes128Ctr,
+                BenchCipher::Aes256Ctr => Cipher::Aes256Ctr,
+            })
+            .collect();
+        config.ciphers.sort();
+        config.ciphers.dedup();
+    }
+    if let Some(r) = args.rounds {
+        config.rounds = usize::from(r);
+    }
+    let ciphers_wanted = args.workload != BenchWorkload::Messages;
+    let messages_wanted = args.workload != BenchWorkload::Ciphers;
+    if ciphers_wanted && config.units().is_empty() {
+        return Err(UsageError(
+            "no backend offers the chosen ciphers (ring has no AES-CTR): add a --backend or a --cipher".into(),
+        )
+        .into());
+    }
+    let mut workload = if args.quick {
+        WorkloadConfig::quick()
+    } else {
+        WorkloadConfig::standard()
+    };
+    if let Some(n) = args.messages {
+        workload.messages = n as usize;
+    }
+    if let Some(r) = args.rate {
+        workload.rate = r;
+    }
+    if let Some(m) = &args.mix {
+        workload.mix = b::workload::parse_mix(m).map_err(|e| UsageError(format!("--mix: {e}")))?;
+    }
+    if cfg!(debug_assertions) {
+        eprintln!("vetcrypt: warning: this is a debug build; benchmark figures are not representative (cargo build --release)");
+    }
+
+    let observed_at = OffsetDateTime::now_utc();
+    let mut facts = crate::facts::BenchFacts {
+        machine: b::cpu::machine(),
+        settings: crate::facts::BenchSettings {
+            sizes: Vec::new(),
+            rounds: 0,
+            ..config.settings()
+        },
+        results: Vec::new(),
+        key_setup: Vec::new(),
+        aes256_cost: Vec::new(),
+        openssl: None,
+        workload: None,
+    };
+    if ciphers_wanted {
+        let bar = counter_bar(config.batches(), "measuring");
+        let measured = b::run(&config, &|| bar.inc(1));
+        bar.finish_and_clear();
+        match measured {
+            Ok(m) => facts = m,
+            Err(e) => {
+                eprintln!("vetcrypt: error: the cipher benchmark could not run: {e}");
+                return Ok(exit::PROBE_FAILED);
+            }
+        }
+        if args.compare_openssl {
+            let (ciphers, sizes) = if args.quick {
+                let gcm: Vec<Cipher> = config
+                    .ciphers
+                    .iter()
+                    .copied()
+                    .filter(|c| matches!(c, Cipher::Aes128Gcm | Cipher::Aes256Gcm))
+                    .collect();
+                let size = config
+                    .sizes
+                    .iter()
+                    .copied()
+                    .filter(|s| *s <= 16 * 1024)
+                    .max()
+                    .unwrap_or(config.sizes[0]);
+                (gcm, vec![size])
+            } else {
+                (config.ciphers.clone(), config.sizes.clone())
+            };
+            let bar = counter_bar((ciphers.len() * sizes.len()) as u64, "openssl speed");
+            facts.openssl = Some(b::openssl::reference(
+                &args.openssl,
+                &ciphers,
+                &sizes,
+                1,
+                &|| bar.inc(1),
+            ));
+            bar.finish_and_clear();
+        }
+    }
+    if messages_wanted {
+        let bar = counter_bar(workload.messages as u64, "messages");
+        let measured = runtime()?.block_on(b::workload::run(&workload, &|| bar.inc(1)));
+        bar.finish_and_clear();
+        match measured {
+            Ok(w) => facts.workload = Some(w),
+            Err(e) => {
+                eprintln!("vetcrypt: error: the message workload could not run: {e:#}");
+                return Ok(exit::PROBE_FAILED);
+            }
+        }
+    }
+
+    let set = FactSet {
+        schema_version: FACTS_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        observed_at,
+        endpoints: Vec::new(),
+        keys: Vec::new(),
+        kms_errors: Vec::new(),
+        tenants: Vec::new(),
+        bench: Some(facts),
+    };
+    let bench_facts = set.bench.as_ref().expect("just set");
+    let findings = policy.as_ref().map(|p| policy::evaluate(p, &set).bench);
+    if let Some(path) = &args.chart {
+        match report::chart::throughput_svg(bench_facts) {
+            Some(svg) => write_file(path, &svg)?,
+            None => eprintln!(
+                "vetcrypt: note: no cipher figures, so no chart was written to {}",
+                path.display()
+            ),
+        }
+    }
+    let chart_ref = args.chart.as_ref().map(|p| p.display().to_string());
+    for (format, path) in &outputs {
+        let text = match format {
+            BenchFormat::Terminal => report::bench::terminal(bench_facts, findings.as_deref()),
+            BenchFormat::Json => serde_json::to_string_pretty(&set)? + "\n",
+            BenchFormat::Markdown => {
+                report::bench::markdown(bench_facts, findings.as_deref(), chart_ref.as_deref())
+            }
+            BenchFormat::Html => report::bench::html(bench_facts, findings.as_deref()),
+        };
+        match path {
+            Some(p) => write_file(p, &text)?,
+            None => {
+                let mut stdout = std::io::stdout().lock();
+                let _ = stdout
+                    .write_all(text.as_bytes())
+                    .and_then(|_| stdout.flush());
+            }
+        }
+    }
+    let failing = findings
+        .iter()
+        .flatten()
+        .any(|f| f.status == policy::Status::Fail && f.severity >= args.fail_on);
+    Ok(if failing {
+        exit::POLICY_FAILURES
+    } else {
+        exit::PASS
+    })
+}
+
+/// A counting progress bar on standard error, shown only on a terminal.
+fn counter_bar(n: u64, what: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(n);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+        "{{spinner}} {what} {{pos}}/{{len}} {{wide_bar}}"
+    )) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
 }

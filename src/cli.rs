@@ -41,6 +41,94 @@ pub enum Command {
     Policy(PolicyCommand),
     /// Start local TLS endpoints in-process and scan them: a real report, no network needed.
     Demo(DemoArgs),
+    /// Measure what AES-256 costs over AES-128 on this machine, per backend (ring, aws-lc-rs,
+    /// RustCrypto), and over real TLS 1.3 connections on 127.0.0.1.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// What to measure: `ciphers` (seal/open throughput per backend), `messages` (a message
+    /// workload over TLS 1.3 with AES-128-GCM and AES-256-GCM), or `all`.
+    #[arg(long, value_enum, default_value = "ciphers")]
+    pub workload: BenchWorkload,
+    /// A short run (under 10 s): fewer, shorter rounds; 150 messages for `messages`.
+    #[arg(long)]
+    pub quick: bool,
+    /// Message sizes, e.g. 16,64,1KiB,16KiB,1MiB (the default).
+    #[arg(long, value_name = "LIST")]
+    pub sizes: Option<String>,
+    /// Backends to measure (repeatable) [default: all].
+    #[arg(long = "backend", value_enum, value_name = "NAME")]
+    pub backends: Vec<BenchBackend>,
+    /// Ciphers to measure (repeatable) [default: all].
+    #[arg(long = "cipher", value_enum, value_name = "NAME")]
+    pub ciphers: Vec<BenchCipher>,
+    /// Rounds per measurement [default: 15, --quick 5].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub rounds: Option<u16>,
+    /// `messages`: messages per suite [default: 1000, --quick 150].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub messages: Option<u32>,
+    /// `messages`: target messages per second per suite [default: 50].
+    #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// `messages`: size mix as SIZE:WEIGHT pairs [default: 1KiB:9,200KiB:1].
+    #[arg(long, value_name = "MIX")]
+    pub mix: Option<String>,
+    /// Run `openssl speed -evp` for the same ciphers and sizes in this run and print
+    /// vetcrypt's figures beside it as ratios.
+    #[arg(long)]
+    pub compare_openssl: bool,
+    /// The openssl binary for --compare-openssl.
+    #[arg(long, value_name = "PATH", default_value = "openssl")]
+    pub openssl: String,
+    /// Judge the figures against a policy's `bench.*` rules (exit 1 on failures).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub policy: Option<String>,
+    /// Lowest severity whose failures make the exit code 1.
+    #[arg(long, value_enum, default_value = "low")]
+    pub fail_on: Severity,
+    /// Output format: terminal, json (the facts, for `vetcrypt check --facts`), markdown, html
+    /// (with an SVG chart); FMT=FILE writes to a file (repeatable).
+    #[arg(short, long = "format", value_name = "FMT[=FILE]")]
+    pub formats: Vec<String>,
+    /// Write the (single) format without a file to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write the chart alone (SVG) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub chart: Option<PathBuf>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BenchWorkload {
+    Ciphers,
+    Messages,
+    All,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BenchBackend {
+    Ring,
+    #[value(name = "aws-lc-rs")]
+    AwsLcRs,
+    #[value(name = "rustcrypto")]
+    RustCrypto,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BenchCipher {
+    #[value(name = "aes-128-gcm")]
+    Aes128Gcm,
+    #[value(name = "aes-256-gcm")]
+    Aes256Gcm,
+    #[value(name = "chacha20-poly1305")]
+    ChaCha20Poly1305,
+    #[value(name = "aes-128-ctr")]
+    Aes128Ctr,
+    #[value(name = "aes-256-ctr")]
+    Aes256Ctr,
 }
 
 #[derive(Args, Debug)]

@@ -2,12 +2,13 @@
 //!
 //! One pipeline, one direction: **plan → probes → facts → policy → findings → reports**.
 //! - [`plan`]: what to look at (targets, plan files).
-//! - [`tls`], [`cert`]: probes; they observe and never judge, returning [`facts`].
+//! - [`tls`], [`cert`], [`kms`], [`bench`]: probes; they observe and never judge, returning [`facts`].
 //! - [`policy`]: pure rules over facts, giving findings.
 //! - [`report`]: renderers (terminal, JSON, SARIF, JUnit).
 //! - [`lab`]: local TLS endpoints for the demo and the tests.
 
 pub mod app;
+pub mod bench;
 pub mod cert;
 pub mod cli;
 pub mod error;

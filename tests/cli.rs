@@ -161,13 +161,13 @@ fn bad_files_name_file_and_line() {
 #[test]
 fn policy_commands() {
     let dir = workdir();
-    // The post-quantum and key-custody policies between them apply every rule there is.
+    // The post-quantum, key-custody and bench policies between them apply every rule there is.
     let o = vetcrypt(&["policy", "show", "post-quantum"], dir.path());
     let mut out = text(&o.stdout);
     assert_eq!(o.status.code(), Some(0));
-    out.push_str(&text(
-        &vetcrypt(&["policy", "show", "key-custody"], dir.path()).stdout,
-    ));
+    for p in ["key-custody", "bench"] {
+        out.push_str(&text(&vetcrypt(&["policy", "show", p], dir.path()).stdout));
+    }
     for r in vetcrypt::policy::catalog::all() {
         assert!(out.contains(r.id), "policy show lacks {}", r.id);
         assert!(

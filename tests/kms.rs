@@ -43,6 +43,7 @@ fn judge(
         keys: keys.to_vec(),
         kms_errors: Vec::new(),
         tenants,
+        bench: None,
     };
     let policy = match Policy::load(policy) {
         Ok(p) => p,

@@ -9,7 +9,9 @@ use time::OffsetDateTime;
 
 use crate::plan::Target;
 
+mod bench;
 mod kms;
+pub use bench::*;
 pub use kms::*;
 
 /// Version of the facts file layout. Bump on any incompatible change.
@@ -35,6 +37,9 @@ pub struct FactSet {
     /// Tenants and the keys the plan says each one uses (for the per-tenant key rule).
     #[serde(default)]
     pub tenants: Vec<Tenant>,
+    /// `vetcrypt bench` measurements (absent from scans).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bench: Option<BenchFacts>,
 }
 
 /// What was observed of one TLS endpoint.

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::finding::{Outcome, Severity};
 use super::rules;
-use crate::facts::{EndpointFacts, FactSet, KeyFacts, ProtocolVersion};
+use crate::facts::{BenchFacts, EndpointFacts, FactSet, KeyFacts, ProtocolVersion};
 
 /// Kinds of rule parameter, each parsed and checked when a policy is loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,11 +138,18 @@ pub struct KeyCtx<'a> {
     pub params: &'a Params,
 }
 
+/// What a benchmark rule's logic sees: the run's measurements and its parameters.
+pub struct BenchCtx<'a> {
+    pub bench: &'a BenchFacts,
+    pub params: &'a Params,
+}
+
 /// A rule's logic, by the kind of subject it judges.
 #[derive(Clone, Copy)]
 pub enum Check {
     Endpoint(fn(&Ctx<'_>) -> Outcome),
     Key(fn(&KeyCtx<'_>) -> Outcome),
+    Bench(fn(&BenchCtx<'_>) -> Outcome),
 }
 
 pub struct RuleDef {

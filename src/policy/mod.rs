@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-pub use catalog::{Check, Ctx, KeyCtx, ParamValue, Params, RuleDef};
+pub use catalog::{BenchCtx, Check, Ctx, KeyCtx, ParamValue, Params, RuleDef};
 pub use finding::{Finding, Outcome, Severity, Status};
 pub use rules::weak_suite;
 
@@ -30,6 +30,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "key-custody",
         include_str!("../../policies/key-custody.toml"),
     ),
+    ("bench", include_str!("../../policies/bench.toml")),
 ];
 
 /// A rule as a policy applies it.
@@ -229,6 +230,8 @@ pub struct KeyEvaluated {
 pub struct Evaluation {
     pub endpoints: Vec<Evaluated>,
     pub keys: Vec<KeyEvaluated>,
+    /// Findings of `bench.*` rules, when the facts hold a benchmark.
+    pub bench: Vec<Finding>,
 }
 
 /// Applies `policy` to every endpoint and key of `facts`: endpoint rules to endpoints, key rules
@@ -254,7 +257,7 @@ pub fn evaluate(policy: &Policy, facts: &FactSet) -> Evaluation {
                             }),
                         },
                     )),
-                    Check::Key(_) => None,
+                    Check::Key(_) | Check::Bench(_) => None,
                 })
                 .collect(),
         })
@@ -280,12 +283,33 @@ pub fn evaluate(policy: &Policy, facts: &FactSet) -> Evaluation {
                             }),
                         },
                     )),
-                    Check::Endpoint(_) => None,
+                    Check::Endpoint(_) | Check::Bench(_) => None,
                 })
                 .collect(),
         })
         .collect();
-    Evaluation { endpoints, keys }
+    let bench = match &facts.bench {
+        None => Vec::new(),
+        Some(b) => policy
+            .rules
+            .iter()
+            .filter_map(|r| match r.def.check {
+                Check::Bench(check) => Some(finding(
+                    r,
+                    check(&BenchCtx {
+                        bench: b,
+                        params: &r.params,
+                    }),
+                )),
+                _ => None,
+            })
+            .collect(),
+    };
+    Evaluation {
+        endpoints,
+        keys,
+        bench,
+    }
 }
 
 fn probe_error(message: &str) -> Outcome {
@@ -375,14 +399,20 @@ mod tests {
             "kms.allowed_regions",
             "kms.max_decrypt_principals",
         ];
+        // Benchmark rules live in the `bench` policy.
+        let bench = catalog::all()
+            .iter()
+            .filter(|r| matches!(r.check, Check::Bench(_)))
+            .count();
+        assert_eq!(bench, Policy::load("bench").unwrap().rules.len());
         assert_eq!(
             p.rules.len(),
-            catalog::all().len() - off.len(),
-            "every rule but {off:?}"
+            catalog::all().len() - off.len() - bench,
+            "every rule but {off:?} and the bench rules"
         );
         assert!(p.rules.iter().all(|r| !off.contains(&r.def.id)));
         let pq = Policy::load("post-quantum").unwrap();
-        assert_eq!(pq.rules.len(), catalog::all().len() - off.len() + 1);
+        assert_eq!(pq.rules.len(), catalog::all().len() - off.len() - bench + 1);
         let custody = Policy::load("key-custody").unwrap();
         assert_eq!(
             custody.rules.len(),

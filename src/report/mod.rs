@@ -1,5 +1,8 @@
-//! Reports: render a report for people (terminal) and for machines (JSON, SARIF, JUnit).
+//! Reports: render a report for people (terminal) and for machines (JSON, SARIF, JUnit); the
+//! benchmark report (`bench`: terminal, Markdown, HTML with an SVG chart from `chart`).
 
+pub mod bench;
+pub mod chart;
 mod junit;
 pub mod model;
 mod sarif;
@@ -45,6 +48,26 @@ pub fn parse_outputs(
     formats: &[String],
     output: Option<PathBuf>,
 ) -> Result<Vec<Output>, UsageError> {
+    Ok(parse_outputs_with(
+        formats,
+        output,
+        Format::parse,
+        Format::NAMES,
+        Format::Terminal,
+    )?
+    .into_iter()
+    .map(|(format, path)| Output { format, path })
+    .collect())
+}
+
+/// [`parse_outputs`] for any set of format names (the benchmark report has its own).
+pub fn parse_outputs_with<F: Copy>(
+    formats: &[String],
+    output: Option<PathBuf>,
+    parse: fn(&str) -> Option<F>,
+    names: &str,
+    default: F,
+) -> Result<Vec<(F, Option<PathBuf>)>, UsageError> {
     let mut outs = Vec::new();
     for spec in formats.iter().flat_map(|f| f.split(',')) {
         let (name, path) = match spec.split_once('=') {
@@ -56,26 +79,20 @@ pub fn parse_outputs(
             }
             None => (spec, None),
         };
-        let format = Format::parse(name.trim()).ok_or_else(|| {
+        let format = parse(name.trim()).ok_or_else(|| {
             UsageError(format!(
-                "unknown format `{name}` (expected one of: {})",
-                Format::NAMES
+                "unknown format `{name}` (expected one of: {names})"
             ))
         })?;
-        outs.push(Output { format, path });
+        outs.push((format, path));
     }
     if outs.is_empty() {
-        outs.push(Output {
-            format: Format::Terminal,
-            path: None,
-        });
+        outs.push((default, None));
     }
     if let Some(path) = output {
-        let unplaced: Vec<usize> = (0..outs.len())
-            .filter(|i| outs[*i].path.is_none())
-            .collect();
+        let unplaced: Vec<usize> = (0..outs.len()).filter(|i| outs[*i].1.is_none()).collect();
         match unplaced.as_slice() {
-            [i] => outs[*i].path = Some(path),
+            [i] => outs[*i].1 = Some(path),
             [] => return Err(UsageError("--output: every --format already names its file".into())),
             _ => {
                 return Err(UsageError(
@@ -84,7 +101,7 @@ pub fn parse_outputs(
             }
         }
     }
-    if outs.iter().filter(|o| o.path.is_none()).count() > 1 {
+    if outs.iter().filter(|o| o.1.is_none()).count() > 1 {
         return Err(UsageError(
             "only one format can go to standard output; give the others a file: --format sarif=results.sarif".into(),
         ));

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::exit;
-use crate::facts::{Cloud, EndpointFacts, FactSet, KeyFacts, KmsScopeError};
+use crate::facts::{BenchFacts, Cloud, EndpointFacts, FactSet, KeyFacts, KmsScopeError};
 use crate::policy::{self, Finding, Policy, Severity, Status};
 
 /// Version of the report layout. Bump on any incompatible change.
@@ -30,6 +30,9 @@ pub struct Report {
     /// Regions or locations whose keys could not be listed.
     #[serde(default)]
     pub kms_errors: Vec<KmsScopeError>,
+    /// `bench.*` findings with the measurements they judged (`vetcrypt bench --policy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub benchmark: Option<BenchReport>,
     /// The rules applied, in report order.
     pub rules: Vec<RuleInfo>,
 }
@@ -134,6 +137,13 @@ impl KeyReport {
     }
 }
 
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct BenchReport {
+    pub findings: Vec<Finding>,
+    pub facts: BenchFacts,
+}
+
 /// An endpoint or a key, as the SARIF and JUnit renderers see them.
 pub struct Subject<'a> {
     pub display: &'a str,
@@ -166,7 +176,14 @@ impl Report {
                 .as_ref()
                 .map(|e| format!("{}: {}", e.operation, e.message)),
         });
-        eps.chain(keys).collect()
+        let bench = self.benchmark.iter().map(|b| Subject {
+            display: "benchmark",
+            id: "benchmark".to_string(),
+            kind: "benchmark",
+            findings: &b.findings,
+            error: None,
+        });
+        eps.chain(keys).chain(bench).collect()
     }
 }
 
@@ -240,11 +257,19 @@ pub fn build(
             .any(|f| f.status == Status::Fail && f.severity >= fail_on)
     };
     let keys_failing = keys.iter().filter(|k| failing_at(&k.findings)).count() as u32;
+    let benchmark = facts.bench.clone().map(|b| BenchReport {
+        findings: evaluated.bench,
+        facts: b,
+    });
+    let bench_failing = benchmark.as_ref().is_some_and(|b| failing_at(&b.findings));
+    if let Some(b) = &benchmark {
+        b.findings.iter().for_each(|f| findings.add(f.status));
+    }
     let kms_unreadable =
         (keys.iter().filter(|k| k.facts.error.is_some()).count() + facts.kms_errors.len()) as u32;
     let exit_code = if unreachable > 0 || kms_unreadable > 0 {
         exit::PROBE_FAILED
-    } else if failing > 0 || keys_failing > 0 {
+    } else if failing > 0 || keys_failing > 0 || bench_failing {
         exit::POLICY_FAILURES
     } else {
         exit::PASS
@@ -277,6 +302,7 @@ pub fn build(
         endpoints,
         keys,
         kms_errors: facts.kms_errors.clone(),
+        benchmark,
         rules: policy
             .rules
             .iter()

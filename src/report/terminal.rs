@@ -86,6 +86,26 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
         findings_block(&mut out, &p, &ep.findings, verbose);
     }
     keys_section(&mut out, &p, report, verbose);
+    if let Some(b) = &report.benchmark {
+        let m = &b.facts.machine;
+        let _ = writeln!(
+            out,
+            "\n{} {}",
+            p.bold("benchmark"),
+            p.dim(&format!(
+                "{} · {} results, {} ratios{}",
+                m.cpu_model.as_deref().unwrap_or(&m.arch),
+                b.facts.results.len(),
+                b.facts.aes256_cost.len(),
+                if b.facts.workload.is_some() {
+                    ", message workload"
+                } else {
+                    ""
+                }
+            ))
+        );
+        findings_block(&mut out, &p, &b.findings, verbose);
+    }
     let s = &report.summary;
     let verdict = match s.exit_code {
         0 => p.wrap("1;32", "PASS"),

@@ -44,6 +44,7 @@ pub fn fact_set(endpoints: Vec<EndpointFacts>) -> FactSet {
         keys: Vec::new(),
         kms_errors: Vec::new(),
         tenants: Vec::new(),
+        bench: None,
     }
 }
 

@@ -619,6 +619,7 @@ mod tests {
             keys: vec![k.clone()],
             kms_errors: Vec::new(),
             tenants: Vec::new(),
+            bench: None,
         };
         check(&KeyCtx {
             key: k,

@@ -1,5 +1,6 @@
 //! Rule logic, one module per fact family. Pure functions of facts: no I/O, no clock.
 
+mod bench;
 mod cert;
 mod kms;
 mod tls;
@@ -400,6 +401,40 @@ pub static CATALOG: &[RuleDef] = &[
         reference: "NIST SP 800-57 Part 1 Rev. 5 §5.2 (key usage: one purpose and owner per key)",
         params: &[],
         check: Check::Key(kms::tenant_keys_distinct),
+    },
+    RuleDef {
+        id: "bench.optimized_build",
+        title: "The benchmark ran an optimised build",
+        severity: Severity::High,
+        needs: &["bench.machine.optimized_build"],
+        remediation: "Build vetcrypt with `cargo build --release` (or `cargo install --path .`) and run the benchmark again: debug builds are many times slower and their ratios are meaningless.",
+        reference: "criterion.rs user guide (benchmarks are run with the bench profile, optimised)",
+        params: &[],
+        check: Check::Bench(bench::optimized_build),
+    },
+    RuleDef {
+        id: "bench.aes256_cost",
+        title: "AES-256-GCM costs at most the allowed extra over AES-128-GCM",
+        severity: Severity::Medium,
+        needs: &["bench.aes256_cost"],
+        remediation: "Choose the backend with the lowest measured cost (`vetcrypt bench` compares ring, aws-lc-rs and RustCrypto), hardware with AES-NI/VAES, or accept the cost in the design; measure at your real message size with --sizes.",
+        reference: "NIST SP 800-57 Part 1 Rev. 5 §5.6 (AES-128 and AES-256 both acceptable beyond 2031); FIPS 197",
+        params: &[
+            ParamDef { name: "max_extra_pct", kind: ParamKind::Count, default: "50", help: "largest allowed extra time of AES-256-GCM over AES-128-GCM, in percent (median of per-round ratios)" },
+            ParamDef { name: "size", kind: ParamKind::Count, default: "16384", help: "message size in bytes the limit applies to (must be one of the run's --sizes)" },
+            ParamDef { name: "backends", kind: ParamKind::Names, default: "[]", help: "backends that must meet it (ring, aws-lc-rs, RustCrypto); empty: every backend measured" },
+        ],
+        check: Check::Bench(bench::aes256_cost),
+    },
+    RuleDef {
+        id: "bench.workload_p99",
+        title: "The message workload's p99 latency stays under the limit",
+        severity: Severity::Medium,
+        needs: &["bench.workload.suites"],
+        remediation: "Find where the time goes (message size, rate, CPU): compare the suites' p99 in the report; if both suites are slow, the cipher is not the cause.",
+        reference: "Google SRE book, ch. 6 (latency percentiles as service level indicators)",
+        params: &[ParamDef { name: "max_ms", kind: ParamKind::Count, default: "2000", help: "largest allowed p99 latency per message, in milliseconds" }],
+        check: Check::Bench(bench::workload_p99),
     },
 ];
 

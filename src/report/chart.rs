@@ -1,0 +1,116 @@
+//! The benchmark chart: seal throughput against message size, one line per cipher × backend,
+//! both axes logarithmic. SVG, drawn with plotters; ready to paste into a design document.
+
+use plotters::prelude::*;
+
+use crate::bench::size_label;
+use crate::facts::{Backend, BenchFacts, Cipher, Operation};
+
+/// Colour per cipher, dash pattern per backend: a reader can follow either.
+fn colour(c: Cipher) -> RGBColor {
+    match c {
+        Cipher::Aes128Gcm => RGBColor(31, 119, 180),
+        Cipher::Aes256Gcm => RGBColor(214, 39, 40),
+        Cipher::ChaCha20Poly1305 => RGBColor(44, 160, 44),
+        Cipher::Aes128Ctr => RGBColor(148, 103, 189),
+        Cipher::Aes256Ctr => RGBColor(255, 127, 14),
+    }
+}
+
+fn marker_size(b: Backend) -> u32 {
+    match b {
+        Backend::Ring => 3,
+        Backend::AwsLcRs => 5,
+        Backend::RustCrypto => 2,
+    }
+}
+
+/// The SVG document, or None when there is nothing to draw (no cipher results).
+pub fn throughput_svg(b: &BenchFacts) -> Option<String> {
+    let seal: Vec<_> = b
+        .results
+        .iter()
+        .filter(|r| r.operation == Operation::Seal && r.throughput_mbps.median > 0.0)
+        .collect();
+    if seal.is_empty() {
+        return None;
+    }
+    let (min_x, max_x) = seal.iter().fold((f64::MAX, 0f64), |(lo, hi), r| {
+        (lo.min(r.size as f64), hi.max(r.size as f64))
+    });
+    let (min_y, max_y) = seal.iter().fold((f64::MAX, 0f64), |(lo, hi), r| {
+        let v = r.throughput_mbps.median;
+        (lo.min(v), hi.max(v))
+    });
+    let x_range = (min_x / 1.5).max(1.0)..(max_x * 1.5);
+    let y_range = (min_y / 2.0).max(0.1)..(max_y * 2.0);
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
+        root.fill(&WHITE).ok()?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "Seal throughput by message size (median MB/s, log-log)",
+                ("sans-serif", 20),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x_range.log_scale(), y_range.log_scale())
+            .ok()?;
+        chart
+            .configure_mesh()
+            .x_desc("message size")
+            .y_desc("MB/s")
+            .x_label_formatter(&|x| size_label(x.round() as usize))
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .ok()?;
+
+        let mut series: Vec<(Backend, Cipher)> =
+            seal.iter().map(|r| (r.backend, r.cipher)).collect();
+        series.sort();
+        series.dedup();
+        for (backend, cipher) in series {
+            let mut points: Vec<(f64, f64)> = seal
+                .iter()
+                .filter(|r| r.backend == backend && r.cipher == cipher)
+                .map(|r| (r.size as f64, r.throughput_mbps.median))
+                .collect();
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let col = colour(cipher);
+            let width = if backend == Backend::AwsLcRs { 3 } else { 1 };
+            let style = ShapeStyle::from(&col).stroke_width(width);
+            chart
+                .draw_series(LineSeries::new(points.clone(), style))
+                .ok()?
+                .label(format!("{} · {}", cipher.label(), backend.label()))
+                .legend(move |(x, y)| {
+                    PathElement::new(
+                        vec![(x, y), (x + 18, y)],
+                        ShapeStyle::from(&col).stroke_width(width),
+                    )
+                });
+            let m = marker_size(backend);
+            chart
+                .draw_series(
+                    points
+                        .iter()
+                        .map(|p| Circle::new(*p, m, ShapeStyle::from(&col).filled())),
+                )
+                .ok()?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .label_font(("sans-serif", 12))
+            .draw()
+            .ok()?;
+        root.present().ok()?;
+    }
+    Some(svg)
+}
