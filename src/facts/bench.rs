@@ -83,6 +83,7 @@ pub enum Backend {
     Ring,
     AwsLcRs,
     /// RustCrypto's aes-gcm, chacha20poly1305, aes and ctr crates.
+    #[serde(rename = "rustcrypto")]
     RustCrypto,
 }
 

@@ -3,7 +3,6 @@
 
 use plotters::prelude::*;
 
-use crate::bench::size_label;
 use crate::facts::{Backend, BenchFacts, Cipher, Operation};
 
 /// Colour per cipher, dash pattern per backend: a reader can follow either.
@@ -63,7 +62,7 @@ pub fn throughput_svg(b: &BenchFacts) -> Option<String> {
             .configure_mesh()
             .x_desc("message size")
             .y_desc("MB/s")
-            .x_label_formatter(&|x| size_label(x.round() as usize))
+            .x_label_formatter(&|x| decimal_size(*x))
             .y_label_formatter(&|y| format!("{y:.0}"))
             .light_line_style(RGBColor(235, 235, 235))
             .draw()
@@ -83,16 +82,19 @@ pub fn throughput_svg(b: &BenchFacts) -> Option<String> {
             let col = colour(cipher);
             let width = if backend == Backend::AwsLcRs { 3 } else { 1 };
             let style = ShapeStyle::from(&col).stroke_width(width);
-            chart
-                .draw_series(LineSeries::new(points.clone(), style))
-                .ok()?
-                .label(format!("{} · {}", cipher.label(), backend.label()))
-                .legend(move |(x, y)| {
-                    PathElement::new(
-                        vec![(x, y), (x + 18, y)],
-                        ShapeStyle::from(&col).stroke_width(width),
-                    )
-                });
+            let label = format!("{} · {}", cipher.label(), backend.label());
+            // RustCrypto dashed, ring thin, aws-lc-rs thick: backends apart at a glance.
+            let dashed = backend == Backend::RustCrypto;
+            let series = if dashed {
+                chart.draw_series(DashedLineSeries::new(points.clone(), 6, 4, style))
+            } else {
+                chart.draw_series(LineSeries::new(points.clone(), style))
+            };
+            series.ok()?.label(label).legend(move |(x, y)| {
+                let s = ShapeStyle::from(&col).stroke_width(width);
+                let end = if dashed { x + 6 } else { x + 18 };
+                PathElement::new(vec![(x, y), (end, y)], s)
+            });
             let m = marker_size(backend);
             chart
                 .draw_series(
@@ -113,4 +115,15 @@ pub fn throughput_svg(b: &BenchFacts) -> Option<String> {
         root.present().ok()?;
     }
     Some(svg)
+}
+
+/// Axis ticks fall on powers of ten: 100 B, 1 kB, 10 kB, 1 MB.
+fn decimal_size(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{} MB", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{} kB", x / 1e3)
+    } else {
+        format!("{x:.0} B")
+    }
 }
