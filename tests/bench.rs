@@ -51,6 +51,7 @@ fn every_report_renders_and_the_facts_rejudge() {
         "ChaCha20-Poly1305",
         "AES-256-CTR",
         "Key set-up",
+        "Seal latency per message",
         "CPU features:",
         "16 B",
         "64 B",

@@ -121,6 +121,41 @@ fn tables(b: &BenchFacts) -> Vec<Table> {
         }
     }
 
+    // Per-message latency of seal: what one small message costs.
+    let mut rows = Vec::new();
+    for backend in Backend::ALL {
+        for cipher in Cipher::ALL {
+            let cells: Vec<String> = sizes
+                .iter()
+                .map(|s| {
+                    b.results
+                        .iter()
+                        .find(|r| {
+                            r.backend == backend
+                                && r.cipher == cipher
+                                && r.operation == Operation::Seal
+                                && r.size == *s
+                        })
+                        .map_or("-".into(), |r| latency(r.latency_ns.median))
+                })
+                .collect();
+            if cells.iter().all(|c| c == "-") {
+                continue;
+            }
+            let mut row = vec![backend.label().to_string(), cipher.label().to_string()];
+            row.extend(cells);
+            rows.push(row);
+        }
+    }
+    if !rows.is_empty() {
+        out.push(Table {
+            title: "Seal latency per message".into(),
+            note: "wall-clock median time for one message, key already set up".into(),
+            head: size_head(&["backend", "cipher"]),
+            rows,
+        });
+    }
+
     if !b.key_setup.is_empty() {
         out.push(Table {
             title: "Key set-up (ns per key)".into(),
@@ -242,6 +277,16 @@ fn tables(b: &BenchFacts) -> Vec<Table> {
         });
     }
     out
+}
+
+fn latency(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.1} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
 }
 
 fn op_label(op: Operation) -> &'static str {
