@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::cert::{TrustKind, TrustStore};
 use crate::cli::{
     BenchArgs, BenchBackend, BenchCipher, BenchWorkload, CheckArgs, Cli, Command, DemoArgs,
-    KmsCommand, KmsCommonArgs, PolicyCommand, ReportArgs, ScanArgs,
+    KmsCommand, KmsCommonArgs, PolicyCommand, ReportArgs, ScanArgs, VerifyArgs,
 };
 use crate::error::{exit, read_input, FileError, UsageError};
 use crate::facts::{EndpointFacts, FactSet, Tenant, FACTS_SCHEMA_VERSION};
@@ -41,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Scan(args) => scan(args, &ui),
         Command::Kms(cmd) => kms_command(cmd, &ui),
+        Command::Verify(args) => verify(args, &ui),
         Command::Check(args) => check(args, &ui),
         Command::Policy(cmd) => policy_command(cmd),
         Command::Demo(args) => demo(args, &ui),
@@ -98,29 +99,57 @@ fn scan(args: ScanArgs, ui: &Ui) -> anyhow::Result<u8> {
         )
         .into());
     }
+    let o = Overrides {
+        trust: args.trust,
+        ca_files: args.ca_files.clone(),
+        timeout: args.timeout,
+        concurrency: args.concurrency.map(usize::from),
+        max_conn_per_host: args.max_conn_per_host.map(usize::from),
+        rate: args.rate,
+    };
+    let facts = observe(&plan, &targets, &o, args.save_facts.as_ref())?;
+    emit(&judging, &facts, ui)
+}
+
+/// Command-line settings that win over a plan's.
+#[derive(Default)]
+struct Overrides {
+    trust: Option<TrustKind>,
+    ca_files: Vec<PathBuf>,
+    timeout: Option<Duration>,
+    concurrency: Option<usize>,
+    max_conn_per_host: Option<usize>,
+    rate: Option<f64>,
+}
+
+/// Probes `targets` and the plan's KMS targets at once; the fact set of the run.
+fn observe(
+    plan: &Plan,
+    targets: &[Target],
+    o: &Overrides,
+    save: Option<&PathBuf>,
+) -> anyhow::Result<FactSet> {
     let s = &plan.settings;
-    let mut trust = TrustStore::new(args.trust.or(s.trust).unwrap_or(TrustKind::Mozilla))?;
-    for f in s.ca_files.iter().chain(&args.ca_files) {
+    let mut trust = TrustStore::new(o.trust.or(s.trust).unwrap_or(TrustKind::Mozilla))?;
+    for f in s.ca_files.iter().chain(&o.ca_files) {
         trust.add_pem_file(f)?;
     }
     let cfg = ProbeConfig {
-        timeout: args.timeout.or(s.timeout).unwrap_or(DEFAULT_TIMEOUT),
+        timeout: o.timeout.or(s.timeout).unwrap_or(DEFAULT_TIMEOUT),
         trust: Arc::new(trust),
         limits: Arc::new(Limits::new(
-            args.max_conn_per_host
-                .map_or(DEFAULT_MAX_CONN_PER_HOST, usize::from),
-            args.rate,
+            o.max_conn_per_host.unwrap_or(DEFAULT_MAX_CONN_PER_HOST),
+            o.rate,
         )),
     };
-    let concurrency = args
+    let concurrency = o
         .concurrency
-        .map(usize::from)
         .or(s.concurrency)
         .unwrap_or(DEFAULT_CONCURRENCY);
     let observed_at = OffsetDateTime::now_utc();
     let progress = progress_bar(targets.len());
     let (endpoints, keys) = runtime()?.block_on(async {
-        let tls = tls::scan_with_progress(&targets, &cfg, concurrency, |f| {
+        let tls = tls::scan_with_progress(targets, &cfg, concurrency, |f| {
             progress.set_message(f.target.display());
             progress.inc(1);
         });
@@ -128,14 +157,7 @@ fn scan(args: ScanArgs, ui: &Ui) -> anyhow::Result<u8> {
         futures::join!(tls, kms)
     });
     progress.finish_and_clear();
-    let facts = record(
-        observed_at,
-        endpoints,
-        keys,
-        plan.kms.tenants,
-        args.save_facts.as_ref(),
-    )?;
-    emit(&judging, &facts, ui)
+    record(observed_at, endpoints, keys, plan.kms.tenants.clone(), save)
 }
 
 /// `vetcrypt kms aws|gcp`: one account or project, judged like endpoints.
@@ -637,4 +659,90 @@ fn counter_bar(n: u64, what: &str) -> indicatif::ProgressBar {
     }
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
+}
+
+/// Formats of the claims report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum VerifyFormat {
+    Terminal,
+    Json,
+    Markdown,
+}
+
+fn verify(args: VerifyArgs, ui: &Ui) -> anyhow::Result<u8> {
+    let outputs = report::parse_outputs_with(
+        &args.formats,
+        args.output.clone(),
+        |s| match s.to_ascii_lowercase().as_str() {
+            "terminal" | "text" | "table" => Some(VerifyFormat::Terminal),
+            "json" => Some(VerifyFormat::Json),
+            "markdown" | "md" => Some(VerifyFormat::Markdown),
+            _ => None,
+        },
+        "terminal, json, markdown",
+        VerifyFormat::Terminal,
+    )?;
+    let plan = plan::load_plan(&args.file)?;
+    if plan.claims.is_empty() && plan.attested.is_empty() {
+        return Err(UsageError(format!(
+            "{}: the file states no claim: add a [claims] table or [[attested]] entries (see probes/acme.toml)",
+            args.file.display()
+        ))
+        .into());
+    }
+    let facts = match &args.facts {
+        Some(f) => load_facts(f)?,
+        None => {
+            let o = Overrides {
+                trust: args.trust,
+                ca_files: args.ca_files.clone(),
+                timeout: args.timeout,
+                ..Overrides::default()
+            };
+            observe(&plan, &plan.endpoints, &o, args.save_facts.as_ref())?
+        }
+    };
+    let today = OffsetDateTime::now_utc().date();
+    let results = crate::claims::verify(&plan.claims, &plan.attested, &facts, today);
+    let vendor = plan
+        .vendor
+        .clone()
+        .unwrap_or_else(|| args.file.display().to_string());
+    let unreachable = facts.endpoints.iter().filter(|e| e.error.is_some()).count()
+        + facts.keys.iter().filter(|k| k.error.is_some()).count()
+        + facts.kms_errors.len();
+    let code = if unreachable > 0 {
+        exit::PROBE_FAILED
+    } else if results.iter().any(|r| r.verdict.fails()) {
+        exit::POLICY_FAILURES
+    } else {
+        exit::PASS
+    };
+    for (format, path) in &outputs {
+        let text = match format {
+            VerifyFormat::Terminal => {
+                report::claims::terminal(&vendor, &results, &facts, ui.color && path.is_none())
+            }
+            VerifyFormat::Markdown => report::claims::markdown(&vendor, &results, &facts),
+            VerifyFormat::Json => {
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "vendor": vendor,
+                    "tool": {"name": "vetcrypt", "version": env!("CARGO_PKG_VERSION")},
+                    "observed_at": report::model::rfc3339(facts.observed_at),
+                    "exit_code": code,
+                    "claims": results,
+                }))? + "\n"
+            }
+        };
+        match path {
+            Some(p) => write_file(p, &text)?,
+            None => {
+                let mut stdout = std::io::stdout().lock();
+                let _ = stdout
+                    .write_all(text.as_bytes())
+                    .and_then(|_| stdout.flush());
+            }
+        }
+    }
+    Ok(code)
 }

@@ -34,6 +34,8 @@ pub enum Command {
     /// Read KMS keys (AWS KMS, Google Cloud KMS) and judge rotation, key spec, protection and access.
     #[command(subcommand)]
     Kms(KmsCommand),
+    /// Check a vendor's claims (a vendor file under probes/): one verdict per claim.
+    Verify(VerifyArgs),
     /// Judge saved facts (from `scan --save-facts`) against a policy, without any network.
     Check(CheckArgs),
     /// List, show or validate policies, or list the rules they can use.
@@ -236,6 +238,34 @@ pub struct KmsCommonArgs {
     pub save_facts: Option<PathBuf>,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The vendor file: endpoints, keys, tenants, [claims] and [[attested]] (probes/acme.toml).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Judge facts saved earlier (`--save-facts`) instead of probing again.
+    #[arg(long, value_name = "FILE")]
+    pub facts: Option<PathBuf>,
+    /// Trust the certificates of this PEM file as roots (repeatable).
+    #[arg(long = "ca-file", value_name = "PEM")]
+    pub ca_files: Vec<PathBuf>,
+    /// Roots to validate chains against [default: mozilla].
+    #[arg(long, value_enum)]
+    pub trust: Option<TrustKind>,
+    /// Limit for each connection, e.g. 5s, 500ms [default: 5s].
+    #[arg(long, value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+    /// Write the observed facts to FILE (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub save_facts: Option<PathBuf>,
+    /// Output format: terminal, json, markdown; FMT=FILE writes to a file (repeatable).
+    #[arg(short, long = "format", value_name = "FMT[=FILE]")]
+    pub formats: Vec<String>,
+    /// Write the (single) format without a file to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

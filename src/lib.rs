@@ -10,6 +10,7 @@
 pub mod app;
 pub mod bench;
 pub mod cert;
+pub mod claims;
 pub mod cli;
 pub mod error;
 pub mod facts;

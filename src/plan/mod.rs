@@ -12,6 +12,7 @@ use toml::Spanned;
 pub use target::{Target, DEFAULT_PORT};
 
 use crate::cert::TrustKind;
+use crate::claims::{Attestation, Claim};
 use crate::error::{read_input, FileError};
 use crate::facts::Tenant;
 use crate::kms::{AwsTarget, GcpTarget, KmsPlan};
@@ -32,6 +33,12 @@ pub struct Plan {
     pub settings: ScanSettings,
     /// KMS accounts, projects and tenants to look at.
     pub kms: KmsPlan,
+    /// A vendor file's name for the vendor.
+    pub vendor: Option<String>,
+    /// The vendor's claims (`[claims]`), checked by `vetcrypt verify`.
+    pub claims: Vec<Claim>,
+    /// Document-based claims (`[[attested]]`).
+    pub attested: Vec<Attestation>,
 }
 
 #[derive(Deserialize)]
@@ -47,6 +54,19 @@ struct RawPlan {
     gcp: Vec<RawGcp>,
     #[serde(default)]
     tenant: Vec<RawTenant>,
+    vendor: Option<String>,
+    #[serde(default)]
+    claims: toml::Table,
+    #[serde(default)]
+    attested: Vec<RawAttested>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAttested {
+    claim: Spanned<String>,
+    evidence: String,
+    expires: Spanned<toml::value::Datetime>,
 }
 
 #[derive(Deserialize)]
@@ -209,7 +229,48 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
             keys: t.keys.into_inner(),
         });
     }
-    if endpoints.is_empty() && kms.is_empty() {
+    // Claims: `tls.min_version = "1.3"` under [claims] is a dotted key (nested tables) and
+    // `"tls.min_version" = "1.3"` a quoted one; both name the same claim.
+    let mut claims = Vec::new();
+    flatten_claims("", &raw.claims, &mut claims);
+    for c in &claims {
+        if let Err(m) = crate::claims::policy_for(&c.name, &c.value) {
+            return Err(FileError::at(path, src, claim_offset(src, &c.name), m));
+        }
+    }
+    let mut attested = Vec::new();
+    for a in raw.attested {
+        let d = a.expires.get_ref();
+        let date = d
+            .date
+            .and_then(|d| {
+                time::Month::try_from(d.month)
+                    .ok()
+                    .and_then(|m| time::Date::from_calendar_date(i32::from(d.year), m, d.day).ok())
+            })
+            .ok_or_else(|| {
+                FileError::at(
+                    path,
+                    src,
+                    a.expires.span().start,
+                    "`expires` must be a date such as 2027-05-01",
+                )
+            })?;
+        if a.claim.get_ref().trim().is_empty() {
+            return Err(FileError::at(
+                path,
+                src,
+                a.claim.span().start,
+                "an [[attested]] entry needs a `claim`",
+            ));
+        }
+        attested.push(Attestation {
+            claim: a.claim.into_inner(),
+            evidence: a.evidence,
+            expires: date,
+        });
+    }
+    if endpoints.is_empty() && kms.is_empty() && claims.is_empty() && attested.is_empty() {
         return Err(FileError::at(
             path,
             src,
@@ -221,7 +282,37 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
         endpoints,
         settings,
         kms,
+        vendor: raw.vendor,
+        claims,
+        attested,
     })
+}
+
+fn flatten_claims(prefix: &str, t: &toml::Table, out: &mut Vec<Claim>) {
+    for (k, v) in t {
+        let name = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(inner) => flatten_claims(&name, inner, out),
+            _ => out.push(Claim {
+                name,
+                value: v.clone(),
+            }),
+        }
+    }
+}
+
+/// Where a claim is written (for the error's line): its quoted or dotted name after [claims].
+fn claim_offset(src: &str, name: &str) -> usize {
+    let start = src.find("[claims]").unwrap_or(0);
+    let leaf = name.rsplit('.').next().unwrap_or(name);
+    let rest = &src[start..];
+    rest.find(name)
+        .or_else(|| rest.find(leaf))
+        .map_or(start, |i| start + i)
 }
 
 /// Reads a targets file: one target per line, `#` starts a comment.

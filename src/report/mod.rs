@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod chart;
+pub mod claims;
 mod junit;
 pub mod model;
 mod sarif;
