@@ -99,6 +99,25 @@ fn scan(args: ScanArgs, ui: &Ui) -> anyhow::Result<u8> {
         )
         .into());
     }
+    if let Some(shard) = args.shard {
+        let all = targets.len();
+        targets.retain(|t| plan::in_shard(&t.authority(), shard));
+        let deal = |n: usize| (0..n).map(move |k| k % shard.1 == shard.0 - 1);
+        let keep_aws: Vec<bool> = deal(plan.kms.aws.len()).collect();
+        let keep_gcp: Vec<bool> = deal(plan.kms.gcp.len()).collect();
+        let mut k = keep_aws.iter();
+        plan.kms.aws.retain(|_| *k.next().unwrap_or(&false));
+        let mut k = keep_gcp.iter();
+        plan.kms.gcp.retain(|_| *k.next().unwrap_or(&false));
+        eprintln!(
+            "vetcrypt: shard {}/{}: {} of {all} endpoints, {} AWS and {} GCP targets",
+            shard.0,
+            shard.1,
+            targets.len(),
+            plan.kms.aws.len(),
+            plan.kms.gcp.len()
+        );
+    }
     let o = Overrides {
         trust: args.trust,
         ca_files: args.ca_files.clone(),

@@ -165,6 +165,11 @@ pub struct ScanArgs {
     /// At most this many new connections per second, overall [default: unlimited].
     #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate)]
     pub rate: Option<f64>,
+    /// Probe only shard I of N (1-based), for splitting a large estate across CI jobs: each
+    /// endpoint belongs to one shard by a stable hash of host:port; KMS accounts and projects
+    /// are dealt out in turn.
+    #[arg(long, value_name = "I/N", value_parser = crate::plan::parse_shard)]
+    pub shard: Option<(usize, usize)>,
     /// Write the observed facts to FILE (JSON), for `vetcrypt check --facts FILE`.
     #[arg(long, value_name = "FILE")]
     pub save_facts: Option<PathBuf>,

@@ -400,3 +400,42 @@ fn shipped_plans_and_policies_parse() {
     }
     assert!(seen >= 2);
 }
+
+/// `--shard I/N` splits the endpoints between CI jobs: each endpoint in exactly one shard.
+#[test]
+fn shards_split_the_targets() {
+    let dir = workdir();
+    // Closed ports on 127.0.0.1: each fails fast (exit 3) but still appears in its shard's report.
+    let targets: Vec<String> = (1..=9).map(|p| format!("127.0.0.1:{p}")).collect();
+    let mut seen = Vec::new();
+    for shard in ["1/3", "2/3", "3/3"] {
+        let mut args = vec![
+            "scan",
+            "--shard",
+            shard,
+            "--timeout",
+            "1s",
+            "--format",
+            "json",
+        ];
+        args.extend(targets.iter().map(String::as_str));
+        let o = vetcrypt(&args, dir.path());
+        assert!(
+            text(&o.stderr).contains(&format!("shard {shard}")),
+            "{}",
+            text(&o.stderr)
+        );
+        let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+        for ep in report["endpoints"].as_array().unwrap() {
+            seen.push(ep["display"].as_str().unwrap().to_string());
+        }
+    }
+    seen.sort();
+    let mut want = targets.clone();
+    want.sort();
+    assert_eq!(seen, want, "every endpoint in exactly one shard");
+    assert_usage_errors(
+        &[(&["scan", "a:1", "--shard", "4/3"], "the shard number")],
+        dir.path(),
+    );
+}

@@ -414,3 +414,53 @@ mod tests {
         assert!(parse_duration("soon").is_err());
     }
 }
+
+/// Parses `--shard I/N`: 1 ≤ I ≤ N ≤ 1000.
+pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("`{s}` is not a shard: write I/N, e.g. 2/4 for the second of four");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let i: usize = i.trim().parse().map_err(|_| bad())?;
+    let n: usize = n.trim().parse().map_err(|_| bad())?;
+    if n == 0 || n > 1000 || i == 0 || i > n {
+        return Err(format!(
+            "`{s}`: the shard number goes from 1 to N, and N from 1 to 1000"
+        ));
+    }
+    Ok((i, n))
+}
+
+/// Whether `key` (an endpoint's host:port) falls in shard `i` of `n` (1-based): FNV-1a, the
+/// same on every machine and run.
+pub fn in_shard(key: &str, (i, n): (usize, usize)) -> bool {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % n as u64) as usize == i - 1
+}
+
+#[cfg(test)]
+mod shard_tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_estate() {
+        assert_eq!(parse_shard("2/4"), Ok((2, 4)));
+        for bad in ["0/4", "5/4", "1/0", "x/2", "3"] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+        let hosts: Vec<String> = (0..500).map(|i| format!("host{i}.example:443")).collect();
+        let mut seen = vec![0usize; hosts.len()];
+        for i in 1..=4 {
+            let mine: Vec<usize> = (0..hosts.len())
+                .filter(|h| in_shard(&hosts[*h], (i, 4)))
+                .collect();
+            // Roughly even, and every endpoint in exactly one shard.
+            assert!((80..170).contains(&mine.len()), "shard {i}: {}", mine.len());
+            mine.iter().for_each(|h| seen[*h] += 1);
+        }
+        assert!(seen.iter().all(|c| *c == 1));
+        assert!(in_shard("a:443", (1, 1)));
+    }
+}

@@ -60,6 +60,10 @@ struct RawPolicy {
     version: String,
     #[serde(default)]
     description: String,
+    /// A built-in policy name or a policy file (relative to this one) whose rules this one
+    /// starts from; its own `[rules]` tables then override parameters, severities, or turn
+    /// rules off (`enabled = false`).
+    extends: Option<Spanned<String>>,
     #[serde(default)]
     rules: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
 }
@@ -87,13 +91,29 @@ impl Policy {
 
     /// Parses policy text; errors give file, line and what was expected.
     pub fn parse(origin: &str, src: &str) -> Result<Policy, FileError> {
+        Policy::parse_at_depth(origin, src, 0)
+    }
+
+    fn parse_at_depth(origin: &str, src: &str, depth: usize) -> Result<Policy, FileError> {
         let raw: RawPolicy =
             toml::from_str(src).map_err(|e| FileError::from_toml(origin, src, &e))?;
         let at = |offset: usize, msg: String| FileError::at(origin, src, offset, msg);
         if raw.name.trim().is_empty() {
             return Err(at(0, "`name` must not be empty".into()));
         }
-        let mut configs = Vec::new();
+        let base = match &raw.extends {
+            None => None,
+            Some(e) => {
+                if depth >= 8 {
+                    return Err(at(
+                        e.span().start,
+                        "`extends` goes more than 8 policies deep (a cycle?)".into(),
+                    ));
+                }
+                Some(load_base(origin, e.get_ref(), depth).map_err(|m| at(e.span().start, m))?)
+            }
+        };
+        let mut configs: Vec<RuleConfig> = base.as_ref().map_or(Vec::new(), |b| b.rules.clone());
         for (id, table) in &raw.rules {
             let def = catalog::find(id.get_ref()).ok_or_else(|| {
                 at(
@@ -105,8 +125,12 @@ impl Policy {
                     ),
                 )
             })?;
-            let mut severity = def.severity;
-            let mut params = def.default_params();
+            // A rule the base policy applies starts from the base's settings.
+            let inherited = configs.iter().position(|c| c.def.id == def.id);
+            let (mut severity, mut params) = match inherited {
+                Some(i) => (configs[i].severity, configs[i].params.clone()),
+                None => (def.severity, def.default_params()),
+            };
             let mut enabled = true;
             for (key, value) in table {
                 let offset = value.span().start;
@@ -149,6 +173,9 @@ impl Policy {
                     }
                 }
             }
+            if let Some(i) = inherited {
+                configs.remove(i);
+            }
             if enabled {
                 configs.push(RuleConfig {
                     def,
@@ -170,14 +197,44 @@ impl Policy {
             version: raw.version,
             description: raw.description,
             source: origin.to_string(),
-            sha256: aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, src.as_bytes())
-                .as_ref()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
+            // The hash covers the base policy too: a change anywhere in the chain shows.
+            sha256: aws_lc_rs::digest::digest(
+                &aws_lc_rs::digest::SHA256,
+                match &base {
+                    None => src.to_string(),
+                    Some(b) => format!("{src}\n# extends {} sha256 {}", b.source, b.sha256),
+                }
+                .as_bytes(),
+            )
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
             rules: configs,
         })
     }
+}
+
+/// The policy an `extends` names: a built-in name, or a file relative to the extending one.
+fn load_base(origin: &str, spec: &str, depth: usize) -> Result<Policy, String> {
+    if let Some((name, src)) = BUILTIN.iter().find(|(n, _)| *n == spec) {
+        return Policy::parse_at_depth(&format!("builtin:{name}"), src, depth + 1)
+            .map_err(|e| e.to_string());
+    }
+    let dir = Path::new(origin.strip_prefix("builtin:").unwrap_or(origin))
+        .parent()
+        .unwrap_or(Path::new("."));
+    let path = dir.join(spec);
+    let src = std::fs::read_to_string(&path).map_err(|e| {
+        let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
+        format!(
+            "extends `{spec}`: no built-in policy of that name ({}) and {} cannot be read: {e}",
+            names.join(", "),
+            path.display()
+        )
+    })?;
+    Policy::parse_at_depth(&path.display().to_string(), &src, depth + 1)
+        .map_err(|e| format!("in the policy `{spec}` this one extends: {e}"))
 }
 
 fn suggestion(id: &str) -> String {
@@ -389,6 +446,51 @@ pub fn describe_catalog() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extends_inherits_and_overrides() {
+        let child = Policy::parse(
+            "child.toml",
+            "name = \"strict\"\nversion = \"1\"\nextends = \"default\"\n[rules.\"tls.min_version\"]\nmin_version = \"1.3\"\n[rules.\"cert.expiring_soon\"]\nenabled = false\n[rules.\"kms.hsm_protection\"]\nseverity = \"high\"\n",
+        )
+        .unwrap();
+        let base = Policy::load("default").unwrap();
+        assert_eq!(
+            child.rules.len(),
+            base.rules.len(),
+            "one rule off, one added"
+        );
+        let rule = |id: &str| child.rules.iter().find(|r| r.def.id == id);
+        assert_eq!(
+            rule("tls.min_version")
+                .unwrap()
+                .params
+                .version("min_version"),
+            crate::facts::ProtocolVersion::Tls13
+        );
+        assert!(rule("cert.expiring_soon").is_none());
+        assert_eq!(rule("kms.hsm_protection").unwrap().severity, Severity::High);
+        // Inherited untouched.
+        assert_eq!(
+            rule("kms.rotation_period")
+                .unwrap()
+                .params
+                .count("max_days"),
+            365
+        );
+        assert_ne!(child.sha256, base.sha256);
+
+        let e = Policy::parse(
+            "p.toml",
+            "name = \"x\"\nversion = \"1\"\nextends = \"nope\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("p.toml:3") && e.contains("no built-in policy"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn default_policy_has_every_rule() {
