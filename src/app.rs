@@ -61,6 +61,7 @@ struct Judging {
     policy: Policy,
     outputs: Vec<Output>,
     fail_on: policy::Severity,
+    waivers: Vec<policy::waiver::Waiver>,
 }
 
 fn judging(args: &ReportArgs) -> anyhow::Result<Judging> {
@@ -68,6 +69,10 @@ fn judging(args: &ReportArgs) -> anyhow::Result<Judging> {
         policy: Policy::load(&args.policy)?,
         outputs: report::parse_outputs(&args.formats, args.output.clone())?,
         fail_on: args.fail_on,
+        waivers: match &args.waivers {
+            Some(p) => policy::waiver::load(p)?,
+            None => Vec::new(),
+        },
     })
 }
 
@@ -365,7 +370,13 @@ fn json_error(path: &Path, e: &serde_json::Error) -> FileError {
 }
 
 fn emit(j: &Judging, facts: &FactSet, ui: &Ui) -> anyhow::Result<u8> {
-    let report = report::build(&j.policy, facts, j.fail_on, OffsetDateTime::now_utc());
+    let report = report::model::build_with_waivers(
+        &j.policy,
+        facts,
+        j.fail_on,
+        OffsetDateTime::now_utc(),
+        &j.waivers,
+    );
     for out in &j.outputs {
         let color = ui.color && out.path.is_none() && out.format == Format::Terminal;
         let text = report::render(&report, out.format, color, ui.verbose);

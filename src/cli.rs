@@ -305,6 +305,10 @@ pub struct ReportArgs {
     /// Lowest severity whose failures make the exit code 1.
     #[arg(long, value_enum, default_value = "low")]
     pub fail_on: Severity,
+    /// Waivers (TOML `[[waiver]]`: rule, target, owner, reason, expires): covered failures are
+    /// reported as waived; an expired waiver fails the run.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -439,3 +439,101 @@ fn shards_split_the_targets() {
         dir.path(),
     );
 }
+
+/// Waivers: a covered failure is reported as waived (SARIF suppression, JUnit skipped) and does
+/// not fail the run; an expired waiver fails it, loudly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waivers_accept_failures_until_they_expire() {
+    let dir = workdir();
+    let d = dir.path().to_path_buf();
+    let root = Ca::root("Waiver Root").unwrap();
+    write(&d, "root.pem", &root.pem);
+    let leaf = root.leaf(&LeafSpec::valid("localhost", 60)).unwrap();
+    let old = lab::serve(ServerSpec::new(vec![leaf.cert], leaf.key).tls12_only())
+        .await
+        .unwrap();
+    write(
+        &d,
+        "p.toml",
+        "name = \"only13\"\nversion = \"1\"\n[rules.\"tls.tls13_required\"]\n",
+    );
+    let target = format!("localhost:{}", old.addr.port());
+    let scan = |waivers: Option<&str>| {
+        let mut args: Vec<String> = [
+            "scan",
+            &target,
+            "--ca-file",
+            "root.pem",
+            "--policy",
+            "p.toml",
+            "--format",
+            "terminal",
+            "--format",
+            "sarif=out.sarif",
+            "--format",
+            "junit=out.xml",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if let Some(w) = waivers {
+            args.extend(["--waivers".to_string(), w.to_string()]);
+        }
+        vetcrypt_async(args, d.clone())
+    };
+
+    let o = scan(None).await;
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+
+    write(
+        &d,
+        "w.toml",
+        "[[waiver]]\nrule = \"tls.tls13_required\"\ntarget = \"localhost:*\"\nowner = \"alice@example.com\"\nreason = \"TLS 1.3 rollout in Q1\"\nexpires = 2099-01-31\n",
+    );
+    let o = scan(Some("w.toml")).await;
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("WAIVED by alice@example.com until 2099-01-31: TLS 1.3 rollout in Q1"),
+        "{out}"
+    );
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out.sarif")).unwrap()).unwrap();
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "tls.tls13_required");
+    assert_eq!(result["suppressions"][0]["kind"], "external");
+    assert!(result["suppressions"][0]["justification"]
+        .as_str()
+        .unwrap()
+        .contains("alice@example.com"));
+    let junit = std::fs::read_to_string(d.join("out.xml")).unwrap();
+    assert!(
+        junit.contains("failures=\"0\"") && junit.contains("waived by alice@example.com"),
+        "{junit}"
+    );
+
+    // Expired: the failure counts again and the expired waiver is named.
+    write(
+        &d,
+        "w.toml",
+        "[[waiver]]\nrule = \"tls.tls13_required\"\ntarget = \"localhost:*\"\nowner = \"alice@example.com\"\nreason = \"TLS 1.3 rollout\"\nexpires = 2025-01-31\n",
+    );
+    let o = scan(Some("w.toml")).await;
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("EXPIRED waiver for tls.tls13_required") && out.contains("w.toml:1"),
+        "{out}"
+    );
+    assert!(!out.contains("WAIVED"), "{out}");
+
+    // A waiver for a rule that does not exist is a usage error with its line.
+    write(
+        &d,
+        "w.toml",
+        "[[waiver]]\nrule = \"tls.min_verison\"\ntarget = \"*\"\nowner = \"a\"\nreason = \"r\"\nexpires = 2099-01-01\n",
+    );
+    let o = scan(Some("w.toml")).await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("w.toml:2"), "{}", text(&o.stderr));
+}

@@ -120,4 +120,7 @@ pub struct Finding {
     pub evidence: Vec<String>,
     pub remediation: String,
     pub reference: String,
+    /// Set when a waiver in force covers this (failing) finding: it does not fail the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waived: Option<super::waiver::Waived>,
 }

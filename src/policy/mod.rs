@@ -4,6 +4,7 @@
 pub mod catalog;
 mod finding;
 mod rules;
+pub mod waiver;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -385,6 +386,7 @@ fn finding(rule: &RuleConfig, outcome: Outcome) -> Finding {
         evidence: outcome.evidence,
         remediation: rule.def.remediation.to_string(),
         reference: rule.def.reference.to_string(),
+        waived: None,
     }
 }
 

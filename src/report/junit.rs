@@ -23,25 +23,29 @@ fn write(w: &mut Writer<Vec<u8>>, report: &Report) -> std::io::Result<()> {
     w.create_element("testsuites")
         .with_attribute(("name", "vetcrypt"))
         .with_attribute(("tests", total.to_string().as_str()))
-        .with_attribute(("failures", c.fail.to_string().as_str()))
+        .with_attribute(("failures", (c.fail - c.waived).to_string().as_str()))
         .with_attribute(("errors", (c.error + listing).to_string().as_str()))
         .with_attribute((
             "skipped",
-            (c.not_observed + c.not_applicable).to_string().as_str(),
+            (c.not_observed + c.not_applicable + c.waived)
+                .to_string()
+                .as_str(),
         ))
         .with_attribute(("timestamp", report.generated_at.as_str()))
         .write_inner_content(|w| {
             for sub in report.subjects() {
                 let mut ec = super::model::Counts::default();
-                sub.findings.iter().for_each(|f| ec.add(f.status));
+                sub.findings.iter().for_each(|f| ec.add_finding(f));
                 w.create_element("testsuite")
                     .with_attribute(("name", sub.display))
                     .with_attribute(("tests", sub.findings.len().to_string().as_str()))
-                    .with_attribute(("failures", ec.fail.to_string().as_str()))
+                    .with_attribute(("failures", (ec.fail - ec.waived).to_string().as_str()))
                     .with_attribute(("errors", ec.error.to_string().as_str()))
                     .with_attribute((
                         "skipped",
-                        (ec.not_observed + ec.not_applicable).to_string().as_str(),
+                        (ec.not_observed + ec.not_applicable + ec.waived)
+                            .to_string()
+                            .as_str(),
                     ))
                     .write_inner_content(|w| {
                         for f in sub.findings {
@@ -61,9 +65,18 @@ fn write(w: &mut Writer<Vec<u8>>, report: &Report) -> std::io::Result<()> {
                                     case.write_empty()?;
                                     continue;
                                 }
-                                Status::Fail => {
-                                    ("failure", f.evidence.first().cloned().unwrap_or_default())
-                                }
+                                Status::Fail => match &f.waived {
+                                    Some(w) => (
+                                        "skipped",
+                                        format!(
+                                            "waived by {} until {}: {}",
+                                            w.owner, w.expires, w.reason
+                                        ),
+                                    ),
+                                    None => {
+                                        ("failure", f.evidence.first().cloned().unwrap_or_default())
+                                    }
+                                },
                                 Status::Error => {
                                     ("error", f.evidence.first().cloned().unwrap_or_default())
                                 }

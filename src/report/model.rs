@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use crate::error::exit;
 use crate::facts::{BenchFacts, Cloud, EndpointFacts, FactSet, KeyFacts, KmsScopeError};
+use crate::policy::waiver::{self, ExpiredWaiver, Waiver};
 use crate::policy::{self, Finding, Policy, Severity, Status};
 
 /// Version of the report layout. Bump on any incompatible change.
@@ -71,9 +72,20 @@ pub struct Counts {
     pub not_observed: u32,
     pub not_applicable: u32,
     pub error: u32,
+    /// Failures covered by a waiver in force (also counted in `fail`).
+    #[serde(default)]
+    pub waived: u32,
 }
 
 impl Counts {
+    /// Counts a finding, its waiver included.
+    pub fn add_finding(&mut self, f: &Finding) {
+        self.add(f.status);
+        if f.waived.is_some() {
+            self.waived += 1;
+        }
+    }
+
     pub fn add(&mut self, s: Status) {
         match s {
             Status::Pass => self.pass += 1,
@@ -99,6 +111,9 @@ pub struct Summary {
     /// Keys that could not be described, plus KMS scopes that could not be listed.
     pub kms_unreadable: u32,
     pub findings: Counts,
+    /// Waivers past their expiry: each fails the run until renewed or removed.
+    #[serde(default)]
+    pub expired_waivers: Vec<ExpiredWaiver>,
     /// Lowest severity whose failures fail the run.
     pub fail_on: Severity,
     /// The process exit code: 0 all pass, 1 policy failures, 3 a probe could not run.
@@ -189,7 +204,7 @@ impl Report {
 
 fn counts(findings: &[Finding]) -> Counts {
     let mut c = Counts::default();
-    findings.iter().for_each(|f| c.add(f.status));
+    findings.iter().for_each(|f| c.add_finding(f));
     c
 }
 
@@ -213,7 +228,42 @@ pub fn build(
     fail_on: Severity,
     generated_at: OffsetDateTime,
 ) -> Report {
-    let evaluated = policy::evaluate(policy, facts);
+    build_with_waivers(policy, facts, fail_on, generated_at, &[])
+}
+
+/// Marks the failing findings a waiver in force covers.
+fn waive(findings: &mut [Finding], names: &[&str], waivers: &[Waiver], today: time::Date) {
+    for f in findings.iter_mut().filter(|f| f.status == Status::Fail) {
+        f.waived = waiver::covering(waivers, &f.rule_id, names, today).map(Waiver::waived);
+    }
+}
+
+/// [`build`] with waivers applied (judged against `generated_at`'s date).
+pub fn build_with_waivers(
+    policy: &Policy,
+    facts: &FactSet,
+    fail_on: Severity,
+    generated_at: OffsetDateTime,
+    waivers: &[Waiver],
+) -> Report {
+    let today = generated_at.date();
+    let mut evaluated = policy::evaluate(policy, facts);
+    for e in &mut evaluated.endpoints {
+        let display = e.facts.target.display();
+        let authority = e.facts.target.authority();
+        let mut names = vec![display.as_str(), authority.as_str()];
+        if let Some(n) = &e.facts.target.name {
+            names.push(n);
+        }
+        waive(&mut e.findings, &names, waivers, today);
+    }
+    for k in &mut evaluated.keys {
+        let display = k.facts.display();
+        let mut names: Vec<&str> = vec![display.as_str(), k.facts.id.as_str()];
+        names.extend(k.facts.aliases.iter().map(String::as_str));
+        waive(&mut k.findings, &names, waivers, today);
+    }
+    waive(&mut evaluated.bench, &["benchmark"], waivers, today);
     let keys: Vec<KeyReport> = evaluated
         .keys
         .into_iter()
@@ -233,29 +283,25 @@ pub fn build(
             facts: e.facts,
         })
         .collect();
+    let failing_at = |f: &[Finding]| {
+        f.iter()
+            .any(|f| f.status == Status::Fail && f.waived.is_none() && f.severity >= fail_on)
+    };
     let mut findings = Counts::default();
     let mut failing = 0;
     let mut unreachable = 0;
     for k in &keys {
-        k.findings.iter().for_each(|f| findings.add(f.status));
+        k.findings.iter().for_each(|f| findings.add_finding(f));
     }
     for ep in &endpoints {
-        ep.findings.iter().for_each(|f| findings.add(f.status));
-        if ep
-            .findings
-            .iter()
-            .any(|f| f.status == Status::Fail && f.severity >= fail_on)
-        {
+        ep.findings.iter().for_each(|f| findings.add_finding(f));
+        if failing_at(&ep.findings) {
             failing += 1;
         }
         if ep.facts.error.is_some() {
             unreachable += 1;
         }
     }
-    let failing_at = |f: &[Finding]| {
-        f.iter()
-            .any(|f| f.status == Status::Fail && f.severity >= fail_on)
-    };
     let keys_failing = keys.iter().filter(|k| failing_at(&k.findings)).count() as u32;
     let benchmark = facts.bench.clone().map(|b| BenchReport {
         findings: evaluated.bench,
@@ -263,13 +309,14 @@ pub fn build(
     });
     let bench_failing = benchmark.as_ref().is_some_and(|b| failing_at(&b.findings));
     if let Some(b) = &benchmark {
-        b.findings.iter().for_each(|f| findings.add(f.status));
+        b.findings.iter().for_each(|f| findings.add_finding(f));
     }
     let kms_unreadable =
         (keys.iter().filter(|k| k.facts.error.is_some()).count() + facts.kms_errors.len()) as u32;
+    let expired_waivers = waiver::expired(waivers, today);
     let exit_code = if unreachable > 0 || kms_unreadable > 0 {
         exit::PROBE_FAILED
-    } else if failing > 0 || keys_failing > 0 || bench_failing {
+    } else if failing > 0 || keys_failing > 0 || bench_failing || !expired_waivers.is_empty() {
         exit::POLICY_FAILURES
     } else {
         exit::PASS
@@ -296,6 +343,7 @@ pub fn build(
             keys_failing,
             kms_unreadable,
             findings,
+            expired_waivers,
             fail_on,
             exit_code,
         },

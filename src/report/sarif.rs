@@ -94,8 +94,21 @@ pub fn render(report: &Report) -> String {
             if let Some(i) = index {
                 result["ruleIndex"] = json!(i);
             }
+            if let Some(w) = &f.waived {
+                result["suppressions"] = json!([{
+                    "kind": "external",
+                    "status": "accepted",
+                    "justification": format!("{} (owner {}, until {}, {})", w.reason, w.owner, w.expires, w.origin),
+                }]);
+            }
             results.push(result);
         }
+    }
+    for w in &report.summary.expired_waivers {
+        notifications.push(json!({
+            "level": "error",
+            "message": { "text": format!("waiver for {} on {} (owner {}) expired on {} ({})", w.rule, w.target, w.owner, w.expires, w.origin) },
+        }));
     }
     for e in &report.kms_errors {
         notifications.push(json!({

@@ -106,6 +106,18 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
         );
         findings_block(&mut out, &p, &b.findings, verbose);
     }
+    for w in &report.summary.expired_waivers {
+        let _ = writeln!(
+            out,
+            "\n{} waiver for {} on {} (owner {}) expired on {} ({}): renew it or fix the finding",
+            p.wrap("1;31", "EXPIRED"),
+            w.rule,
+            w.target,
+            w.owner,
+            w.expires,
+            w.origin
+        );
+    }
     let s = &report.summary;
     let verdict = match s.exit_code {
         0 => p.wrap("1;32", "PASS"),
@@ -157,7 +169,17 @@ fn findings_block(out: &mut String, p: &Paint, all: &[Finding], verbose: bool) {
                 let _ = writeln!(out, "        {} {}", p.dim("·"), cut(e, verbose));
             }
         }
-        if f.status == Status::Fail {
+        if let Some(w) = &f.waived {
+            let _ = writeln!(
+                out,
+                "        {} by {} until {}: {} ({})",
+                p.wrap("36", "WAIVED"),
+                w.owner,
+                w.expires,
+                w.reason,
+                w.origin
+            );
+        } else if f.status == Status::Fail {
             let _ = writeln!(out, "        {} {}", p.dim("fix:"), f.remediation);
         }
     }
