@@ -62,6 +62,8 @@ struct Judging {
     outputs: Vec<Output>,
     fail_on: policy::Severity,
     waivers: Vec<policy::waiver::Waiver>,
+    baseline: Option<report::Report>,
+    fail_on_new_only: bool,
 }
 
 fn judging(args: &ReportArgs) -> anyhow::Result<Judging> {
@@ -73,6 +75,21 @@ fn judging(args: &ReportArgs) -> anyhow::Result<Judging> {
             Some(p) => policy::waiver::load(p)?,
             None => Vec::new(),
         },
+        baseline: match &args.baseline {
+            Some(p) => {
+                let text = read_input(p, "baseline report")?;
+                Some(serde_json::from_str(&text).map_err(|e| {
+                    UsageError(format!(
+                        "{}:{}:{}: not a vetcrypt JSON report ({e}); write one with --format json=FILE",
+                        p.display(),
+                        e.line(),
+                        e.column()
+                    ))
+                })?)
+            }
+            None => None,
+        },
+        fail_on_new_only: args.fail_on_new_only,
     })
 }
 
@@ -370,13 +387,23 @@ fn json_error(path: &Path, e: &serde_json::Error) -> FileError {
 }
 
 fn emit(j: &Judging, facts: &FactSet, ui: &Ui) -> anyhow::Result<u8> {
-    let report = report::model::build_with_waivers(
+    let mut report = report::model::build_with_waivers(
         &j.policy,
         facts,
         j.fail_on,
         OffsetDateTime::now_utc(),
         &j.waivers,
     );
+    if let Some(base) = &j.baseline {
+        let drift = report::drift::compare(base, &report);
+        if j.fail_on_new_only && report.summary.exit_code == exit::POLICY_FAILURES {
+            // Old failures are known; only new ones (and expired waivers) gate.
+            if drift.gating(j.fail_on) == 0 && report.summary.expired_waivers.is_empty() {
+                report.summary.exit_code = exit::PASS;
+            }
+        }
+        report.drift = Some(drift);
+    }
     for out in &j.outputs {
         let color = ui.color && out.path.is_none() && out.format == Format::Terminal;
         let text = report::render(&report, out.format, color, ui.verbose);

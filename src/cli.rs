@@ -309,6 +309,13 @@ pub struct ReportArgs {
     /// reported as waived; an expired waiver fails the run.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    /// A previous run's JSON report: report what changed (new failures, fixed, new endpoints,
+    /// keys, versions and suites).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: exit 1 only for failures that are new since the baseline.
+    #[arg(long, requires = "baseline")]
+    pub fail_on_new_only: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -537,3 +537,99 @@ async fn waivers_accept_failures_until_they_expire() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("w.toml:2"), "{}", text(&o.stderr));
 }
+
+/// `--baseline`: what changed since a previous report; `--fail-on-new-only` gates on new
+/// failures alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn baseline_reports_drift_and_gates_on_new_failures() {
+    let dir = workdir();
+    let d = dir.path().to_path_buf();
+    let root = Ca::root("Drift Root").unwrap();
+    write(&d, "root.pem", &root.pem);
+    let leaf = root.leaf(&LeafSpec::valid("localhost", 60)).unwrap();
+    let old = lab::serve(ServerSpec::new(vec![leaf.cert], leaf.key).tls12_only())
+        .await
+        .unwrap();
+    write(
+        &d,
+        "p.toml",
+        "name = \"p\"\nversion = \"1\"\n[rules.\"tls.tls13_required\"]\n[rules.\"tls.forward_secrecy\"]\n",
+    );
+    let target = format!("localhost:{}", old.addr.port());
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "scan",
+            &target,
+            "--ca-file",
+            "root.pem",
+            "--policy",
+            "p.toml",
+            "--save-facts",
+            "facts.json",
+            "--format",
+            "json=now.json",
+            "--format",
+            "terminal",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let o = vetcrypt_async(args(&[]), d.clone()).await;
+    assert_eq!(o.status.code(), Some(1));
+    let now: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("now.json")).unwrap()).unwrap();
+
+    // A baseline in which the endpoint still passed and accepted one suite fewer.
+    let mut base = now.clone();
+    for f in base["endpoints"][0]["findings"].as_array_mut().unwrap() {
+        f["status"] = "pass".into();
+    }
+    let suites = base["endpoints"][0]["facts"]["tls"]["suites"][0]["suites"]
+        .as_array_mut()
+        .unwrap();
+    let dropped = suites.pop().unwrap()["name"].as_str().unwrap().to_string();
+    write(&d, "base.json", &base.to_string());
+    let o = vetcrypt_async(args(&["--baseline", "base.json"]), d.clone()).await;
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("1 new failures, 0 fixed"), "{out}");
+    assert!(
+        out.contains(&format!("now accepts {target}: TLSv1.2 {dropped}")),
+        "{out}"
+    );
+    let o = vetcrypt_async(
+        args(&["--baseline", "base.json", "--fail-on-new-only"]),
+        d.clone(),
+    )
+    .await;
+    assert_eq!(o.status.code(), Some(1), "a new failure still gates");
+
+    // Against itself nothing is new: --fail-on-new-only passes although the failure remains.
+    write(&d, "same.json", &now.to_string());
+    let o = vetcrypt_async(
+        args(&["--baseline", "same.json", "--fail-on-new-only"]),
+        d.clone(),
+    )
+    .await;
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("0 new failures, 0 fixed") && out.contains("FAIL"),
+        "{out}"
+    );
+    let o = vetcrypt_async(args(&["--baseline", "same.json"]), d.clone()).await;
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "without the flag, every failure gates"
+    );
+
+    // Not a report: exit 2 with the file and line.
+    write(&d, "bad.json", "{\n \"nope\": 1\n}");
+    let o = vetcrypt_async(args(&["--baseline", "bad.json"]), d.clone()).await;
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("bad.json:"), "{}", text(&o.stderr));
+}

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod chart;
 pub mod claims;
+pub mod drift;
 mod junit;
 pub mod model;
 mod sarif;

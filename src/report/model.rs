@@ -34,6 +34,9 @@ pub struct Report {
     /// `bench.*` findings with the measurements they judged (`vetcrypt bench --policy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub benchmark: Option<BenchReport>,
+    /// What changed since `--baseline`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<super::drift::Drift>,
     /// The rules applied, in report order.
     pub rules: Vec<RuleInfo>,
 }
@@ -351,6 +354,7 @@ pub fn build_with_waivers(
         keys,
         kms_errors: facts.kms_errors.clone(),
         benchmark,
+        drift: None,
         rules: policy
             .rules
             .iter()

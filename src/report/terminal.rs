@@ -106,6 +106,46 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
         );
         findings_block(&mut out, &p, &b.findings, verbose);
     }
+    if let Some(d) = &report.drift {
+        let _ = writeln!(
+            out,
+            "\n{} since {}: {} new failures, {} fixed, {} new and {} removed endpoints or keys",
+            p.bold("drift"),
+            d.baseline_observed_at,
+            d.new_failures.len(),
+            d.fixed.len(),
+            d.new_subjects.len(),
+            d.removed_subjects.len()
+        );
+        for f in &d.new_failures {
+            let _ = writeln!(
+                out,
+                "  {} {} {} [{}]",
+                p.wrap("1;31", "new"),
+                f.subject,
+                f.rule_id,
+                f.severity.label()
+            );
+        }
+        for f in &d.fixed {
+            let _ = writeln!(
+                out,
+                "  {} {} {}",
+                p.wrap("32", "fixed"),
+                f.subject,
+                f.rule_id
+            );
+        }
+        for s in &d.new_subjects {
+            let _ = writeln!(out, "  {} {s}", p.dim("added"));
+        }
+        for s in &d.removed_subjects {
+            let _ = writeln!(out, "  {} {s}", p.dim("removed"));
+        }
+        for v in d.new_versions.iter().chain(&d.new_suites) {
+            let _ = writeln!(out, "  {} {v}", p.wrap("33", "now accepts"));
+        }
+    }
     for w in &report.summary.expired_waivers {
         let _ = writeln!(
             out,
