@@ -32,6 +32,27 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../policies/key-custody.toml"),
     ),
     ("bench", include_str!("../../policies/bench.toml")),
+    (
+        "mozilla-modern",
+        include_str!("../../policies/mozilla-modern.toml"),
+    ),
+    (
+        "mozilla-intermediate",
+        include_str!("../../policies/mozilla-intermediate.toml"),
+    ),
+    (
+        "mozilla-old",
+        include_str!("../../policies/mozilla-old.toml"),
+    ),
+    (
+        "nist-800-52r2",
+        include_str!("../../policies/nist-800-52r2.toml"),
+    ),
+    ("pci-dss-4", include_str!("../../policies/pci-dss-4.toml")),
+    (
+        "bsi-tr-02102-2",
+        include_str!("../../policies/bsi-tr-02102-2.toml"),
+    ),
 ];
 
 /// A rule as a policy applies it.
@@ -40,6 +61,9 @@ pub struct RuleConfig {
     pub def: &'static RuleDef,
     pub severity: Severity,
     pub params: Params,
+    /// The policy's own citation for this rule (`reference = "PCI DSS 4.0 req. 4.2.1"`),
+    /// reported instead of the rule's general one.
+    pub reference: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -128,9 +152,13 @@ impl Policy {
             })?;
             // A rule the base policy applies starts from the base's settings.
             let inherited = configs.iter().position(|c| c.def.id == def.id);
-            let (mut severity, mut params) = match inherited {
-                Some(i) => (configs[i].severity, configs[i].params.clone()),
-                None => (def.severity, def.default_params()),
+            let (mut severity, mut params, mut reference) = match inherited {
+                Some(i) => (
+                    configs[i].severity,
+                    configs[i].params.clone(),
+                    configs[i].reference.clone(),
+                ),
+                None => (def.severity, def.default_params(), None),
             };
             let mut enabled = true;
             for (key, value) in table {
@@ -145,6 +173,18 @@ impl Policy {
                             at(offset, format!("unknown severity `{s}` (expected info, low, medium, high or critical)"))
                         })?;
                     }
+                    "reference" => {
+                        reference = Some(
+                            value
+                                .get_ref()
+                                .as_str()
+                                .filter(|s| !s.trim().is_empty())
+                                .ok_or_else(|| {
+                                    at(offset, "reference must be a non-empty string".into())
+                                })?
+                                .to_string(),
+                        );
+                    }
                     "enabled" => {
                         enabled = value
                             .get_ref()
@@ -157,7 +197,7 @@ impl Policy {
                             at(
                                 key.span().start,
                                 format!(
-                                    "rule `{}` has no parameter `{name}` (it takes: severity, enabled{}{})",
+                                    "rule `{}` has no parameter `{name}` (it takes: severity, enabled, reference{}{})",
                                     def.id,
                                     if known.is_empty() { "" } else { ", " },
                                     known.join(", ")
@@ -182,6 +222,7 @@ impl Policy {
                     def,
                     severity,
                     params,
+                    reference,
                 });
             }
         }
@@ -385,7 +426,10 @@ fn finding(rule: &RuleConfig, outcome: Outcome) -> Finding {
         status: outcome.status,
         evidence: outcome.evidence,
         remediation: rule.def.remediation.to_string(),
-        reference: rule.def.reference.to_string(),
+        reference: rule
+            .reference
+            .clone()
+            .unwrap_or_else(|| rule.def.reference.to_string()),
         waived: None,
     }
 }
@@ -417,10 +461,14 @@ pub fn describe(policy: &Policy) -> String {
                 .map_or("", |p| p.help);
             s.push_str(&format!("  {name} = {value}    # {help}\n"));
         }
-        s.push_str(&format!(
-            "  remediation: {}\n  reference: {}\n",
-            r.def.remediation, r.def.reference
-        ));
+        s.push_str(&format!("  remediation: {}\n", r.def.remediation));
+        match &r.reference {
+            Some(own) => s.push_str(&format!(
+                "  reference: {own}\n  rule reference: {}\n",
+                r.def.reference
+            )),
+            None => s.push_str(&format!("  reference: {}\n", r.def.reference)),
+        }
     }
     s
 }
@@ -448,6 +496,47 @@ pub fn describe_catalog() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every shipped policy parses, and every suite a pack allows is a real suite (IANA or
+    /// OpenSSL name): a typo would silently fail compliant servers.
+    #[test]
+    fn shipped_packs_parse_and_name_real_suites() {
+        let known: std::collections::HashSet<String> = crate::tls::suites::legacy_suites()
+            .iter()
+            .map(|s| crate::tls::suites::info(s.id.0).name)
+            .chain(
+                crate::tls::suites::tls13_suites()
+                    .iter()
+                    .map(|id| crate::tls::suites::info(*id).name),
+            )
+            .chain(
+                crate::tls::openssl_names::OPENSSL_NAMES
+                    .iter()
+                    .map(|(_, n)| n.to_string()),
+            )
+            .map(|n| n.to_ascii_uppercase())
+            .collect();
+        for (name, _) in BUILTIN {
+            let p = Policy::load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            for r in &p.rules {
+                for s in r.params.names("suites") {
+                    assert!(
+                        known.contains(&s.to_ascii_uppercase()),
+                        "{name}: unknown suite {s}"
+                    );
+                }
+            }
+        }
+        let modern = Policy::load("mozilla-modern").unwrap();
+        let suites = modern
+            .rules
+            .iter()
+            .find(|r| r.def.id == "tls.allowed_suites")
+            .unwrap();
+        assert_eq!(suites.params.names("suites").len(), 3);
+        assert!(suites.reference.as_deref().unwrap().contains("Mozilla"));
+        assert!(modern.rules.iter().all(|r| r.def.id != "tls.dh_min_bits"));
+    }
 
     #[test]
     fn extends_inherits_and_overrides() {
@@ -499,6 +588,7 @@ mod tests {
         let p = Policy::load("default").unwrap();
         let off = [
             "tls.post_quantum",
+            "tls.allowed_suites",
             "kms.hsm_protection",
             "kms.allowed_regions",
             "kms.max_decrypt_principals",
@@ -517,6 +607,7 @@ mod tests {
         assert!(p.rules.iter().all(|r| !off.contains(&r.def.id)));
         let pq = Policy::load("post-quantum").unwrap();
         assert_eq!(pq.rules.len(), catalog::all().len() - off.len() - bench + 1);
+        // tls.allowed_suites comes with the packs that list suites (Mozilla, NIST, BSI).
         let custody = Policy::load("key-custody").unwrap();
         assert_eq!(
             custody.rules.len(),

@@ -363,7 +363,10 @@ pub fn build_with_waivers(
                 title: r.def.title.into(),
                 severity: r.severity,
                 remediation: r.def.remediation.into(),
-                reference: r.def.reference.into(),
+                reference: r
+                    .reference
+                    .clone()
+                    .unwrap_or_else(|| r.def.reference.into()),
             })
             .collect(),
     }

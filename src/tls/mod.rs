@@ -7,7 +7,7 @@ pub mod deframer;
 mod features;
 mod handshake;
 pub mod limits;
-mod openssl_names;
+pub mod openssl_names;
 pub mod raw;
 pub mod sslv2;
 pub mod suites;

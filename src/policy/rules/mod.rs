@@ -42,6 +42,16 @@ pub static CATALOG: &[RuleDef] = &[
         check: Check::Endpoint(tls::forward_secrecy),
     },
     RuleDef {
+        id: "tls.allowed_suites",
+        title: "Every accepted suite is on the policy's list",
+        severity: Severity::Medium,
+        needs: &["tls.handshake", "tls.protocols", "tls.suites"],
+        remediation: "Configure exactly the policy's cipher suites (e.g. nginx `ssl_ciphers` for TLS 1.2, `ssl_conf_command Ciphersuites` for TLS 1.3) and remove every other one.",
+        reference: "the policy's source (Mozilla Server Side TLS, NIST SP 800-52 Rev. 2 §3.3.1, BSI TR-02102-2 §3.3.1)",
+        params: &[ParamDef { name: "suites", kind: ParamKind::Names, default: "[]", help: "allowed suites, IANA (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256) or OpenSSL (ECDHE-RSA-AES128-GCM-SHA256) names" }],
+        check: Check::Endpoint(tls::allowed_suites),
+    },
+    RuleDef {
         id: "tls.aead_only",
         title: "Every accepted suite is an AEAD",
         severity: Severity::Medium,

@@ -75,20 +75,45 @@ pub fn tls13_required(ctx: &Ctx<'_>) -> Outcome {
 pub fn forward_secrecy(ctx: &Ctx<'_>) -> Outcome {
     suite_rule(
         ctx,
-        |s| !s.forward_secrecy,
+        &|s| !s.forward_secrecy,
         "without forward secrecy",
         "forward-secret",
     )
 }
 
+/// Every accepted suite is on the policy's list (IANA or OpenSSL names).
+pub fn allowed_suites(ctx: &Ctx<'_>) -> Outcome {
+    let allowed: Vec<String> = ctx
+        .params
+        .names("suites")
+        .iter()
+        .map(|s| s.to_ascii_uppercase())
+        .collect();
+    if allowed.is_empty() {
+        return Outcome::not_applicable("the policy lists no allowed suite");
+    }
+    let listed = |s: &CipherSuiteInfo| {
+        allowed.contains(&s.name.to_ascii_uppercase())
+            || s.openssl_name
+                .as_ref()
+                .is_some_and(|o| allowed.contains(&o.to_ascii_uppercase()))
+    };
+    suite_rule(
+        ctx,
+        &|s| !listed(s),
+        "outside the policy's list",
+        "on the policy's list",
+    )
+}
+
 pub fn aead_only(ctx: &Ctx<'_>) -> Outcome {
-    suite_rule(ctx, |s| !s.aead, "that are not AEADs", "AEADs")
+    suite_rule(ctx, &|s| !s.aead, "that are not AEADs", "AEADs")
 }
 
 pub fn no_null_cipher(ctx: &Ctx<'_>) -> Outcome {
     suite_rule(
         ctx,
-        |s| s.cipher == "NULL",
+        &|s| s.cipher == "NULL",
         "with no encryption",
         "encrypting",
     )
@@ -97,24 +122,24 @@ pub fn no_null_cipher(ctx: &Ctx<'_>) -> Outcome {
 pub fn no_anonymous(ctx: &Ctx<'_>) -> Outcome {
     suite_rule(
         ctx,
-        |s| s.auth == "anon",
+        &|s| s.auth == "anon",
         "with no server authentication",
         "authenticated",
     )
 }
 
 pub fn no_export(ctx: &Ctx<'_>) -> Outcome {
-    suite_rule(ctx, |s| s.export, "of export grade", "of full strength")
+    suite_rule(ctx, &|s| s.export, "of export grade", "of full strength")
 }
 
 pub fn no_rc4(ctx: &Ctx<'_>) -> Outcome {
-    suite_rule(ctx, |s| s.cipher == "RC4", "using RC4", "free of RC4")
+    suite_rule(ctx, &|s| s.cipher == "RC4", "using RC4", "free of RC4")
 }
 
 pub fn no_3des(ctx: &Ctx<'_>) -> Outcome {
     suite_rule(
         ctx,
-        is_64bit_block,
+        &is_64bit_block,
         "with a 64-bit block cipher",
         "free of 64-bit block ciphers",
     )
@@ -182,7 +207,7 @@ pub fn server_preference(ctx: &Ctx<'_>) -> Outcome {
 /// enumeration of every accepted version.
 fn suite_rule(
     ctx: &Ctx<'_>,
-    weak: fn(&CipherSuiteInfo) -> bool,
+    weak: &dyn Fn(&CipherSuiteInfo) -> bool,
     what: &str,
     good: &str,
 ) -> Outcome {
