@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # vetcrypt's whole test suite, from a fresh clone: installs the real peers the tests talk to
-# (openssl for `s_server`, nginx, moto's AWS KMS server in target/moto-venv), then checks formatting
+# (openssl for `s_server`, nginx, moto's AWS KMS server in target/moto-venv, chromium for the HTML
+# report), then checks formatting
 # and lints, then runs every test.
 # Every peer listens on 127.0.0.1 only; nothing here sends traffic anywhere else.
 set -euo pipefail
@@ -11,6 +12,8 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+# Debian's Chromium renders the HTML review document in tests/document.rs (headless, offline).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing test peers: ${missing[*]}"
   sudo=""

@@ -724,6 +724,7 @@ enum VerifyFormat {
     Terminal,
     Json,
     Markdown,
+    Html,
 }
 
 fn verify(args: VerifyArgs, ui: &Ui) -> anyhow::Result<u8> {
@@ -734,11 +735,13 @@ fn verify(args: VerifyArgs, ui: &Ui) -> anyhow::Result<u8> {
             "terminal" | "text" | "table" => Some(VerifyFormat::Terminal),
             "json" => Some(VerifyFormat::Json),
             "markdown" | "md" => Some(VerifyFormat::Markdown),
+            "html" => Some(VerifyFormat::Html),
             _ => None,
         },
-        "terminal, json, markdown",
+        "terminal, json, markdown, html",
         VerifyFormat::Terminal,
     )?;
+    let detail_policy = Policy::load(&args.policy)?;
     let plan = plan::load_plan(&args.file)?;
     if plan.claims.is_empty() && plan.attested.is_empty() {
         return Err(UsageError(format!(
@@ -780,7 +783,24 @@ fn verify(args: VerifyArgs, ui: &Ui) -> anyhow::Result<u8> {
             VerifyFormat::Terminal => {
                 report::claims::terminal(&vendor, &results, &facts, ui.color && path.is_none())
             }
-            VerifyFormat::Markdown => report::claims::markdown(&vendor, &results, &facts),
+            VerifyFormat::Markdown | VerifyFormat::Html => {
+                let mut detail = report::build(
+                    &detail_policy,
+                    &facts,
+                    policy::Severity::Low,
+                    OffsetDateTime::now_utc(),
+                );
+                detail.summary.exit_code = code;
+                let claims = report::document::Claims {
+                    vendor: &vendor,
+                    results: &results,
+                };
+                if *format == VerifyFormat::Html {
+                    report::document::html(&detail, Some(&claims))
+                } else {
+                    report::document::markdown(&detail, Some(&claims))
+                }
+            }
             VerifyFormat::Json => {
                 serde_json::to_string_pretty(&serde_json::json!({
                     "vendor": vendor,

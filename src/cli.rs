@@ -265,12 +265,16 @@ pub struct VerifyArgs {
     /// Write the observed facts to FILE (JSON).
     #[arg(long, value_name = "FILE")]
     pub save_facts: Option<PathBuf>,
-    /// Output format: terminal, json, markdown; FMT=FILE writes to a file (repeatable).
+    /// Output format: terminal, json, markdown, html (the review document: claims first, then
+    /// every endpoint and key under --policy); FMT=FILE writes to a file (repeatable).
     #[arg(short, long = "format", value_name = "FMT[=FILE]")]
     pub formats: Vec<String>,
     /// Write the (single) format without a file to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// The policy for the per-endpoint and per-key detail of the html and markdown documents.
+    #[arg(long, default_value = "default", value_name = "NAME|FILE")]
+    pub policy: String,
 }
 
 #[derive(Args, Debug)]

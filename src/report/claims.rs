@@ -1,5 +1,5 @@
 //! The claims report of `vetcrypt verify`: what the vendor claimed, what was observed, the
-//! verdict; in a terminal or as Markdown for a review document.
+//! verdict, in a terminal (the review document is `document.rs`).
 
 use std::fmt::Write;
 
@@ -75,34 +75,5 @@ pub fn terminal(vendor: &str, results: &[ClaimResult], facts: &FactSet, color: b
         }
     }
     let _ = writeln!(s, "\n{}", counts(results));
-    s
-}
-
-fn md(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
-
-pub fn markdown(vendor: &str, results: &[ClaimResult], facts: &FactSet) -> String {
-    let mut s = format!(
-        "# Claims of {}\n\nvetcrypt {} · {}\n\n{}\n\n| claim | stated | verdict | evidence |\n|---|---|---|---|\n",
-        md(vendor),
-        env!("CARGO_PKG_VERSION"),
-        scope(facts),
-        counts(results)
-    );
-    for r in results {
-        let _ = writeln!(
-            s,
-            "| `{}` | {} | **{}** | {} |",
-            r.claim,
-            md(&r.stated),
-            r.verdict.label(),
-            r.evidence
-                .iter()
-                .map(|e| md(e))
-                .collect::<Vec<_>>()
-                .join("<br>")
-        );
-    }
     s
 }

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod chart;
 pub mod claims;
+pub mod document;
 pub mod drift;
 mod junit;
 pub mod model;
@@ -22,10 +23,13 @@ pub enum Format {
     Json,
     Sarif,
     Junit,
+    /// The review document, self-contained HTML.
+    Html,
+    Markdown,
 }
 
 impl Format {
-    pub const NAMES: &'static str = "terminal, json, sarif, junit";
+    pub const NAMES: &'static str = "terminal, json, sarif, junit, html, markdown";
 
     pub fn parse(s: &str) -> Option<Format> {
         match s.to_ascii_lowercase().as_str() {
@@ -33,6 +37,8 @@ impl Format {
             "json" => Some(Format::Json),
             "sarif" => Some(Format::Sarif),
             "junit" | "xml" => Some(Format::Junit),
+            "html" => Some(Format::Html),
+            "markdown" | "md" => Some(Format::Markdown),
             _ => None,
         }
     }
@@ -118,6 +124,8 @@ pub fn render(report: &Report, format: Format, color: bool, verbose: bool) -> St
         Format::Json => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
         Format::Sarif => sarif::render(report),
         Format::Junit => junit::render(report),
+        Format::Html => document::html(report, None),
+        Format::Markdown => document::markdown(report, None),
     }
 }
 
