@@ -409,13 +409,7 @@ fn emit(j: &Judging, facts: &FactSet, ui: &Ui) -> anyhow::Result<u8> {
         let text = report::render(&report, out.format, color, ui.verbose);
         match &out.path {
             Some(p) => write_file(p, &text)?,
-            None => {
-                let mut stdout = std::io::stdout().lock();
-                // A closed pipe (`| head`) is not an error worth a message.
-                let _ = stdout
-                    .write_all(text.as_bytes())
-                    .and_then(|_| stdout.flush());
-            }
+            None => print_out(&text),
         }
     }
     Ok(report.summary.exit_code)
@@ -427,28 +421,48 @@ fn write_file(path: &PathBuf, text: &str) -> anyhow::Result<()> {
 }
 
 fn policy_command(cmd: PolicyCommand) -> anyhow::Result<u8> {
-    match cmd {
+    let text = match cmd {
         PolicyCommand::List => {
+            let width = policy::BUILTIN
+                .iter()
+                .map(|(n, _)| n.len())
+                .max()
+                .unwrap_or(0);
+            let mut t = String::new();
             for (name, src) in policy::BUILTIN {
                 let p = Policy::parse(&format!("builtin:{name}"), src)?;
-                println!("{name:<12} {} rules  {}", p.rules.len(), p.description);
+                t.push_str(&format!(
+                    "{name:<width$}  {:>2} rules  {}\n",
+                    p.rules.len(),
+                    p.description
+                ));
             }
+            t
         }
-        PolicyCommand::Show { policy } => print!("{}", policy::describe(&Policy::load(&policy)?)),
+        PolicyCommand::Show { policy } => policy::describe(&Policy::load(&policy)?),
         PolicyCommand::Validate { file } => {
             let src = read_input(&file, "policy file")?;
             let p = Policy::parse(&file.display().to_string(), &src)?;
-            println!(
-                "{}: valid policy `{}` version {} with {} rules",
+            format!(
+                "{}: valid policy `{}` version {} with {} rules\n",
                 file.display(),
                 p.name,
                 p.version,
                 p.rules.len()
-            );
+            )
         }
-        PolicyCommand::Rules => print!("{}", policy::describe_catalog()),
-    }
+        PolicyCommand::Rules => policy::describe_catalog(),
+    };
+    print_out(&text);
     Ok(exit::PASS)
+}
+
+/// Writes to standard output; a closed pipe (`| head`) is not an error worth a message.
+fn print_out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush());
 }
 
 fn demo(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
@@ -473,11 +487,11 @@ fn demo(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
         .iter()
         .any(|o| o.format == Format::Terminal && o.path.is_none())
     {
-        println!(
+        print_out(&format!(
             "\nThat was a demo on {} local endpoints (127.0.0.1, certificates from a throw-away CA); \
-             `vetcrypt scan` on them would have exited {code}. Next: `vetcrypt scan vendor.example:443`.",
+             `vetcrypt scan` on them would have exited {code}. Next: `vetcrypt scan vendor.example:443`.\n",
             facts.endpoints.len()
-        );
+        ));
     }
     Ok(exit::PASS)
 }
@@ -684,12 +698,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<u8> {
         };
         match path {
             Some(p) => write_file(p, &text)?,
-            None => {
-                let mut stdout = std::io::stdout().lock();
-                let _ = stdout
-                    .write_all(text.as_bytes())
-                    .and_then(|_| stdout.flush());
-            }
+            None => print_out(&text),
         }
     }
     let failing = findings
@@ -813,12 +822,7 @@ fn verify(args: VerifyArgs, ui: &Ui) -> anyhow::Result<u8> {
         };
         match path {
             Some(p) => write_file(p, &text)?,
-            None => {
-                let mut stdout = std::io::stdout().lock();
-                let _ = stdout
-                    .write_all(text.as_bytes())
-                    .and_then(|_| stdout.flush());
-            }
+            None => print_out(&text),
         }
     }
     Ok(code)
