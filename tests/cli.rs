@@ -705,3 +705,25 @@ async fn policy_packs_judge_a_real_server() {
     assert_eq!(get("bsi-tr-02102-2", "tls.allowed_suites").0, "fail");
     assert_eq!(get("pci-dss-4", "tls.min_version").0, "pass");
 }
+
+/// `vetcrypt … | head`: a reader that goes away is not a panic.
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    for args in [
+        &["policy", "rules"][..],
+        &["policy", "list"][..],
+        &["policy", "show", "default"][..],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vetcrypt"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader is gone before anything is written
+        let o = child.wait_with_output().unwrap();
+        let err = text(&o.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+    }
+}
