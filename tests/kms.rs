@@ -983,3 +983,53 @@ async fn aws_contract_fake_paging_throttling_and_disabled_region() {
     assert_eq!(out.errors.len(), 1);
     assert_eq!(out.errors[0].error.kind, KmsErrorKind::Credentials);
 }
+
+/// A key named by alias with several regions is looked up in each: found where it lives, and
+/// "not found" elsewhere is not an error; an alias no region has is one error, not one per region.
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_alias_lookup_across_regions() {
+    common::kms::fake_aws_env();
+    let (id, meta) = fake_key(7, "eu-west-1", 1_700_000_000);
+    let data = AwsData {
+        keys: vec![meta],
+        aliases: vec![json!({"AliasName": "alias/eu-only", "TargetKeyId": id})],
+        ..AwsData::default()
+    };
+    let fake = aws_fake(data).await;
+    let plan = KmsPlan {
+        aws: vec![AwsTarget {
+            regions: vec!["us-east-1".into(), "eu-west-1".into()],
+            keys: vec!["alias/eu-only".into(), "alias/nowhere".into()],
+            endpoint_url: Some(fake.url.clone()),
+            ..AwsTarget::default()
+        }],
+        ..KmsPlan::default()
+    };
+    let out = observe(&plan).await;
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert_eq!(out.keys.len(), 2, "{:#?}", out.keys);
+    let found = out
+        .keys
+        .iter()
+        .find(|k| k.requested_as.as_deref() == Some("alias/eu-only"))
+        .unwrap();
+    assert!(
+        found.error.is_none() && found.location == "eu-west-1",
+        "{found:?}"
+    );
+    let missing = out
+        .keys
+        .iter()
+        .find(|k| k.requested_as.as_deref() == Some("alias/nowhere"))
+        .unwrap();
+    let e = missing.error.as_ref().unwrap();
+    assert_eq!(e.kind, KmsErrorKind::NotFound);
+    assert!(e.message.contains("any of the 2 regions"), "{}", e.message);
+    let requests = fake.requests.lock().unwrap().clone();
+    assert!(requests
+        .iter()
+        .any(|r| r == "us-east-1 DescribeKey alias/eu-only"));
+    assert!(requests
+        .iter()
+        .any(|r| r == "eu-west-1 DescribeKey alias/eu-only"));
+}

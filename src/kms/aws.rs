@@ -137,14 +137,23 @@ pub async fn probe(
     };
     let default_region = base.region().map(|r| r.to_string());
     let mut keys_by_region: HashMap<String, Vec<String>> = HashMap::new();
+    // A key named by ARN is looked up in its region; by id or alias, in every region named
+    // (an alias can exist in several), else the default one.
+    let named_regions = regions.clone();
     for k in &t.keys {
-        let region = arn_region(k)
-            .map(str::to_string)
-            .or_else(|| t.regions.first().cloned())
-            .or_else(|| default_region.clone());
-        match region {
-            Some(r) => keys_by_region.entry(r).or_default().push(k.clone()),
-            None => out.errors.push(scope_error(
+        let lookup: Vec<String> = match arn_region(k) {
+            Some(r) => vec![r.to_string()],
+            None if !named_regions.is_empty() => named_regions.clone(),
+            None => default_region.iter().cloned().collect(),
+        };
+        if !lookup.is_empty() {
+            for r in lookup {
+                keys_by_region.entry(r).or_default().push(k.clone());
+            }
+            continue;
+        }
+        {
+            out.errors.push(scope_error(
                 Cloud::Aws,
                 format!("key {k}"),
                 error(
@@ -152,7 +161,7 @@ pub async fn probe(
                     "DescribeKey",
                     "no region for this key: give its ARN, --region, or set AWS_REGION",
                 ),
-            )),
+            ));
         }
     }
     if !t.keys.is_empty() {
@@ -226,7 +235,45 @@ pub async fn probe(
     .buffer_unordered(concurrency)
     .collect()
     .await;
+    let searched: Vec<&String> = t
+        .keys
+        .iter()
+        .filter(|k| arn_region(k).is_none() && named_regions.len() > 1)
+        .collect();
+    merge_region_lookups(&mut out.keys, &searched, named_regions.len());
     out
+}
+
+/// A key named by id or alias was looked up in several regions: "not found" where it is not is
+/// expected. Keeps the regions that found it, or one error when none did.
+fn merge_region_lookups(keys: &mut Vec<KeyFacts>, searched: &[&String], regions: usize) {
+    for name in searched {
+        let mine = |k: &KeyFacts| k.requested_as.as_deref() == Some(name.as_str());
+        let not_found = |k: &KeyFacts| {
+            k.error
+                .as_ref()
+                .is_some_and(|e| e.kind == KmsErrorKind::NotFound)
+        };
+        let found_somewhere = keys.iter().any(|k| mine(k) && !not_found(k));
+        let mut kept_one = false;
+        keys.retain_mut(|k| {
+            if !mine(k) || !not_found(k) {
+                return true;
+            }
+            if found_somewhere || kept_one {
+                return false;
+            }
+            kept_one = true;
+            if let Some(e) = k.error.as_mut() {
+                e.message = format!(
+                    "not found in any of the {regions} regions searched ({})",
+                    e.message
+                );
+            }
+            k.location = String::new();
+            true
+        });
+    }
 }
 
 struct Listing {

@@ -354,10 +354,17 @@ fn aws_error(code: &str, message: &str) -> (u16, Value) {
 }
 
 impl AwsData {
+    /// A key by id, ARN or alias name (aliases resolve to their target).
     fn key(&self, id: &str) -> Option<&Value> {
+        let target = self
+            .aliases
+            .iter()
+            .find(|a| a["AliasName"] == id)
+            .and_then(|a| a["TargetKeyId"].as_str())
+            .unwrap_or(id);
         self.keys
             .iter()
-            .find(|k| k["KeyId"] == id || k["Arn"] == id)
+            .find(|k| k["KeyId"] == target || k["Arn"] == target)
     }
 
     /// One page of `items` under `field`, with Truncated/NextMarker.
