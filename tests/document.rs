@@ -79,14 +79,35 @@ async fn the_review_document_renders_offline_with_the_claims_first() {
         "{md}"
     );
 
-    // Debian's Chromium renders it headless; the DOM it builds holds the claims table.
+    // Debian's Chromium renders it headless, served from 127.0.0.1 so that every request the
+    // page makes is seen; every other name resolves to nothing.
+    let page = html.clone();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    let server = common::kms::serve_http(move |req| {
+        log.lock().unwrap().push(req.target.clone());
+        if req.target == "/review.html" {
+            (
+                200,
+                vec![("content-type".into(), "text/html; charset=utf-8".into())],
+                page.clone(),
+            )
+        } else {
+            (
+                404,
+                vec![("content-type".into(), "text/plain".into())],
+                "no".into(),
+            )
+        }
+    })
+    .await;
     let chromium = "/usr/bin/chromium";
     assert!(
         std::path::Path::new(chromium).exists(),
         "chromium is missing: scripts/test.sh installs it (apt-get install chromium)"
     );
     let profile = d.join("chromium-profile");
-    let url = format!("file://{}", d.join("review.html").display());
+    let url = format!("{}/review.html", server.url);
     let dom = Command::new(chromium)
         .args([
             "--headless",
@@ -97,7 +118,7 @@ async fn the_review_document_renders_offline_with_the_claims_first() {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
             &format!("--user-data-dir={}", profile.display()),
             "--dump-dom",
             &url,
@@ -120,7 +141,7 @@ async fn the_review_document_renders_offline_with_the_claims_first() {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
             &format!("--user-data-dir={}", profile.display()),
             "--window-size=1200,1600",
             &format!("--screenshot={}", shot.display()),
@@ -134,4 +155,13 @@ async fn the_review_document_renders_offline_with_the_claims_first() {
         "screenshot: {}",
         String::from_utf8_lossy(&o.stderr)
     );
+    // The document asked for nothing but itself (the browser may ask for a favicon).
+    let requests = seen.lock().unwrap().clone();
+    assert!(
+        requests
+            .iter()
+            .all(|r| r == "/review.html" || r == "/favicon.ico"),
+        "the page fetched {requests:?}"
+    );
+    assert!(requests.iter().filter(|r| *r == "/review.html").count() >= 2);
 }
