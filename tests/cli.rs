@@ -649,7 +649,13 @@ async fn policy_packs_judge_a_real_server() {
         .unwrap();
     let target = format!("localhost:{}", server.addr.port());
     let mut status = std::collections::HashMap::new();
+    write(
+        &d,
+        "strict-groups.toml",
+        "name = \"g\"\nversion = \"1\"\n[rules.\"tls.allowed_groups\"]\ngroups = [\"X25519\", \"P-256\", \"secp384r1\"]\nhybrids = false\n",
+    );
     for pack in [
+        "strict-groups.toml",
         "mozilla-intermediate",
         "mozilla-modern",
         "nist-800-52r2",
@@ -704,6 +710,12 @@ async fn policy_packs_judge_a_real_server() {
     );
     assert_eq!(get("bsi-tr-02102-2", "tls.allowed_suites").0, "fail");
     assert_eq!(get("pci-dss-4", "tls.min_version").0, "pass");
+    // rustls offers X25519MLKEM768 too: a hybrid of X25519 counts unless the policy says not.
+    let (s, _, e) = get("mozilla-intermediate", "tls.allowed_groups");
+    assert_eq!(s, "pass", "{e}");
+    let (s, _, e) = get("strict-groups.toml", "tls.allowed_groups");
+    assert_eq!(s, "fail", "{e}");
+    assert!(e.contains("X25519MLKEM768"), "{e}");
 }
 
 /// `vetcrypt … | head`: a reader that goes away is not a panic.

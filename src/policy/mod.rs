@@ -589,6 +589,7 @@ mod tests {
         let off = [
             "tls.post_quantum",
             "tls.allowed_suites",
+            "tls.allowed_groups",
             "kms.hsm_protection",
             "kms.allowed_regions",
             "kms.max_decrypt_principals",

@@ -52,6 +52,19 @@ pub static CATALOG: &[RuleDef] = &[
         check: Check::Endpoint(tls::allowed_suites),
     },
     RuleDef {
+        id: "tls.allowed_groups",
+        title: "Every key-exchange group accepted is on the policy's list",
+        severity: Severity::Medium,
+        needs: &["tls.groups"],
+        remediation: "Configure exactly the policy's groups (nginx `ssl_ecdh_curve X25519:prime256v1:secp384r1;`, OpenSSL `Groups`) and remove the others.",
+        reference: "the policy's source (Mozilla Server Side TLS: TLS curves)",
+        params: &[
+            ParamDef { name: "groups", kind: ParamKind::Names, default: "[]", help: "allowed groups and curves (X25519, prime256v1/secp256r1/P-256, secp384r1...)" },
+            ParamDef { name: "hybrids", kind: ParamKind::Bool, default: "true", help: "count a post-quantum hybrid (X25519MLKEM768) as allowed when its classical group is" },
+        ],
+        check: Check::Endpoint(tls::allowed_groups),
+    },
+    RuleDef {
         id: "tls.aead_only",
         title: "Every accepted suite is an AEAD",
         severity: Severity::Medium,

@@ -358,6 +358,79 @@ pub fn secure_renegotiation(ctx: &Ctx<'_>) -> Outcome {
     }
 }
 
+/// One spelling per group: `prime256v1`, `P-256` and `secp256r1` are the same curve.
+fn group_key(name: &str) -> String {
+    match name.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
+        "prime256v1" | "p256" | "secp256r1" => "secp256r1".into(),
+        "p384" | "secp384r1" => "secp384r1".into(),
+        "p521" | "secp521r1" => "secp521r1".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The classical group inside a post-quantum hybrid (X25519MLKEM768 → x25519).
+fn hybrid_classical(name: &str) -> Option<String> {
+    let k = group_key(name);
+    let classical = ["x25519", "secp256r1", "secp384r1"]
+        .into_iter()
+        .find(|c| k.starts_with(c) && (k.contains("mlkem") || k.contains("kyber")))?;
+    Some(classical.to_string())
+}
+
+/// Every key-exchange group the server accepts (TLS 1.3 groups and TLS 1.2 ECDHE curves) is on
+/// the policy's list; with `hybrids`, a post-quantum hybrid whose classical half is listed counts
+/// as listed (it is at least as strong).
+pub fn allowed_groups(ctx: &Ctx<'_>) -> Outcome {
+    let tls = tls_or_return!(ctx);
+    let allowed: Vec<String> = ctx
+        .params
+        .names("groups")
+        .iter()
+        .map(|g| group_key(g))
+        .collect();
+    if allowed.is_empty() {
+        return Outcome::not_applicable("the policy lists no allowed group");
+    }
+    let hybrids = ctx.params.flag("hybrids");
+    let ok = |g: &str| {
+        allowed.contains(&group_key(g))
+            || (hybrids && hybrid_classical(g).is_some_and(|c| allowed.contains(&c)))
+    };
+    let g = &tls.groups;
+    let mut bad = Vec::new();
+    for (what, list) in [("TLS 1.3 group", &g.tls13), ("ECDHE curve", &g.ecdhe)] {
+        let off: Vec<&str> = list.iter().filter(|x| !ok(x)).map(String::as_str).collect();
+        if !off.is_empty() {
+            bad.push(format!(
+                "{what}s outside the policy's list: {}",
+                off.join(", ")
+            ));
+        }
+    }
+    if !bad.is_empty() {
+        return Outcome::fail(bad);
+    }
+    if !g.tls13_complete && !g.tls13.is_empty() {
+        return Outcome::not_observed("the TLS 1.3 group enumeration was incomplete");
+    }
+    if g.tls13.is_empty() && g.ecdhe.is_empty() {
+        return Outcome::not_observed("no key-exchange group was observed");
+    }
+    Outcome::pass([format!(
+        "groups accepted: TLS 1.3 {}; ECDHE {}",
+        if g.tls13.is_empty() {
+            "none".to_string()
+        } else {
+            g.tls13.join(", ")
+        },
+        if g.ecdhe.is_empty() {
+            "none".to_string()
+        } else {
+            g.ecdhe.join(", ")
+        }
+    )])
+}
+
 pub fn post_quantum(ctx: &Ctx<'_>) -> Outcome {
     let tls = tls_or_return!(ctx);
     let g = &tls.groups;
