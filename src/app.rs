@@ -787,27 +787,32 @@ fn verify(args: VerifyArgs, ui: &Ui) -> anyhow::Result<u8> {
     } else {
         exit::PASS
     };
+    // The per-endpoint and per-key detail of the documents, judged once however many there are.
+    let mut detail: Option<report::Report> = None;
     for (format, path) in &outputs {
         let text = match format {
             VerifyFormat::Terminal => {
                 report::claims::terminal(&vendor, &results, &facts, ui.color && path.is_none())
             }
             VerifyFormat::Markdown | VerifyFormat::Html => {
-                let mut detail = report::build(
-                    &detail_policy,
-                    &facts,
-                    policy::Severity::Low,
-                    OffsetDateTime::now_utc(),
-                );
-                detail.summary.exit_code = code;
+                let detail = detail.get_or_insert_with(|| {
+                    let mut d = report::build(
+                        &detail_policy,
+                        &facts,
+                        policy::Severity::Low,
+                        OffsetDateTime::now_utc(),
+                    );
+                    d.summary.exit_code = code;
+                    d
+                });
                 let claims = report::document::Claims {
                     vendor: &vendor,
                     results: &results,
                 };
                 if *format == VerifyFormat::Html {
-                    report::document::html(&detail, Some(&claims))
+                    report::document::html(detail, Some(&claims))
                 } else {
-                    report::document::markdown(&detail, Some(&claims))
+                    report::document::markdown(detail, Some(&claims))
                 }
             }
             VerifyFormat::Json => {

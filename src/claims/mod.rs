@@ -217,7 +217,10 @@ pub fn verify(
 ) -> Vec<ClaimResult> {
     let mut out = Vec::new();
     for c in claims {
-        let rules_src = match policy_for(&c.name, &c.value) {
+        let policy = policy_for(&c.name, &c.value).and_then(|src| {
+            Policy::parse(&format!("claim {}", c.name), &src).map_err(|e| e.to_string())
+        });
+        let policy = match policy {
             Ok(p) => p,
             Err(e) => {
                 // Plans are checked when read; this only guards callers that skip that.
@@ -226,19 +229,6 @@ pub fn verify(
                     stated: stated(&c.value),
                     verdict: Verdict::NotObservable,
                     evidence: vec![e],
-                    rules: Vec::new(),
-                });
-                continue;
-            }
-        };
-        let policy = match Policy::parse(&format!("claim {}", c.name), &rules_src) {
-            Ok(p) => p,
-            Err(e) => {
-                out.push(ClaimResult {
-                    claim: c.name.clone(),
-                    stated: stated(&c.value),
-                    verdict: Verdict::NotObservable,
-                    evidence: vec![e.to_string()],
                     rules: Vec::new(),
                 });
                 continue;

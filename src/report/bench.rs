@@ -3,8 +3,9 @@
 
 use std::fmt::Write;
 
+use super::{html_escape, md_cell};
 use crate::bench::size_label;
-use crate::facts::{Backend, BenchFacts, Cipher, Operation};
+use crate::facts::{Backend, BenchFacts, Cipher, CipherResult, Operation};
 use crate::policy::{Finding, Status};
 
 /// One table: a header row and body rows of cells.
@@ -76,37 +77,13 @@ fn tables(b: &BenchFacts) -> Vec<Table> {
     }
 
     for op in [Operation::Seal, Operation::Open] {
-        let mut rows = Vec::new();
-        for backend in Backend::ALL {
-            for cipher in Cipher::ALL {
-                let cells: Vec<String> = sizes
-                    .iter()
-                    .map(|s| {
-                        b.results
-                            .iter()
-                            .find(|r| {
-                                r.backend == backend
-                                    && r.cipher == cipher
-                                    && r.operation == op
-                                    && r.size == *s
-                            })
-                            .map_or("-".into(), |r| {
-                                format!(
-                                    "{} ±{:.0}%",
-                                    mbps(r.throughput_mbps.median),
-                                    r.throughput_mbps.spread_pct()
-                                )
-                            })
-                    })
-                    .collect();
-                if cells.iter().all(|c| c == "-") {
-                    continue;
-                }
-                let mut row = vec![backend.label().to_string(), cipher.label().to_string()];
-                row.extend(cells);
-                rows.push(row);
-            }
-        }
+        let rows = cipher_rows(b, op, &|r| {
+            format!(
+                "{} ±{:.0}%",
+                mbps(r.throughput_mbps.median),
+                r.throughput_mbps.spread_pct()
+            )
+        });
         if !rows.is_empty() {
             out.push(Table {
                 title: format!("{} throughput (MB/s)", capital(op_label(op))),
@@ -122,31 +99,7 @@ fn tables(b: &BenchFacts) -> Vec<Table> {
     }
 
     // Per-message latency of seal: what one small message costs.
-    let mut rows = Vec::new();
-    for backend in Backend::ALL {
-        for cipher in Cipher::ALL {
-            let cells: Vec<String> = sizes
-                .iter()
-                .map(|s| {
-                    b.results
-                        .iter()
-                        .find(|r| {
-                            r.backend == backend
-                                && r.cipher == cipher
-                                && r.operation == Operation::Seal
-                                && r.size == *s
-                        })
-                        .map_or("-".into(), |r| latency(r.latency_ns.median))
-                })
-                .collect();
-            if cells.iter().all(|c| c == "-") {
-                continue;
-            }
-            let mut row = vec![backend.label().to_string(), cipher.label().to_string()];
-            row.extend(cells);
-            rows.push(row);
-        }
-    }
+    let rows = cipher_rows(b, Operation::Seal, &|r| latency(r.latency_ns.median));
     if !rows.is_empty() {
         out.push(Table {
             title: "Seal latency per message".into(),
@@ -277,6 +230,43 @@ fn tables(b: &BenchFacts) -> Vec<Table> {
         });
     }
     out
+}
+
+/// One row per backend × cipher measured for `op`: the cell `cell` gives at each size ("-" where
+/// nothing was measured).
+fn cipher_rows(
+    b: &BenchFacts,
+    op: Operation,
+    cell: &dyn Fn(&CipherResult) -> String,
+) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for backend in Backend::ALL {
+        for cipher in Cipher::ALL {
+            let cells: Vec<String> = b
+                .settings
+                .sizes
+                .iter()
+                .map(|s| {
+                    b.results
+                        .iter()
+                        .find(|r| {
+                            r.backend == backend
+                                && r.cipher == cipher
+                                && r.operation == op
+                                && r.size == *s
+                        })
+                        .map_or("-".into(), cell)
+                })
+                .collect();
+            if cells.iter().all(|c| c == "-") {
+                continue;
+            }
+            let mut row = vec![backend.label().to_string(), cipher.label().to_string()];
+            row.extend(cells);
+            rows.push(row);
+        }
+    }
+    rows
 }
 
 fn latency(ns: f64) -> String {
@@ -415,27 +405,23 @@ pub fn terminal(b: &BenchFacts, findings: Option<&[Finding]>) -> String {
     s
 }
 
-fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|")
-}
-
 /// Markdown: the same tables; `chart` is a relative path to the SVG, when one was written.
 pub fn markdown(b: &BenchFacts, findings: Option<&[Finding]>, chart: Option<&str>) -> String {
     let mut s = "# What AES-256 costs on this machine\n\n".to_string();
     for l in header_lines(b) {
-        let _ = writeln!(s, "- {}", md_escape(&l));
+        let _ = writeln!(s, "- {}", md_cell(&l));
     }
     if let Some(c) = chart {
         let _ = writeln!(s, "\n![Seal throughput by message size]({c})");
     }
     for t in tables(b) {
-        let _ = writeln!(s, "\n## {}\n\n{}\n", t.title, md_escape(&t.note));
+        let _ = writeln!(s, "\n## {}\n\n{}\n", t.title, md_cell(&t.note));
         let _ = writeln!(
             s,
             "| {} |",
             t.head
                 .iter()
-                .map(|h| md_escape(h))
+                .map(|h| md_cell(h))
                 .collect::<Vec<_>>()
                 .join(" | ")
         );
@@ -452,10 +438,7 @@ pub fn markdown(b: &BenchFacts, findings: Option<&[Finding]>, chart: Option<&str
             let _ = writeln!(
                 s,
                 "| {} |",
-                r.iter()
-                    .map(|c| md_escape(c))
-                    .collect::<Vec<_>>()
-                    .join(" | ")
+                r.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | ")
             );
         }
     }
@@ -468,21 +451,14 @@ pub fn markdown(b: &BenchFacts, findings: Option<&[Finding]>, chart: Option<&str
                 f.status.label(),
                 f.rule_id,
                 f.severity.label(),
-                md_escape(&f.title)
+                md_cell(&f.title)
             );
             for e in &f.evidence {
-                let _ = writeln!(s, "  - {}", md_escape(e));
+                let _ = writeln!(s, "  - {}", md_cell(e));
             }
         }
     }
     s
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// A standalone HTML page with the chart inline.

@@ -7,6 +7,7 @@
 use std::fmt::Write;
 
 use super::model::{Report, Subject};
+use super::{html_escape, md_cell};
 use crate::claims::{ClaimResult, Verdict};
 use crate::policy::{Finding, Status};
 
@@ -14,13 +15,6 @@ use crate::policy::{Finding, Status};
 pub struct Claims<'a> {
     pub vendor: &'a str,
     pub results: &'a [ClaimResult],
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn verdict_class(v: Verdict) -> &'static str {
@@ -66,19 +60,19 @@ pub fn html(report: &Report, claims: Option<&Claims<'_>>) -> String {
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n\
          <title>{}</title>\n<style>{STYLE}</style>\n</head><body>\n<h1>{}</h1>\n",
-        esc(&title),
-        esc(&title)
+        html_escape(&title),
+        html_escape(&title)
     );
     let _ = writeln!(
         s,
         "<p class=\"meta\">vetcrypt {} · policy <b>{}</b> {} (sha256 <code>{}</code>, {}) · observed {} · generated {} · exit code {}</p>",
-        esc(&report.tool.version),
-        esc(&report.policy.name),
-        esc(&report.policy.version),
-        esc(&report.policy.sha256),
-        esc(&report.policy.source),
-        esc(&report.observed_at),
-        esc(&report.generated_at),
+        html_escape(&report.tool.version),
+        html_escape(&report.policy.name),
+        html_escape(&report.policy.version),
+        html_escape(&report.policy.sha256),
+        html_escape(&report.policy.source),
+        html_escape(&report.observed_at),
+        html_escape(&report.generated_at),
         report.summary.exit_code
     );
 
@@ -91,13 +85,13 @@ pub fn html(report: &Report, claims: Option<&Claims<'_>>) -> String {
             let _ = writeln!(
                 s,
                 "<tr><td><code>{}</code></td><td>{}</td><td class=\"{}\">{}</td><td><ul class=\"ev\">{}</ul></td></tr>",
-                esc(&r.claim),
-                esc(&r.stated),
+                html_escape(&r.claim),
+                html_escape(&r.stated),
                 verdict_class(r.verdict),
-                esc(r.verdict.label()),
+                html_escape(r.verdict.label()),
                 r.evidence
                     .iter()
-                    .map(|e| format!("<li>{}</li>", esc(e)))
+                    .map(|e| format!("<li>{}</li>", html_escape(e)))
                     .collect::<String>()
             );
         }
@@ -125,11 +119,11 @@ pub fn html(report: &Report, claims: Option<&Claims<'_>>) -> String {
         let _ = writeln!(
             s,
             "<p class=\"fail\">Expired waiver: {} on {} (owner {}), expired {} ({})</p>",
-            esc(&w.rule),
-            esc(&w.target),
-            esc(&w.owner),
-            esc(&w.expires),
-            esc(&w.origin)
+            html_escape(&w.rule),
+            html_escape(&w.target),
+            html_escape(&w.owner),
+            html_escape(&w.expires),
+            html_escape(&w.origin)
         );
     }
 
@@ -156,15 +150,19 @@ pub fn html(report: &Report, claims: Option<&Claims<'_>>) -> String {
 }
 
 fn subject_html(s: &mut String, sub: &Subject<'_>) {
-    let _ = writeln!(s, "<h3>{}</h3>", esc(sub.display));
+    let _ = writeln!(s, "<h3>{}</h3>", html_escape(sub.display));
     if sub.display != sub.id {
-        let _ = writeln!(s, "<p class=\"meta\"><code>{}</code></p>", esc(&sub.id));
+        let _ = writeln!(
+            s,
+            "<p class=\"meta\"><code>{}</code></p>",
+            html_escape(&sub.id)
+        );
     }
     if let Some(e) = &sub.error {
         let _ = writeln!(
             s,
             "<p class=\"unknown\">could not be observed: {}</p>",
-            esc(e)
+            html_escape(e)
         );
     }
     findings_table(s, sub.findings);
@@ -189,42 +187,38 @@ fn findings_table(s: &mut String, findings: &[Finding]) {
         let _ = writeln!(
             s,
             "<tr><td><code>{}</code><br>{}</td><td>{}</td><td class=\"{}\">{}</td><td><ul class=\"ev\">{}</ul></td><td>{}<br><span class=\"meta\">{}</span></td></tr>",
-            esc(&f.rule_id),
-            esc(&f.title),
+            html_escape(&f.rule_id),
+            html_escape(&f.title),
             f.severity.label(),
             status_class(f),
-            esc(&status_text(f)),
+            html_escape(&status_text(f)),
             f.evidence
                 .iter()
-                .map(|e| format!("<li>{}</li>", esc(e)))
+                .map(|e| format!("<li>{}</li>", html_escape(e)))
                 .collect::<String>(),
             if f.status == Status::Fail {
-                esc(&f.remediation)
+                html_escape(&f.remediation)
             } else {
                 String::new()
             },
-            esc(&f.reference)
+            html_escape(&f.reference)
         );
     }
     s.push_str("</table>\n");
 }
 
-fn md(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
-
 /// The Markdown document (the chart, when any, is left to `vetcrypt bench --chart`).
 pub fn markdown(report: &Report, claims: Option<&Claims<'_>>) -> String {
     let mut s = match claims {
-        Some(c) => format!("# Claims of {}\n\n", md(c.vendor)),
+        Some(c) => format!("# Claims of {}\n\n", md_cell(c.vendor)),
         None => "# vetcrypt report\n\n".to_string(),
     };
     let _ = writeln!(
         s,
         "vetcrypt {} · policy **{}** {} (sha256 `{}`) · observed {} · exit code {}\n",
         report.tool.version,
-        md(&report.policy.name),
-        md(&report.policy.version),
+        md_cell(&report.policy.name),
+        md_cell(&report.policy.version),
         report.policy.sha256,
         report.observed_at,
         report.summary.exit_code
@@ -236,11 +230,11 @@ pub fn markdown(report: &Report, claims: Option<&Claims<'_>>) -> String {
                 s,
                 "| `{}` | {} | **{}** | {} |",
                 r.claim,
-                md(&r.stated),
+                md_cell(&r.stated),
                 r.verdict.label(),
                 r.evidence
                     .iter()
-                    .map(|e| md(e))
+                    .map(|e| md_cell(e))
                     .collect::<Vec<_>>()
                     .join("<br>")
             );
@@ -248,9 +242,9 @@ pub fn markdown(report: &Report, claims: Option<&Claims<'_>>) -> String {
         s.push('\n');
     }
     for sub in report.subjects() {
-        let _ = writeln!(s, "## {}\n", md(sub.display));
+        let _ = writeln!(s, "## {}\n", md_cell(sub.display));
         if let Some(e) = &sub.error {
-            let _ = writeln!(s, "Could not be observed: {}\n", md(e));
+            let _ = writeln!(s, "Could not be observed: {}\n", md_cell(e));
         }
         if sub.findings.is_empty() {
             continue;
@@ -262,10 +256,10 @@ pub fn markdown(report: &Report, claims: Option<&Claims<'_>>) -> String {
                 "| `{}` | {} | {} | {} |",
                 f.rule_id,
                 f.severity.label(),
-                md(&status_text(f)),
+                md_cell(&status_text(f)),
                 f.evidence
                     .iter()
-                    .map(|e| md(e))
+                    .map(|e| md_cell(e))
                     .collect::<Vec<_>>()
                     .join("<br>")
             );

@@ -117,6 +117,19 @@ pub fn parse_outputs_with<F: Copy>(
     Ok(outs)
 }
 
+/// Text for HTML element content and double-quoted attributes.
+pub(crate) fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Text for one Markdown table cell or list line: no `|`, no line break.
+pub(crate) fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
 /// Renders a report in one format.
 pub fn render(report: &Report, format: Format, color: bool, verbose: bool) -> String {
     match format {
