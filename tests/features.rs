@@ -27,7 +27,7 @@ async fn post_quantum_hybrid_is_detected() {
     let facts = probe(s.addr, Some("api.test"), trust_pem(&root)).await;
     let g = &tls(&facts).groups;
     assert_eq!(
-        g.tls13.first().map(String::as_str),
+        g.tls13.first().map(ToString::to_string).as_deref(),
         Some("X25519MLKEM768"),
         "{g:?}"
     );

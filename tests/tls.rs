@@ -22,12 +22,7 @@ fn enumerated(facts: &EndpointFacts, v: ProtocolVersion) -> BTreeSet<u16> {
         .as_ref()
         .unwrap()
         .suites_of(v)
-        .map_or_else(BTreeSet::new, |s| {
-            s.suites
-                .iter()
-                .map(|x| u16::from_str_radix(&x.id[2..], 16).unwrap())
-                .collect()
-        })
+        .map_or_else(BTreeSet::new, |s| s.suites.iter().map(|x| x.id.0).collect())
 }
 
 /// Ground truth: the code points OpenSSL enables for `spec` under a version flag, limited to
@@ -270,11 +265,7 @@ async fn openssl_everything_in_server_order() {
         let found = tls.suites_of(v).unwrap();
         assert!(found.complete);
         assert_eq!(found.server_order, Some(true), "{v}");
-        let order: Vec<u16> = found
-            .suites
-            .iter()
-            .map(|x| u16::from_str_radix(&x.id[2..], 16).unwrap())
-            .collect();
+        let order: Vec<u16> = found.suites.iter().map(|x| x.id.0).collect();
         assert_eq!(order, openssl_order(spec, flag), "{v}: server order");
     }
     assert_eq!(
@@ -572,11 +563,7 @@ async fn nginx_endpoint_matches_its_configuration() {
     );
     let v12 = tls.suites_of(ProtocolVersion::Tls12).unwrap();
     assert_eq!(v12.server_order, Some(true));
-    let order: Vec<u16> = v12
-        .suites
-        .iter()
-        .map(|x| u16::from_str_radix(&x.id[2..], 16).unwrap())
-        .collect();
+    let order: Vec<u16> = v12.suites.iter().map(|x| x.id.0).collect();
     assert_eq!(order, openssl_order(ciphers, "-tls1_2"));
     assert_eq!(
         tls.protocol(ProtocolVersion::Tls13).unwrap().support,

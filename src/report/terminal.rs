@@ -365,7 +365,7 @@ fn facts_line(out: &mut String, p: &Paint, f: &EndpointFacts) {
         parts.push(h.version.to_string());
         parts.push(h.cipher_suite.name.clone());
         if let Some(g) = &h.kx_group {
-            parts.push(g.clone());
+            parts.push(g.to_string());
         }
         if let Some(a) = &h.alpn {
             parts.push(format!("ALPN {a}"));
@@ -408,10 +408,10 @@ fn features_line(out: &mut String, p: &Paint, f: &EndpointFacts) {
     let g = &tls.groups;
     let mut parts = Vec::new();
     if !g.tls13.is_empty() {
-        parts.push(format!("TLS1.3 groups {}", g.tls13.join(" ")));
+        parts.push(format!("TLS1.3 groups {}", names(&g.tls13)));
     }
     if !g.ecdhe.is_empty() {
-        parts.push(format!("ECDHE {}", g.ecdhe.join(" ")));
+        parts.push(format!("ECDHE {}", names(&g.ecdhe)));
     }
     if let Some(b) = g.dh_bits {
         parts.push(format!("DH {b} bits"));
@@ -518,4 +518,9 @@ fn wrap_ids(ids: &[&str]) -> String {
         col += id.len();
     }
     out
+}
+
+fn names(groups: &[crate::facts::NamedGroup]) -> String {
+    let names: Vec<String> = groups.iter().map(ToString::to_string).collect();
+    names.join(" ")
 }

@@ -44,7 +44,11 @@ pub enum ReadError {
         banner: String,
     },
     Protocol(String),
-    Io(String),
+    /// The connection failed; `kind` says how (a reset is how some servers refuse).
+    Io {
+        kind: std::io::ErrorKind,
+        message: String,
+    },
 }
 
 #[derive(Default)]
@@ -201,10 +205,10 @@ pub async fn next_event<S: AsyncRead + Unpin>(
         if let Some(ev) = d.next_event()? {
             return Ok(ev);
         }
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|e| ReadError::Io(e.to_string()))?;
+        let n = stream.read(&mut chunk).await.map_err(|e| ReadError::Io {
+            kind: e.kind(),
+            message: e.to_string(),
+        })?;
         if n == 0 {
             return Err(ReadError::Eof {
                 partial: d.partial(),

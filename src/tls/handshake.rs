@@ -2,25 +2,22 @@
 //! certificate chain whatever its state (expired, untrusted, wrong name): judging the chain is
 //! the cert probe's job, on the chain recorded here.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{AlertDescription, DigitallySignedStruct, SignatureScheme};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio_rustls::TlsConnector;
 
-use crate::facts::{Negotiated, ProtocolVersion};
+use super::transport::Connector;
+use crate::facts::{AlertDescription, NamedGroup, Negotiated, ProtocolVersion};
 
 /// ALPN protocols offered, so the server's choice can be recorded.
 const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 
 #[derive(Debug)]
-struct RecordingVerifier {
+pub(super) struct RecordingVerifier {
     provider: Arc<CryptoProvider>,
     chain: Mutex<Option<Vec<CertificateDer<'static>>>>,
     signature_ok: Mutex<Option<bool>>,
@@ -97,7 +94,7 @@ pub enum ModernError {
     Connect(String),
     Timeout,
     /// The server sent this alert.
-    Alert(String),
+    Alert(AlertDescription),
     /// Anything else: malformed or non-TLS answer, reset mid-handshake...
     Other(String),
 }
@@ -107,12 +104,13 @@ impl std::fmt::Display for ModernError {
         match self {
             ModernError::Connect(m) => write!(f, "connection failed: {m}"),
             ModernError::Timeout => f.write_str("no complete handshake within the timeout"),
-            ModernError::Alert(m) | ModernError::Other(m) => f.write_str(m),
+            ModernError::Alert(a) => write!(f, "server sent alert {a}"),
+            ModernError::Other(m) => f.write_str(m),
         }
     }
 }
 
-fn recording_config(
+pub(super) fn recording_config(
     alpn: &[&[u8]],
 ) -> Result<(rustls::ClientConfig, Arc<RecordingVerifier>), rustls::Error> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -134,9 +132,8 @@ fn recording_config(
 
 /// One handshake offering TLS 1.3 and 1.2 with every suite and group of the provider.
 pub async fn modern_handshake(
-    addr: SocketAddr,
+    connector: &Connector,
     server_name: ServerName<'static>,
-    timeout: Duration,
 ) -> ModernOutcome {
     let (config, verifier) = match recording_config(&ALPN) {
         Ok(c) => c,
@@ -147,14 +144,24 @@ pub async fn modern_handshake(
             }
         }
     };
-    let connector = TlsConnector::from(Arc::new(config));
+    let tls_connector = TlsConnector::from(Arc::new(config));
+    let stream = match connector.connect().await {
+        Ok(s) => s,
+        Err(e) => {
+            let error = if e.kind == std::io::ErrorKind::TimedOut {
+                ModernError::Timeout
+            } else {
+                ModernError::Connect(e.message)
+            };
+            return ModernOutcome {
+                result: Err(error),
+                chain: None,
+            };
+        }
+    };
     let attempt = async {
-        let tcp = TcpStream::connect(addr)
-            .await
-            .map_err(|e| ModernError::Connect(e.to_string()))?;
-        let _ = tcp.set_nodelay(true);
-        let tls = connector
-            .connect(server_name, tcp)
+        let tls = tls_connector
+            .connect(server_name, stream)
             .await
             .map_err(classify)?;
         let (_, conn) = tls.get_ref();
@@ -172,7 +179,7 @@ pub async fn modern_handshake(
             cipher_suite: super::suites::info(suite),
             kx_group: conn
                 .negotiated_key_exchange_group()
-                .map(|g| super::features::group_name(u16::from(g.name()))),
+                .map(|g| NamedGroup(u16::from(g.name()))),
             alpn: conn
                 .alpn_protocol()
                 .map(|p| String::from_utf8_lossy(p).into_owned()),
@@ -185,7 +192,7 @@ pub async fn modern_handshake(
             ocsp_stapled: verifier.ocsp.lock().map(|o| *o).unwrap_or(false),
         })
     };
-    let result = match tokio::time::timeout(timeout, attempt).await {
+    let result = match tokio::time::timeout(connector.timeout(), attempt).await {
         Ok(r) => r,
         Err(_) => Err(ModernError::Timeout),
     };
@@ -193,64 +200,13 @@ pub async fn modern_handshake(
     ModernOutcome { result, chain }
 }
 
-/// One HTTPS `GET /` (HTTP/1.1 over rustls): whether the endpoint answers HTTP, and its
-/// Strict-Transport-Security header. Reads at most 16 KiB of response head.
-pub async fn http_headers(
-    addr: SocketAddr,
-    server_name: ServerName<'static>,
-    timeout: Duration,
-) -> (Option<bool>, Option<String>) {
-    let Ok((config, _)) = recording_config(&[b"http/1.1"]) else {
-        return (None, None);
-    };
-    let host = match &server_name {
-        ServerName::DnsName(d) => d.as_ref().to_string(),
-        _ => addr.to_string(),
-    };
-    let connector = TlsConnector::from(Arc::new(config));
-    let attempt = async {
-        let tcp = TcpStream::connect(addr).await.ok()?;
-        let mut tls = connector.connect(server_name, tcp).await.ok()?;
-        let request = format!("GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: vetcrypt/{}\r\nConnection: close\r\n\r\n", env!("CARGO_PKG_VERSION"));
-        tls.write_all(request.as_bytes()).await.ok()?;
-        let mut head = Vec::new();
-        let mut buf = [0u8; 4096];
-        while head.len() < 16 * 1024 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
-            match tls.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => head.extend_from_slice(&buf[..n]),
-            }
-        }
-        Some(String::from_utf8_lossy(&head).into_owned())
-    };
-    let Ok(Some(head)) = tokio::time::timeout(timeout, attempt).await else {
-        return (None, None);
-    };
-    if !head.starts_with("HTTP/") {
-        return (Some(false), None);
-    }
-    let hsts = head.lines().find_map(|l| {
-        let (name, value) = l.split_once(':')?;
-        name.trim()
-            .eq_ignore_ascii_case("strict-transport-security")
-            .then(|| value.trim().to_string())
-    });
-    (Some(true), hsts)
-}
-
 fn classify(e: std::io::Error) -> ModernError {
     let tls = e
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>());
     match tls {
-        Some(rustls::Error::AlertReceived(a)) => {
-            ModernError::Alert(format!("server sent alert {}", alert_label(*a)))
-        }
+        Some(rustls::Error::AlertReceived(a)) => ModernError::Alert(AlertDescription(u8::from(*a))),
         Some(other) => ModernError::Other(format!("TLS error: {other}")),
         None => ModernError::Other(format!("handshake failed: {e}")),
     }
-}
-
-fn alert_label(a: AlertDescription) -> String {
-    super::raw::alert_name(u8::from(a))
 }

@@ -37,6 +37,7 @@ impl Default for Limits {
 }
 
 /// Held for the life of one connection.
+#[derive(Debug)]
 pub struct Slot {
     _permit: Option<OwnedSemaphorePermit>,
 }

@@ -2,11 +2,9 @@
 //! without completing the handshake. This is how versions, suites and groups that rustls
 //! refuses to negotiate (TLS 1.0/1.1, static RSA, CBC...) are observed.
 
-use std::net::SocketAddr;
-use std::time::Duration;
+use std::io::ErrorKind;
 
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 
 use super::codec::{
     client_hello, decode_certificates, decode_server_key_exchange, handshake, HelloSpec, KxParams,
@@ -14,6 +12,8 @@ use super::codec::{
 };
 use super::deframer::{next_event, Deframer, Event, ReadError};
 use super::suites;
+use super::transport::{Connector, Stream, Transient};
+use crate::facts::AlertDescription;
 
 /// What came back after the ServerHello, for TLS 1.2 and below (the rest is encrypted in 1.3).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,7 +30,7 @@ pub struct Flight {
 pub enum HelloOutcome {
     ServerHello(Box<(ServerHello, Flight)>),
     Alert {
-        description: u8,
+        description: AlertDescription,
     },
     /// Closed without a word: how many servers refuse a hello.
     Closed,
@@ -59,7 +59,7 @@ impl HelloOutcome {
                 ),
                 suites::info(sh.0.suite).name
             ),
-            HelloOutcome::Alert { description } => format!("alert {}", alert_name(*description)),
+            HelloOutcome::Alert { description } => format!("alert {description}"),
             HelloOutcome::Closed => "connection closed without an answer".into(),
             HelloOutcome::NotTls { banner } => format!("not TLS: peer sent `{banner}`"),
             HelloOutcome::Protocol(m) => format!("protocol error: {m}"),
@@ -69,43 +69,25 @@ impl HelloOutcome {
     }
 }
 
-pub fn alert_name(d: u8) -> String {
-    let name = match d {
-        0 => "close_notify",
-        10 => "unexpected_message",
-        20 => "bad_record_mac",
-        22 => "record_overflow",
-        40 => "handshake_failure",
-        42 => "bad_certificate",
-        47 => "illegal_parameter",
-        50 => "decode_error",
-        51 => "decrypt_error",
-        70 => "protocol_version",
-        71 => "insufficient_security",
-        80 => "internal_error",
-        86 => "inappropriate_fallback",
-        90 => "user_canceled",
-        109 => "missing_extension",
-        110 => "unsupported_extension",
-        112 => "unrecognized_name",
-        120 => "no_application_protocol",
-        _ => return format!("({d})"),
-    };
-    name.to_string()
+impl Transient for HelloOutcome {
+    fn is_transient(&self) -> bool {
+        matches!(self, HelloOutcome::Timeout | HelloOutcome::Connect(_))
+    }
 }
 
-/// Sends one hello to `addr` and reads the server's first answer, then, when `read_flight` is
+/// Sends one hello over a new connection and reads the server's first answer, then, when `read_flight` is
 /// set and the answer is a TLS 1.2-or-older ServerHello, the rest of its flight. Bounded in time
 /// (`timeout` for the hello, as much again for the flight) and memory (the deframer's limits).
-pub async fn offer(
-    addr: SocketAddr,
-    spec: &HelloSpec<'_>,
-    timeout: Duration,
-    read_flight: bool,
-) -> HelloOutcome {
-    let first = tokio::time::timeout(timeout, exchange(addr, spec)).await;
-    let (outcome, stream, mut d) = match first {
-        Ok(Ok((sh, stream, d))) => (sh, stream, d),
+pub async fn offer(connector: &Connector, spec: &HelloSpec<'_>, read_flight: bool) -> HelloOutcome {
+    let timeout = connector.timeout();
+    let mut stream = match connector.connect().await {
+        Ok(s) => s,
+        Err(e) if e.kind == ErrorKind::TimedOut => return HelloOutcome::Timeout,
+        Err(e) => return HelloOutcome::Connect(e.message),
+    };
+    let first = tokio::time::timeout(timeout, exchange(&mut stream, spec)).await;
+    let (outcome, mut d) = match first {
+        Ok(Ok((sh, d))) => (sh, d),
         Ok(Err(outcome)) => return outcome,
         Err(_) => return HelloOutcome::Timeout,
     };
@@ -113,7 +95,6 @@ pub async fn offer(
     // Only a plausible answer earns the wait for its flight.
     let plausible = spec.suites.contains(&outcome.suite) && outcome.version <= spec.version.wire();
     if read_flight && plausible && !outcome.retry_request && outcome.version <= 0x0303 {
-        let mut stream = stream;
         let ecdhe = suites::ephemeral_kx(outcome.suite);
         let _ =
             tokio::time::timeout(timeout, read_rest(&mut stream, &mut d, ecdhe, &mut flight)).await;
@@ -122,13 +103,9 @@ pub async fn offer(
 }
 
 async fn exchange(
-    addr: SocketAddr,
+    stream: &mut Stream,
     spec: &HelloSpec<'_>,
-) -> Result<(ServerHello, TcpStream, Deframer), HelloOutcome> {
-    let mut stream = TcpStream::connect(addr)
-        .await
-        .map_err(|e| HelloOutcome::Connect(e.to_string()))?;
-    let _ = stream.set_nodelay(true);
+) -> Result<(ServerHello, Deframer), HelloOutcome> {
     let mut random = [0u8; 32];
     aws_lc_rs::rand::fill(&mut random)
         .map_err(|_| HelloOutcome::Protocol("no randomness available".into()))?;
@@ -138,10 +115,10 @@ async fn exchange(
         .map_err(|e| HelloOutcome::Connect(format!("sending the ClientHello failed: {e}")))?;
     let mut d = Deframer::new();
     loop {
-        let outcome = match next_event(&mut stream, &mut d).await {
+        let outcome = match next_event(stream, &mut d).await {
             Ok(Event::Handshake { typ, message }) if typ == handshake::SERVER_HELLO => {
                 return match ServerHello::decode(&message) {
-                    Some(sh) => Ok((sh, stream, d)),
+                    Some(sh) => Ok((sh, d)),
                     None => Err(HelloOutcome::Protocol("malformed ServerHello".into())),
                 };
             }
@@ -152,7 +129,9 @@ async fn exchange(
             Ok(Event::Handshake { typ, .. }) => HelloOutcome::Protocol(format!(
                 "handshake message type {typ} before the ServerHello"
             )),
-            Ok(Event::Alert { description, .. }) => HelloOutcome::Alert { description },
+            Ok(Event::Alert { description, .. }) => HelloOutcome::Alert {
+                description: AlertDescription(description),
+            },
             Ok(Event::Other { typ }) => {
                 HelloOutcome::Protocol(format!("record type {typ} before the ServerHello"))
             }
@@ -165,8 +144,11 @@ async fn exchange(
             Err(ReadError::NotTls { banner }) => HelloOutcome::NotTls { banner },
             Err(ReadError::Protocol(m)) => HelloOutcome::Protocol(m),
             // A reset after the hello is how some servers refuse.
-            Err(ReadError::Io(m)) if !d.has_data() && m.contains("reset") => HelloOutcome::Closed,
-            Err(ReadError::Io(m)) => HelloOutcome::Connect(m),
+            Err(ReadError::Io {
+                kind: ErrorKind::ConnectionReset,
+                ..
+            }) if !d.has_data() => HelloOutcome::Closed,
+            Err(ReadError::Io { message, .. }) => HelloOutcome::Connect(message),
         };
         return Err(outcome);
     }
@@ -174,7 +156,7 @@ async fn exchange(
 
 /// Reads Certificate, CertificateStatus and ServerKeyExchange up to ServerHelloDone.
 async fn read_rest(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
     d: &mut Deframer,
     ecdhe: Option<bool>,
     flight: &mut Flight,

@@ -2,13 +2,10 @@
 //! header with the top bit set) and 3-byte cipher kinds. A server that still answers with an
 //! SSLv2 SERVER-HELLO accepts a protocol broken since 1996 (and DROWN, CVE-2016-0800).
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use super::codec::Reader;
+use super::transport::Connector;
 
 /// The seven SSLv2 cipher kinds.
 pub const CIPHER_KINDS: [(u32, &str); 7] = [
@@ -82,12 +79,15 @@ pub enum V2Outcome {
 }
 
 /// Sends the SSLv2 hello and reads the first answer (at most 32 KiB).
-pub async fn probe(addr: SocketAddr, timeout: Duration) -> V2Outcome {
+pub async fn probe(connector: &Connector) -> V2Outcome {
+    let mut s = match connector.connect().await {
+        Ok(s) => s,
+        Err(e) if e.kind == std::io::ErrorKind::TimedOut => {
+            return V2Outcome::Unknown("no answer within the timeout".into())
+        }
+        Err(e) => return V2Outcome::Unknown(format!("connection failed: {e}")),
+    };
     let exchange = async {
-        let mut s = match TcpStream::connect(addr).await {
-            Ok(s) => s,
-            Err(e) => return V2Outcome::Unknown(format!("connection failed: {e}")),
-        };
         let mut challenge = [0u8; 16];
         let _ = aws_lc_rs::rand::fill(&mut challenge);
         if let Err(e) = s.write_all(&client_hello(challenge)).await {
@@ -125,7 +125,7 @@ pub async fn probe(addr: SocketAddr, timeout: Duration) -> V2Outcome {
             }
         }
     };
-    tokio::time::timeout(timeout, exchange)
+    tokio::time::timeout(connector.timeout(), exchange)
         .await
         .unwrap_or_else(|_| V2Outcome::Unknown("no answer within the timeout".into()))
 }

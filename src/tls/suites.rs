@@ -7,10 +7,16 @@ use tls_parser::{
 };
 
 use super::openssl_names::OPENSSL_NAMES;
-use crate::facts::CipherSuiteInfo;
+use crate::facts::{Authentication, BulkCipher, CipherMode, CipherSuiteInfo, KeyExchange, SuiteId};
 
 /// Signalling values that are not suites (RFC 5746, RFC 7507).
 const SCSV: [u16; 2] = [0x00ff, 0x5600];
+
+/// Export-grade suites (40- and 56-bit "EXPORT" and "EXPORT1024" suites), by code point.
+const EXPORT: [u16; 21] = [
+    0x0003, 0x0006, 0x0008, 0x000b, 0x000e, 0x0011, 0x0014, 0x0017, 0x0019, 0x0026, 0x0027, 0x0028,
+    0x0029, 0x002a, 0x002b, 0x0060, 0x0061, 0x0062, 0x0063, 0x0064, 0x0065,
+];
 
 /// Whether a suite's key exchange is ephemeral. Anonymous (EC)DH is ephemeral too; it fails
 /// other rules, not this one. PSK, SRP, Kerberos, ECCPWD and static (EC)DH/RSA are not.
@@ -47,83 +53,93 @@ pub fn info(id: u16) -> CipherSuiteInfo {
         .map(|i| OPENSSL_NAMES[i].1.to_string());
     let Some(s) = TlsCipherSuite::from_id(id) else {
         return CipherSuiteInfo {
-            id: format!("0x{id:04X}"),
+            id: SuiteId(id),
             name: format!("UNKNOWN_0x{id:04X}"),
             openssl_name,
-            kx: "unknown".into(),
-            auth: "unknown".into(),
-            cipher: "unknown".into(),
+            kx: KeyExchange::Unknown,
+            auth: Authentication::Unknown,
+            cipher: BulkCipher::Unknown,
             bits: 0,
-            mode: "unknown".into(),
+            mode: CipherMode::Unknown,
             forward_secrecy: false,
             aead: false,
             export: false,
         };
     };
-    let kx = match s.kx {
-        TlsCipherKx::Null => "NULL",
-        TlsCipherKx::Psk => "PSK",
-        TlsCipherKx::Krb5 => "KRB5",
-        TlsCipherKx::Srp => "SRP",
-        TlsCipherKx::Rsa => "RSA",
-        TlsCipherKx::Dh => "DH",
-        TlsCipherKx::Dhe => "DHE",
-        TlsCipherKx::Ecdh => "ECDH",
-        TlsCipherKx::Ecdhe => "ECDHE",
-        TlsCipherKx::Aecdh => "ECDH",
-        TlsCipherKx::Eccpwd => "ECCPWD",
-        TlsCipherKx::Tls13 => "any (TLS 1.3)",
-    };
-    let auth = match s.au {
-        TlsCipherAu::Null => "anon",
-        TlsCipherAu::Psk => "PSK",
-        TlsCipherAu::Krb5 => "KRB5",
-        TlsCipherAu::Srp => "SRP",
-        TlsCipherAu::Srp_Dss => "SRP-DSS",
-        TlsCipherAu::Srp_Rsa => "SRP-RSA",
-        TlsCipherAu::Dss => "DSS",
-        TlsCipherAu::Rsa => "RSA",
-        TlsCipherAu::Dhe => "DHE",
-        TlsCipherAu::Ecdsa => "ECDSA",
-        TlsCipherAu::Eccpwd => "ECCPWD",
-        TlsCipherAu::Tls13 => "any (TLS 1.3)",
-    };
-    let cipher = match s.enc {
-        TlsCipherEnc::Null => "NULL",
-        TlsCipherEnc::Des => "DES",
-        TlsCipherEnc::TripleDes => "3DES",
-        TlsCipherEnc::Rc2 => "RC2",
-        TlsCipherEnc::Rc4 => "RC4",
-        TlsCipherEnc::Aria => "ARIA",
-        TlsCipherEnc::Idea => "IDEA",
-        TlsCipherEnc::Seed => "SEED",
-        TlsCipherEnc::Aes => "AES",
-        TlsCipherEnc::Camellia => "CAMELLIA",
-        TlsCipherEnc::Chacha20_Poly1305 => "CHACHA20_POLY1305",
-        TlsCipherEnc::Sm4 => "SM4",
-        TlsCipherEnc::Aegis => "AEGIS",
-    };
-    let mode = if aead(s) {
-        "AEAD"
-    } else {
-        match (s.enc, s.enc_mode) {
-            (TlsCipherEnc::Null, _) => "NULL",
-            (_, TlsCipherEncMode::Cbc) => "CBC",
-            _ => "stream",
-        }
-    };
     CipherSuiteInfo {
-        id: format!("0x{id:04X}"),
+        id: SuiteId(id),
         name: s.name.to_string(),
         openssl_name,
-        kx: kx.into(),
-        auth: auth.into(),
-        cipher: cipher.into(),
+        kx: key_exchange(s.kx),
+        auth: authentication(s.au),
+        cipher: bulk_cipher(s.enc),
         bits: s.enc_size,
-        mode: mode.into(),
+        mode: mode(s),
         forward_secrecy: forward_secret(s),
         aead: aead(s),
-        export: s.name.contains("EXPORT"),
+        export: EXPORT.contains(&id),
+    }
+}
+
+fn key_exchange(kx: TlsCipherKx) -> KeyExchange {
+    match kx {
+        TlsCipherKx::Null => KeyExchange::Null,
+        TlsCipherKx::Psk => KeyExchange::Psk,
+        TlsCipherKx::Krb5 => KeyExchange::Krb5,
+        TlsCipherKx::Srp => KeyExchange::Srp,
+        TlsCipherKx::Rsa => KeyExchange::Rsa,
+        TlsCipherKx::Dh => KeyExchange::Dh,
+        TlsCipherKx::Dhe => KeyExchange::Dhe,
+        TlsCipherKx::Ecdh | TlsCipherKx::Aecdh => KeyExchange::Ecdh,
+        TlsCipherKx::Ecdhe => KeyExchange::Ecdhe,
+        TlsCipherKx::Eccpwd => KeyExchange::Eccpwd,
+        TlsCipherKx::Tls13 => KeyExchange::Tls13,
+    }
+}
+
+fn authentication(au: TlsCipherAu) -> Authentication {
+    match au {
+        TlsCipherAu::Null => Authentication::Anon,
+        TlsCipherAu::Psk => Authentication::Psk,
+        TlsCipherAu::Krb5 => Authentication::Krb5,
+        TlsCipherAu::Srp => Authentication::Srp,
+        TlsCipherAu::Srp_Dss => Authentication::SrpDss,
+        TlsCipherAu::Srp_Rsa => Authentication::SrpRsa,
+        TlsCipherAu::Dss => Authentication::Dss,
+        TlsCipherAu::Rsa => Authentication::Rsa,
+        TlsCipherAu::Dhe => Authentication::Dhe,
+        TlsCipherAu::Ecdsa => Authentication::Ecdsa,
+        TlsCipherAu::Eccpwd => Authentication::Eccpwd,
+        TlsCipherAu::Tls13 => Authentication::Tls13,
+    }
+}
+
+fn bulk_cipher(enc: TlsCipherEnc) -> BulkCipher {
+    match enc {
+        TlsCipherEnc::Null => BulkCipher::Null,
+        TlsCipherEnc::Des => BulkCipher::Des,
+        TlsCipherEnc::TripleDes => BulkCipher::TripleDes,
+        TlsCipherEnc::Rc2 => BulkCipher::Rc2,
+        TlsCipherEnc::Rc4 => BulkCipher::Rc4,
+        TlsCipherEnc::Aria => BulkCipher::Aria,
+        TlsCipherEnc::Idea => BulkCipher::Idea,
+        TlsCipherEnc::Seed => BulkCipher::Seed,
+        TlsCipherEnc::Aes => BulkCipher::Aes,
+        TlsCipherEnc::Camellia => BulkCipher::Camellia,
+        TlsCipherEnc::Chacha20_Poly1305 => BulkCipher::Chacha20Poly1305,
+        TlsCipherEnc::Sm4 => BulkCipher::Sm4,
+        TlsCipherEnc::Aegis => BulkCipher::Aegis,
+    }
+}
+
+fn mode(s: &TlsCipherSuite) -> CipherMode {
+    if aead(s) {
+        return CipherMode::Aead;
+    }
+    match (s.enc, s.enc_mode) {
+        (TlsCipherEnc::Null, _) => CipherMode::Null,
+        (_, TlsCipherEncMode::Cbc) => CipherMode::Cbc,
+        _ => CipherMode::Stream,
     }
 }
 
@@ -181,6 +197,18 @@ mod tests {
         assert!(info(0xcca8).aead, "ChaCha20-Poly1305 is an AEAD");
         assert_eq!(info(0xc02f).name, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
         assert_eq!(info(0xfefe).name, "UNKNOWN_0xFEFE");
+    }
+
+    #[test]
+    fn export_list_is_the_registry_export_suites() {
+        let named: Vec<u16> = CIPHERS
+            .values()
+            .filter(|s| s.name.contains("EXPORT"))
+            .map(|s| s.id.0)
+            .collect();
+        let mut named = named;
+        named.sort_unstable();
+        assert_eq!(named, EXPORT);
     }
 
     #[test]

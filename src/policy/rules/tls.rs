@@ -11,7 +11,9 @@ macro_rules! tls_or_return {
         }
     };
 }
-use crate::facts::{CipherSuiteInfo, ProtocolVersion, Support};
+use crate::facts::{
+    Authentication, BulkCipher, CipherSuiteInfo, KeyExchange, NamedGroup, ProtocolVersion, Support,
+};
 use crate::policy::catalog::Ctx;
 use crate::policy::finding::{Outcome, Status};
 
@@ -113,7 +115,7 @@ pub fn aead_only(ctx: &Ctx<'_>) -> Outcome {
 pub fn no_null_cipher(ctx: &Ctx<'_>) -> Outcome {
     suite_rule(
         ctx,
-        &|s| s.cipher == "NULL",
+        &|s| s.cipher == BulkCipher::Null,
         "with no encryption",
         "encrypting",
     )
@@ -122,7 +124,7 @@ pub fn no_null_cipher(ctx: &Ctx<'_>) -> Outcome {
 pub fn no_anonymous(ctx: &Ctx<'_>) -> Outcome {
     suite_rule(
         ctx,
-        &|s| s.auth == "anon",
+        &|s| s.auth == Authentication::Anon,
         "with no server authentication",
         "authenticated",
     )
@@ -133,7 +135,12 @@ pub fn no_export(ctx: &Ctx<'_>) -> Outcome {
 }
 
 pub fn no_rc4(ctx: &Ctx<'_>) -> Outcome {
-    suite_rule(ctx, &|s| s.cipher == "RC4", "using RC4", "free of RC4")
+    suite_rule(
+        ctx,
+        &|s| s.cipher == BulkCipher::Rc4,
+        "using RC4",
+        "free of RC4",
+    )
 }
 
 pub fn no_3des(ctx: &Ctx<'_>) -> Outcome {
@@ -146,12 +153,15 @@ pub fn no_3des(ctx: &Ctx<'_>) -> Outcome {
 }
 
 fn is_64bit_block(s: &CipherSuiteInfo) -> bool {
-    matches!(s.cipher.as_str(), "3DES" | "DES" | "IDEA" | "RC2")
+    matches!(
+        s.cipher,
+        BulkCipher::TripleDes | BulkCipher::Des | BulkCipher::Idea | BulkCipher::Rc2
+    )
 }
 
 /// A suite any of the suite rules fails.
 pub fn is_weak(s: &CipherSuiteInfo) -> bool {
-    !s.forward_secrecy || !s.aead || s.auth == "anon" || s.export
+    !s.forward_secrecy || !s.aead || s.auth == Authentication::Anon || s.export
 }
 
 pub fn server_preference(ctx: &Ctx<'_>) -> Outcome {
@@ -284,7 +294,9 @@ pub fn dh_min_bits(ctx: &Ctx<'_>) -> Outcome {
         .suites
         .iter()
         .flat_map(|v| v.suites.iter())
-        .filter(|s| s.kx == "DHE" || (s.kx == "DH" && s.auth == "anon"))
+        .filter(|s| {
+            s.kx == KeyExchange::Dhe || (s.kx == KeyExchange::Dh && s.auth == Authentication::Anon)
+        })
         .map(|s| s.name.as_str())
         .collect();
     if dhe.is_empty() {
@@ -358,23 +370,10 @@ pub fn secure_renegotiation(ctx: &Ctx<'_>) -> Outcome {
     }
 }
 
-/// One spelling per group: `prime256v1`, `P-256` and `secp256r1` are the same curve.
-fn group_key(name: &str) -> String {
-    match name.to_ascii_lowercase().replace(['-', '_'], "").as_str() {
-        "prime256v1" | "p256" | "secp256r1" => "secp256r1".into(),
-        "p384" | "secp384r1" => "secp384r1".into(),
-        "p521" | "secp521r1" => "secp521r1".into(),
-        other => other.to_string(),
-    }
-}
-
-/// The classical group inside a post-quantum hybrid (X25519MLKEM768 → x25519).
-fn hybrid_classical(name: &str) -> Option<String> {
-    let k = group_key(name);
-    let classical = ["x25519", "secp256r1", "secp384r1"]
-        .into_iter()
-        .find(|c| k.starts_with(c) && (k.contains("mlkem") || k.contains("kyber")))?;
-    Some(classical.to_string())
+/// One spelling per group: `prime256v1`, `P-256` and `secp256r1` are the same curve. A name the
+/// registry does not know stays as written (folded), so it can still match itself.
+fn group_key(name: &str) -> Result<NamedGroup, String> {
+    NamedGroup::from_name(name).ok_or_else(|| name.to_ascii_lowercase().replace(['-', '_'], ""))
 }
 
 /// Every key-exchange group the server accepts (TLS 1.3 groups and TLS 1.2 ECDHE curves) is on
@@ -382,7 +381,7 @@ fn hybrid_classical(name: &str) -> Option<String> {
 /// as listed (it is at least as strong).
 pub fn allowed_groups(ctx: &Ctx<'_>) -> Outcome {
     let tls = tls_or_return!(ctx);
-    let allowed: Vec<String> = ctx
+    let allowed: Vec<Result<NamedGroup, String>> = ctx
         .params
         .names("groups")
         .iter()
@@ -392,14 +391,18 @@ pub fn allowed_groups(ctx: &Ctx<'_>) -> Outcome {
         return Outcome::not_applicable("the policy lists no allowed group");
     }
     let hybrids = ctx.params.flag("hybrids");
-    let ok = |g: &str| {
-        allowed.contains(&group_key(g))
-            || (hybrids && hybrid_classical(g).is_some_and(|c| allowed.contains(&c)))
+    let ok = |g: &NamedGroup| {
+        allowed.contains(&Ok(*g))
+            || (hybrids && g.classical_part().is_some_and(|c| allowed.contains(&Ok(c))))
     };
     let g = &tls.groups;
     let mut bad = Vec::new();
     for (what, list) in [("TLS 1.3 group", &g.tls13), ("ECDHE curve", &g.ecdhe)] {
-        let off: Vec<&str> = list.iter().filter(|x| !ok(x)).map(String::as_str).collect();
+        let off: Vec<String> = list
+            .iter()
+            .filter(|x| !ok(x))
+            .map(|g| g.to_string())
+            .collect();
         if !off.is_empty() {
             bad.push(format!(
                 "{what}s outside the policy's list: {}",
@@ -421,12 +424,12 @@ pub fn allowed_groups(ctx: &Ctx<'_>) -> Outcome {
         if g.tls13.is_empty() {
             "none".to_string()
         } else {
-            g.tls13.join(", ")
+            join(&g.tls13)
         },
         if g.ecdhe.is_empty() {
             "none".to_string()
         } else {
-            g.ecdhe.join(", ")
+            join(&g.ecdhe)
         }
     )])
 }
@@ -435,17 +438,19 @@ pub fn post_quantum(ctx: &Ctx<'_>) -> Outcome {
     let tls = tls_or_return!(ctx);
     let g = &tls.groups;
     match g.post_quantum {
-        Some(true) => Outcome::pass([format!(
-            "TLS 1.3 groups, server order: {}",
-            g.tls13.join(", ")
-        )]),
+        Some(true) => Outcome::pass([format!("TLS 1.3 groups, server order: {}", join(&g.tls13))]),
         Some(false) if g.tls13.is_empty() => {
             Outcome::fail(["TLS 1.3 is not accepted, so no post-quantum hybrid either".to_string()])
         }
         Some(false) => Outcome::fail([format!(
             "no hybrid group (X25519MLKEM768...) among the TLS 1.3 groups: {}",
-            g.tls13.join(", ")
+            join(&g.tls13)
         )]),
         None => Outcome::not_observed("the TLS 1.3 group enumeration was incomplete"),
     }
+}
+
+fn join(groups: &[NamedGroup]) -> String {
+    let names: Vec<String> = groups.iter().map(NamedGroup::to_string).collect();
+    names.join(", ")
 }

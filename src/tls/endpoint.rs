@@ -1,0 +1,210 @@
+//! One endpoint, as a short sequence of named steps: resolve, the modern handshake, versions
+//! with their suites and preference, chains, SSLv2, groups, features and HTTP. Each step returns
+//! its part of the facts; every connection goes through the endpoint's [`Connector`].
+
+use rustls::pki_types::{CertificateDer, UnixTime};
+
+use super::handshake::{modern_handshake, ModernError, ModernOutcome};
+use super::prober::Prober;
+use super::transport::{resolve, Connector, Route};
+use super::versions::{self, Versions};
+use super::{http, ProbeConfig};
+use crate::cert;
+use crate::facts::{
+    ChainFacts, Coverage, EndpointFacts, Features, GroupFacts, ProbeError, ProbeErrorKind,
+    ProtocolSupport, Sslv2Support, Support, TlsFacts, VersionSuites,
+};
+use crate::subject::Target;
+
+/// Everything the TLS and certificate probes observe of one endpoint. Never fails: what could
+/// not be observed is recorded as such.
+pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts {
+    let mut facts = EndpointFacts {
+        target: target.clone(),
+        address: None,
+        error: None,
+        tls: None,
+        certificates: None,
+        other_chains: Vec::new(),
+    };
+    let addr = match resolve(target, cfg.timeout).await {
+        Ok(a) => a,
+        Err(e) => {
+            facts.error = Some(e);
+            return facts;
+        }
+    };
+    facts.address = Some(addr.to_string());
+    let connector = Connector::new(addr, Route::Direct, cfg.timeout, cfg.limits.clone());
+
+    let started = UnixTime::now();
+    let modern = modern_handshake(&connector, target.server_name()).await;
+    tracing::debug!(target = %target.authority(), result = ?modern.result, chain = modern.chain.as_ref().map_or(0, Vec::len), "modern handshake");
+    if let Some(e) = unreachable(&modern, &connector) {
+        facts.error = Some(e);
+        return facts;
+    }
+
+    let mut probe = Prober::new(&connector, target);
+    let versions = versions::probe(&mut probe, &modern).await;
+    let (certificates, other_chains) = chains(&mut probe, &modern, &versions, cfg, started).await;
+    facts.certificates = certificates;
+    facts.other_chains = other_chains;
+    let sslv2 = probe.sslv2().await;
+    facts.error = refused_everything(&probe, &modern, &versions.protocols, &sslv2);
+    let usable = facts.error.is_none();
+    let (groups, features) = if usable {
+        groups_and_features(&mut probe, &modern, &versions).await
+    } else {
+        Default::default()
+    };
+    let Versions {
+        protocols, suites, ..
+    } = versions;
+    let (handshake, handshake_error) = match modern.result {
+        Ok(n) => (Some(n), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    facts.tls = Some(TlsFacts {
+        handshake,
+        handshake_error,
+        forward_secrecy: coverage(&protocols, &suites),
+        protocols,
+        sslv2,
+        suites,
+        groups,
+        features,
+        connections: connector.connections(),
+    });
+    facts
+}
+
+/// The endpoint cannot be probed at all: the connection failed, or nothing came back.
+fn unreachable(modern: &ModernOutcome, connector: &Connector) -> Option<ProbeError> {
+    let addr = connector.addr();
+    match &modern.result {
+        Err(ModernError::Connect(m)) => Some(err(
+            ProbeErrorKind::Connect,
+            format!("cannot connect to {addr}: {m}"),
+        )),
+        Err(ModernError::Timeout) if modern.chain.is_none() => Some(err(
+            ProbeErrorKind::Timeout,
+            format!(
+                "{addr} accepted the connection but completed no TLS handshake within {:?}",
+                connector.timeout()
+            ),
+        )),
+        _ => None,
+    }
+}
+
+/// Step: the chain a modern client gets (or the first one a raw hello brought back), judged,
+/// and the other chains the server sends for other key types.
+async fn chains(
+    probe: &mut Prober<'_>,
+    modern: &ModernOutcome,
+    versions: &Versions,
+    cfg: &ProbeConfig,
+    started: UnixTime,
+) -> (Option<ChainFacts>, Vec<ChainFacts>) {
+    let target = probe.target;
+    let chain: Option<Vec<CertificateDer<'static>>> = modern.chain.clone().or_else(|| {
+        versions
+            .raw_chain
+            .clone()
+            .map(|c| c.into_iter().map(CertificateDer::from).collect())
+    });
+    let main = chain
+        .as_ref()
+        .map(|c| cert::inspect(c, target, &cfg.trust, started));
+    let seen: Vec<Vec<u8>> = chain
+        .iter()
+        .filter_map(|c| c.first().map(|l| l.to_vec()))
+        .collect();
+    let mut others = Vec::new();
+    for other in probe.chains_by_key_type(&versions.suites, seen).await {
+        let der: Vec<CertificateDer<'static>> =
+            other.into_iter().map(CertificateDer::from).collect();
+        others.push(cert::inspect(&der, target, &cfg.trust, started));
+    }
+    (main, others)
+}
+
+/// The endpoint answered, but accepted nothing vetcrypt offered: say why.
+fn refused_everything(
+    probe: &Prober<'_>,
+    modern: &ModernOutcome,
+    protocols: &[ProtocolSupport],
+    sslv2: &Sslv2Support,
+) -> Option<ProbeError> {
+    let any_accepted = protocols.iter().any(|p| p.support == Support::Accepted)
+        || sslv2.support == Support::Accepted;
+    let Err(e) = &modern.result else { return None };
+    if any_accepted {
+        return None;
+    }
+    let addr = probe.connector.addr();
+    Some(match (&probe.not_tls, e) {
+        (Some(banner), _) => err(
+            ProbeErrorKind::NotTls,
+            format!("{addr} does not speak TLS: it sent `{banner}`"),
+        ),
+        (None, ModernError::Timeout) => err(
+            ProbeErrorKind::Timeout,
+            "the TLS handshake did not complete within the timeout".into(),
+        ),
+        (None, ModernError::Alert(_)) => err(
+            ProbeErrorKind::Handshake,
+            format!("the server refused every handshake offered (rustls: {e}; no version accepted a raw hello)"),
+        ),
+        (None, e) => err(ProbeErrorKind::Protocol, format!("TLS handshake failed: {e}")),
+    })
+}
+
+/// Steps: key-exchange groups, protocol features, then HTTP where the endpoint may speak it.
+async fn groups_and_features(
+    probe: &mut Prober<'_>,
+    modern: &ModernOutcome,
+    versions: &Versions,
+) -> (GroupFacts, Features) {
+    let groups = probe.groups(&versions.suites).await;
+    let mut features = probe
+        .features(
+            &versions.protocols,
+            &versions.suites,
+            modern.result.as_ref().ok(),
+        )
+        .await;
+    let http_alpn = features
+        .alpn
+        .iter()
+        .any(|p| p == "h2" || p.starts_with("http"));
+    if http_alpn || matches!(probe.target.port, 443 | 4443 | 8443) {
+        let (http, hsts) = http::http_headers(probe.connector, probe.target.server_name()).await;
+        features.http = http;
+        features.hsts = hsts;
+    }
+    (groups, features)
+}
+
+/// All, some or none of the accepted suites give forward secrecy; unknown when the
+/// enumeration was incomplete and could hide the other kind.
+fn coverage(protocols: &[ProtocolSupport], suites: &[VersionSuites]) -> Coverage {
+    let all: Vec<bool> = suites
+        .iter()
+        .flat_map(|v| v.suites.iter().map(|s| s.forward_secrecy))
+        .collect();
+    let complete = suites.iter().all(|v| v.complete)
+        && protocols.iter().all(|p| p.support != Support::Unknown);
+    let (any_fs, any_non_fs) = (all.iter().any(|f| *f), all.iter().any(|f| !*f));
+    match (any_fs, any_non_fs, complete) {
+        (true, true, _) => Coverage::Some,
+        (true, false, true) => Coverage::All,
+        (false, true, true) => Coverage::None,
+        _ => Coverage::Unknown,
+    }
+}
+
+fn err(kind: ProbeErrorKind, message: String) -> ProbeError {
+    ProbeError { kind, message }
+}

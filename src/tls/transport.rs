@@ -1,0 +1,178 @@
+//! The transport seam: the one place where a probe gets a byte stream to an endpoint.
+//!
+//! A [`Connector`] turns *(endpoint, address, route)* into a stream ready for TLS: it waits for
+//! the per-address connection cap and the rate limit, opens the connection along its route,
+//! counts it, and knows which failures are worth one more try. Every probe — raw hellos, the
+//! SSLv2 hello, the rustls handshake, the HTTPS GET — connects through it; nothing else in the
+//! crate opens a socket to an endpoint. Today's one route is a direct TCP connection; more
+//! addresses, proxies and STARTTLS preambles plug in here.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+use super::limits::{Limits, Slot};
+use crate::facts::{ProbeError, ProbeErrorKind};
+use crate::subject::Target;
+
+/// How connections reach the endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// A TCP connection straight to the address.
+    Direct,
+}
+
+/// Opens every connection one endpoint's probes make, and counts them.
+#[derive(Debug)]
+pub struct Connector {
+    addr: SocketAddr,
+    route: Route,
+    timeout: Duration,
+    limits: Arc<Limits>,
+    connections: AtomicU32,
+}
+
+/// Why a connection could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectError {
+    pub kind: io::ErrorKind,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// An outcome that may be the network's rather than the server's (a timeout, a failed
+/// connection), and so is worth one more try.
+pub trait Transient {
+    fn is_transient(&self) -> bool;
+}
+
+impl Connector {
+    pub fn new(addr: SocketAddr, route: Route, timeout: Duration, limits: Arc<Limits>) -> Self {
+        Connector {
+            addr,
+            route,
+            timeout,
+            limits,
+            connections: AtomicU32::new(0),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The limit for each exchange on a connection (connect, hello, answer).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Connections opened (or tried) so far.
+    pub fn connections(&self) -> u32 {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    /// A connection to the endpoint, once the per-address cap and the rate limit allow it. The
+    /// slot is held for the life of the stream.
+    pub async fn connect(&self) -> Result<Stream, ConnectError> {
+        let slot = self.limits.acquire(self.addr.ip()).await;
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        let tcp = match &self.route {
+            Route::Direct => tokio::time::timeout(self.timeout, TcpStream::connect(self.addr))
+                .await
+                .map_err(|_| ConnectError {
+                    kind: io::ErrorKind::TimedOut,
+                    message: format!("connecting to {} timed out", self.addr),
+                })?
+                .map_err(|e| ConnectError {
+                    kind: e.kind(),
+                    message: e.to_string(),
+                })?,
+        };
+        let _ = tcp.set_nodelay(true);
+        Ok(Stream { tcp, _slot: slot })
+    }
+
+    /// Runs `attempt` (which connects through this connector), and once more when its outcome
+    /// may be the network's fault.
+    pub async fn once_more<T: Transient, F: Future<Output = T>>(
+        &self,
+        mut attempt: impl FnMut() -> F,
+    ) -> T {
+        let first = attempt().await;
+        if !first.is_transient() {
+            return first;
+        }
+        tracing::debug!(addr = %self.addr, "retrying once");
+        attempt().await
+    }
+}
+
+/// A byte stream to the endpoint, holding its connection slot.
+#[derive(Debug)]
+pub struct Stream {
+    tcp: TcpStream,
+    _slot: Slot,
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.tcp).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.tcp).poll_shutdown(cx)
+    }
+}
+
+/// The address to probe: the first one the resolver gives for the target.
+pub async fn resolve(target: &Target, timeout: Duration) -> Result<SocketAddr, ProbeError> {
+    let authority = target.authority();
+    let err = |kind, message| ProbeError { kind, message };
+    match tokio::time::timeout(timeout, tokio::net::lookup_host(authority)).await {
+        Ok(Ok(mut addrs)) => addrs.next().ok_or_else(|| {
+            err(
+                ProbeErrorKind::Resolve,
+                format!("{} resolved to no address", target.host),
+            )
+        }),
+        Ok(Err(e)) => Err(err(
+            ProbeErrorKind::Resolve,
+            format!("cannot resolve {}: {e}", target.host),
+        )),
+        Err(_) => Err(err(
+            ProbeErrorKind::Timeout,
+            format!("resolving {} timed out", target.host),
+        )),
+    }
+}
