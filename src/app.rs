@@ -97,12 +97,12 @@ fn scan(args: ScanArgs, ui: &Ui) -> anyhow::Result<u8> {
     let judging = judging(&args.report)?;
     let mut plan = Plan::default();
     if let Some(p) = &args.plan {
-        plan = plan::load_plan(p)?;
+        plan = load_plan(p)?;
     }
     let mut targets = std::mem::take(&mut plan.endpoints);
     for t in &args.targets {
         if t.ends_with(".toml") && Path::new(t).is_file() {
-            let more = plan::load_plan(Path::new(t))?;
+            let more = load_plan(Path::new(t))?;
             targets.extend(more.endpoints);
             plan.settings = more.settings;
             plan.kms.aws.extend(more.kms.aws);
@@ -150,6 +150,14 @@ fn scan(args: ScanArgs, ui: &Ui) -> anyhow::Result<u8> {
     };
     let facts = observe(&plan, &targets, &o, args.save_facts.as_ref())?;
     emit(&judging, &facts, ui)
+}
+
+/// A plan file, its claims checked (an unknown claim or a value that does not fit is an error
+/// at its line).
+fn load_plan(path: &Path) -> anyhow::Result<Plan> {
+    let plan = plan::load_plan(path)?;
+    crate::claims::check(&plan.claims)?;
+    Ok(plan)
 }
 
 /// Command-line settings that win over a plan's.
@@ -751,7 +759,7 @@ fn verify(args: VerifyArgs, ui: &Ui) -> anyhow::Result<u8> {
         VerifyFormat::Terminal,
     )?;
     let detail_policy = Policy::load(&args.policy)?;
-    let plan = plan::load_plan(&args.file)?;
+    let plan = load_plan(&args.file)?;
     if plan.claims.is_empty() && plan.attested.is_empty() {
         return Err(UsageError(format!(
             "{}: the file states no claim: add a [claims] table or [[attested]] entries (see probes/acme.toml)",

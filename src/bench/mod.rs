@@ -17,6 +17,7 @@ pub mod workload;
 use std::collections::HashMap;
 use std::time::Duration;
 
+pub use crate::facts::size_label;
 use crate::facts::{
     Backend, BenchFacts, BenchSettings, Cipher, CipherResult, CostRatio, KeySetup, Operation,
 };
@@ -355,17 +356,6 @@ pub fn parse_size(part: &str) -> Result<usize, String> {
         .filter(|b| (1..=64 * 1024 * 1024).contains(b))
         .ok_or_else(|| format!("`{part}`: sizes go from 1 B to 64 MiB"))?;
     Ok(bytes)
-}
-
-/// 1024 → "1 KiB", 16 → "16 B".
-pub fn size_label(bytes: usize) -> String {
-    if bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 {
-        format!("{} MiB", bytes / (1024 * 1024))
-    } else if bytes >= 1024 && bytes % 1024 == 0 {
-        format!("{} KiB", bytes / 1024)
-    } else {
-        format!("{bytes} B")
-    }
 }
 
 #[cfg(test)]

@@ -8,10 +8,11 @@ pub mod x509;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use webpki::{EndEntityCert, KeyUsage};
 
-pub use trust::{TrustKind, TrustStore};
+pub use crate::subject::TrustKind;
+pub use trust::TrustStore;
 
 use crate::facts::{ChainFacts, ChainIssue, ChainIssueKind};
-use crate::plan::Target;
+use crate::subject::Target;
 
 /// Inspects a chain captured from `target`, validating it at time `now`.
 pub fn inspect(

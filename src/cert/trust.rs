@@ -3,22 +3,9 @@
 use std::path::Path;
 
 use rustls::pki_types::{CertificateDer, TrustAnchor};
-use serde::Deserialize;
 
 use crate::error::{read_input, UsageError};
-
-/// Which roots to start from; `--ca-file` adds to them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum TrustKind {
-    /// Mozilla's root program, as shipped in webpki-roots.
-    #[default]
-    Mozilla,
-    /// The operating system's store.
-    System,
-    /// No roots: only the `--ca-file` certificates are trusted.
-    None,
-}
+use crate::subject::TrustKind;
 
 #[derive(Debug, Clone, Default)]
 pub struct TrustStore {

@@ -14,27 +14,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
+use crate::error::FileError;
 use crate::facts::FactSet;
 use crate::policy::{self, Policy, Status};
-
-/// One claim as the vendor file states it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Claim {
-    pub name: String,
-    pub value: toml::Value,
-}
-
-/// A document-based claim no probe can see.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Attestation {
-    /// `ISO 27001`, `SOC 2 Type II`, `penetration test`...
-    pub claim: String,
-    /// Certificate number, report reference, where the document is.
-    pub evidence: String,
-    /// When the document stops counting (ISO: certificate expiry; SOC 2: report date + 12 months).
-    #[schemars(with = "String")]
-    pub expires: Date,
-}
+pub use crate::subject::{Attestation, Claim};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -92,6 +75,25 @@ pub const CLAIMS: &[(&str, &str)] = &[
     ("keys.no_public_access", "true: no public principal can use a key"),
     ("keys.separation_of_duties", "true: key administrators are not key users"),
 ];
+
+/// Checks every claim a plan states: an unknown claim or a value that does not fit it is an
+/// error at its line.
+pub fn check(claims: &[Claim]) -> Result<(), FileError> {
+    for c in claims {
+        if let Err(message) = policy_for(&c.name, &c.value) {
+            let (path, line, column) = c.at.as_ref().map_or((String::new(), 0, 0), |a| {
+                (a.path.clone(), a.line, a.column)
+            });
+            return Err(FileError {
+                path,
+                line,
+                column,
+                message,
+            });
+        }
+    }
+    Ok(())
+}
 
 /// The policy (TOML) that tests a claim, or why the value does not fit the claim.
 pub fn policy_for(name: &str, value: &toml::Value) -> Result<String, String> {
@@ -419,6 +421,7 @@ mod tests {
         let c = Claim {
             name: "tls.min_version".into(),
             value: toml::Value::String("1.3".into()),
+            at: None,
         };
         let r = verify(&[c], &[], &facts, today);
         assert_eq!(r[0].verdict, Verdict::NotObservable);

@@ -290,3 +290,14 @@ pub struct SuiteLatency {
     /// Messages sent later than their schedule because the previous one was still in flight.
     pub behind_schedule: usize,
 }
+
+/// 1024 → "1 KiB", 16 → "16 B".
+pub fn size_label(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0 {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else if bytes >= 1024 && bytes % 1024 == 0 {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} B")
+    }
+}

@@ -328,15 +328,6 @@ pub struct KmsScopeError {
     pub error: KmsError,
 }
 
-/// A tenant and the keys a plan says it uses.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Tenant {
-    pub name: String,
-    /// Key ids, ARNs, alias names or resource names, as the plan wrote them.
-    pub keys: Vec<String>,
-}
-
 impl KeyFacts {
     /// Whether `reference` (an ARN, key id, alias name or alias ARN, resource name) names this key.
     pub fn is_named_by(&self, reference: &str) -> bool {

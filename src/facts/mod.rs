@@ -7,12 +7,18 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::plan::Target;
+use crate::subject::Target;
+pub use crate::subject::Tenant;
 
 mod bench;
 mod kms;
+pub mod wire;
 pub use bench::*;
 pub use kms::*;
+pub use wire::{
+    AlertDescription, Authentication, BulkCipher, CipherMode, KeyExchange, NamedGroup,
+    SignatureScheme, SuiteId,
+};
 
 /// Version of the facts file layout. Bump on any incompatible change.
 pub const FACTS_SCHEMA_VERSION: u32 = 1;
@@ -207,11 +213,11 @@ pub struct TlsFacts {
 #[serde(deny_unknown_fields)]
 pub struct GroupFacts {
     /// TLS 1.3 groups the server accepts, in its order of preference.
-    pub tls13: Vec<String>,
+    pub tls13: Vec<NamedGroup>,
     /// Whether every TLS 1.3 group vetcrypt knows was asked about.
     pub tls13_complete: bool,
     /// Curves the server uses for ECDHE under TLS 1.2 and below, in its order of preference.
-    pub ecdhe: Vec<String>,
+    pub ecdhe: Vec<NamedGroup>,
     /// Size in bits of the finite-field DH prime the server sends with DHE suites.
     pub dh_bits: Option<u32>,
     /// Whether a post-quantum hybrid group (X25519MLKEM768...) is accepted for TLS 1.3.
@@ -293,7 +299,7 @@ pub struct Negotiated {
     pub version: ProtocolVersion,
     pub cipher_suite: CipherSuiteInfo,
     /// Key-exchange group (X25519, secp256r1, X25519MLKEM768...).
-    pub kx_group: Option<String>,
+    pub kx_group: Option<NamedGroup>,
     pub alpn: Option<String>,
     /// Whether the server's handshake signature verified with its certificate key. An observer does
     /// not abort on failure (a weak key fails here); it records it.
@@ -316,21 +322,21 @@ pub struct ProtocolSupport {
 #[serde(deny_unknown_fields)]
 pub struct CipherSuiteInfo {
     /// IANA code point, as `0x1301`.
-    pub id: String,
+    pub id: SuiteId,
     /// IANA name.
     pub name: String,
     /// OpenSSL's name, where OpenSSL has one.
     pub openssl_name: Option<String>,
     /// Key exchange: RSA, DH, DHE, ECDH, ECDHE, PSK, TLS13...
-    pub kx: String,
+    pub kx: KeyExchange,
     /// Authentication: RSA, ECDSA, DSS, anon (NULL), PSK...
-    pub auth: String,
+    pub auth: Authentication,
     /// Bulk cipher: AES, CHACHA20_POLY1305, 3DES, RC4, NULL...
-    pub cipher: String,
+    pub cipher: BulkCipher,
     /// Cipher key size in bits.
     pub bits: u16,
     /// AEAD, CBC, stream or NULL.
-    pub mode: String,
+    pub mode: CipherMode,
     pub forward_secrecy: bool,
     pub aead: bool,
     /// An export-grade suite.

@@ -16,51 +16,11 @@ pub mod gcp;
 #[cfg(feature = "cloud")]
 use futures::future::join_all;
 
-use crate::facts::{Cloud, KeyFacts, KmsError, KmsErrorKind, KmsScopeError, Tenant};
+use crate::facts::{Cloud, KeyFacts, KmsError, KmsErrorKind, KmsScopeError};
+pub use crate::subject::{AwsTarget, GcpTarget, KmsPlan};
 
 /// Keys looked at together by one `concurrency`.
 pub const DEFAULT_KEY_CONCURRENCY: usize = 8;
-
-/// What to look at in one AWS account.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AwsTarget {
-    /// Named profile (`~/.aws/config`); else the default credential chain.
-    pub profile: Option<String>,
-    /// Regions to list; empty means the profile's or environment's region.
-    pub regions: Vec<String>,
-    /// Every public commercial region (opt-in regions not enabled are reported as such).
-    pub all_regions: bool,
-    /// Key ids, ARNs, `alias/NAME` or alias ARNs; empty means every key of each region.
-    pub keys: Vec<String>,
-    /// An endpoint other than AWS's: a VPC endpoint or an emulator.
-    pub endpoint_url: Option<String>,
-}
-
-/// What to look at in one Google Cloud project.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GcpTarget {
-    pub project: String,
-    /// Locations to list; empty means every location Cloud KMS offers the project.
-    pub locations: Vec<String>,
-    /// `projects/P/locations/L/keyRings/R/cryptoKeys/K` names; empty means every key.
-    pub keys: Vec<String>,
-    pub endpoint_url: Option<String>,
-    /// Send no credentials (emulators and test fakes only).
-    pub anonymous: bool,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KmsPlan {
-    pub aws: Vec<AwsTarget>,
-    pub gcp: Vec<GcpTarget>,
-    pub tenants: Vec<Tenant>,
-}
-
-impl KmsPlan {
-    pub fn is_empty(&self) -> bool {
-        self.aws.is_empty() && self.gcp.is_empty()
-    }
-}
 
 /// What the KMS probe saw.
 #[derive(Debug, Default)]

@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::cert::{TrustKind, TrustStore};
-use crate::plan::Target;
+use crate::subject::Target;
 
 /// Key types for lab certificates.
 #[derive(Debug, Clone, Copy)]

@@ -1,21 +1,18 @@
 //! Plans: what to look at. Built from command-line targets, a targets file, or a plan file
 //! under `probes/`.
 
-mod target;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 
-pub use target::{Target, DEFAULT_PORT};
+pub use crate::subject::{Target, DEFAULT_PORT};
 
-use crate::cert::TrustKind;
-use crate::claims::{Attestation, Claim};
 use crate::error::{read_input, FileError};
-use crate::facts::Tenant;
-use crate::kms::{AwsTarget, GcpTarget, KmsPlan};
+use crate::subject::{
+    Attestation, AwsTarget, Claim, GcpTarget, KmsPlan, SourceLine, Tenant, TrustKind,
+};
 
 /// Scan settings a plan may carry; command-line options win over them.
 #[derive(Debug, Default, Clone)]
@@ -233,10 +230,13 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
     // `"tls.min_version" = "1.3"` a quoted one; both name the same claim.
     let mut claims = Vec::new();
     flatten_claims("", &raw.claims, &mut claims);
-    for c in &claims {
-        if let Err(m) = crate::claims::policy_for(&c.name, &c.value) {
-            return Err(FileError::at(path, src, claim_offset(src, &c.name), m));
-        }
+    for c in &mut claims {
+        let at = FileError::at(path, src, claim_offset(src, &c.name), "");
+        c.at = Some(SourceLine {
+            path: at.path,
+            line: at.line,
+            column: at.column,
+        });
     }
     let mut attested = Vec::new();
     for a in raw.attested {
@@ -300,6 +300,7 @@ fn flatten_claims(prefix: &str, t: &toml::Table, out: &mut Vec<Claim>) {
             _ => out.push(Claim {
                 name,
                 value: v.clone(),
+                at: None,
             }),
         }
     }

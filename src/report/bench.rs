@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::{html_escape, md_cell};
-use crate::bench::size_label;
+use crate::facts::size_label;
 use crate::facts::{Backend, BenchFacts, Cipher, CipherResult, Operation};
 use crate::policy::{Finding, Status};
 

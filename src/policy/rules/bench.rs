@@ -1,6 +1,6 @@
 //! `bench.*` rules: judge measured costs from `vetcrypt bench` against a policy's limits.
 
-use crate::bench::size_label;
+use crate::facts::size_label;
 use crate::facts::Operation;
 use crate::policy::catalog::BenchCtx;
 use crate::policy::finding::Outcome;
