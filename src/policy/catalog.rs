@@ -152,6 +152,7 @@ pub enum Check {
     Bench(fn(&BenchCtx<'_>) -> Outcome),
 }
 
+#[derive(Clone, Copy)]
 pub struct RuleDef {
     pub id: &'static str,
     pub title: &'static str,
