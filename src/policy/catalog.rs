@@ -152,11 +152,14 @@ pub enum Check {
     Bench(fn(&BenchCtx<'_>) -> Outcome),
 }
 
+#[derive(Clone, Copy)]
 pub struct RuleDef {
     pub id: &'static str,
     pub title: &'static str,
     pub severity: Severity,
-    /// The facts the rule reads (paths in the facts JSON).
+    /// The facts the rule reads: paths in the facts JSON (schemas/facts.schema.json), from one
+    /// endpoint (`endpoints[]`) for endpoint rules and from the document's root for key and
+    /// benchmark rules; `name[]` is every item of an array, `name[0]` its first.
     pub needs: &'static [&'static str],
     pub remediation: &'static str,
     pub reference: &'static str,
@@ -216,5 +219,121 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{}.{}: {e}", r.id, p.name));
             }
         }
+    }
+}
+
+/// Every rule's `needs` names a property the facts schema has.
+#[cfg(test)]
+mod needs_tests {
+    use serde_json::Value;
+
+    use super::{all, Check};
+
+    const FACTS_SCHEMA: &str = include_str!("../../schemas/facts.schema.json");
+
+    fn schema() -> Value {
+        serde_json::from_str(FACTS_SCHEMA).expect("schemas/facts.schema.json parses")
+    }
+
+    /// Where a rule's paths start: an endpoint rule reads one endpoint, the others the document.
+    fn root(check: Check) -> &'static str {
+        match check {
+            Check::Endpoint(_) => "endpoints[].",
+            Check::Key(_) | Check::Bench(_) => "",
+        }
+    }
+
+    /// What `node` can be: its `$ref` followed, each alternative of an `anyOf`/`oneOf` (an
+    /// Option is the type or null).
+    fn shapes<'a>(schema: &'a Value, node: &'a Value) -> Vec<&'a Value> {
+        if let Some(r) = node.get("$ref").and_then(Value::as_str) {
+            let name = r
+                .strip_prefix("#/$defs/")
+                .unwrap_or_else(|| panic!("unexpected $ref {r}"));
+            return shapes(schema, &schema["$defs"][name]);
+        }
+        for combinator in ["anyOf", "oneOf", "allOf"] {
+            if let Some(alternatives) = node.get(combinator).and_then(Value::as_array) {
+                return alternatives
+                    .iter()
+                    .flat_map(|a| shapes(schema, a))
+                    .collect();
+            }
+        }
+        vec![node]
+    }
+
+    /// Where one segment of a path leads from `node`: `name` is a property; `name[]` and
+    /// `name[0]` an item of an array property.
+    fn step<'a>(schema: &'a Value, node: &'a Value, segment: &str) -> Vec<&'a Value> {
+        let (name, item) = match segment.split_once('[') {
+            Some((name, index)) => {
+                let index = index.strip_suffix(']').expect("`[` closes with `]`");
+                assert!(
+                    index.is_empty() || index.parse::<usize>().is_ok(),
+                    "{segment}"
+                );
+                (name, true)
+            }
+            None => (segment, false),
+        };
+        let properties = shapes(schema, node)
+            .into_iter()
+            .filter_map(|s| s.get("properties")?.get(name));
+        if !item {
+            return properties.collect();
+        }
+        properties
+            .flat_map(|p| shapes(schema, p))
+            .filter_map(|s| s.get("items"))
+            .collect()
+    }
+
+    fn resolves(schema: &Value, path: &str) -> bool {
+        let mut nodes = vec![schema];
+        for segment in path.split('.') {
+            nodes = nodes
+                .into_iter()
+                .flat_map(|n| step(schema, n, segment))
+                .collect();
+        }
+        !nodes.is_empty()
+    }
+
+    #[test]
+    fn the_path_resolver_refuses_what_the_schema_lacks() {
+        let schema = schema();
+        for good in [
+            "endpoints[].tls.suites[].server_order",
+            "endpoints[].certificates.certificates[0].key",
+            "keys[].key.rotation.period_days",
+            "bench.workload.suites",
+        ] {
+            assert!(resolves(&schema, good), "{good}");
+        }
+        for bad in [
+            "endpoints[].tls.protocol",
+            "endpoints[].tls.suites.server_order",
+            "endpoints[].tls.groups[]",
+            "keys[].rotation",
+            "tls.protocols",
+        ] {
+            assert!(!resolves(&schema, bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_needs_path_is_in_the_facts_schema() {
+        let schema = schema();
+        let missing: Vec<String> = all()
+            .iter()
+            .flat_map(|r| r.needs.iter().map(move |n| (r, n)))
+            .filter(|(r, n)| !resolves(&schema, &format!("{}{n}", root(r.check))))
+            .map(|(r, n)| format!("{}: {n}", r.id))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "needs paths missing from schemas/facts.schema.json: {missing:#?}"
+        );
     }
 }

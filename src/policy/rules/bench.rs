@@ -2,8 +2,26 @@
 
 use crate::facts::size_label;
 use crate::facts::Operation;
-use crate::policy::catalog::BenchCtx;
-use crate::policy::finding::Outcome;
+use crate::policy::catalog::{BenchCtx, Check, ParamDef, ParamKind, RuleDef};
+use crate::policy::finding::{Outcome, Severity};
+
+/// The benchmark rules, in catalogue order (each defined beside its logic below).
+pub(super) const RULES: &[RuleDef] = &[OPTIMIZED_BUILD, AES256_COST, WORKLOAD_P99];
+
+pub(super) const AES256_COST: RuleDef = RuleDef {
+    id: "bench.aes256_cost",
+    title: "AES-256-GCM costs at most the allowed extra over AES-128-GCM",
+    severity: Severity::Medium,
+    needs: &["bench.aes256_cost"],
+    remediation: "Choose the backend with the lowest measured cost (`vetcrypt bench` compares ring, aws-lc-rs and RustCrypto), hardware with AES-NI/VAES, or accept the cost in the design; measure at your real message size with --sizes.",
+    reference: "NIST SP 800-57 Part 1 Rev. 5 §5.6 (AES-128 and AES-256 both acceptable beyond 2031); FIPS 197",
+    params: &[
+        ParamDef { name: "max_extra_pct", kind: ParamKind::Count, default: "50", help: "largest allowed extra time of AES-256-GCM over AES-128-GCM, in percent (median of per-round ratios)" },
+        ParamDef { name: "size", kind: ParamKind::Count, default: "16384", help: "message size in bytes the limit applies to (must be one of the run's --sizes)" },
+        ParamDef { name: "backends", kind: ParamKind::Names, default: "[]", help: "backends that must meet it (ring, aws-lc-rs, RustCrypto); empty: every backend measured" },
+    ],
+    check: Check::Bench(aes256_cost),
+};
 
 /// AES-256-GCM seal time over AES-128-GCM at the policy's message size stays within
 /// `max_extra_pct` on every measured backend (or on those named in `backends`).
@@ -87,6 +105,17 @@ pub fn aes256_cost(ctx: &BenchCtx<'_>) -> Outcome {
     }
 }
 
+pub(super) const WORKLOAD_P99: RuleDef = RuleDef {
+    id: "bench.workload_p99",
+    title: "The message workload's p99 latency stays under the limit",
+    severity: Severity::Medium,
+    needs: &["bench.workload.suites"],
+    remediation: "Find where the time goes (message size, rate, CPU): compare the suites' p99 in the report; if both suites are slow, the cipher is not the cause.",
+    reference: "Google SRE book, ch. 6 (latency percentiles as service level indicators)",
+    params: &[ParamDef { name: "max_ms", kind: ParamKind::Count, default: "2000", help: "largest allowed p99 latency per message, in milliseconds" }],
+    check: Check::Bench(workload_p99),
+};
+
 /// The message workload's p99 latency stays under `max_ms` for every suite measured.
 pub fn workload_p99(ctx: &BenchCtx<'_>) -> Outcome {
     let max_ms = ctx.params.count("max_ms") as f64;
@@ -118,6 +147,17 @@ pub fn workload_p99(ctx: &BenchCtx<'_>) -> Outcome {
         Outcome::pass(evidence)
     }
 }
+
+pub(super) const OPTIMIZED_BUILD: RuleDef = RuleDef {
+    id: "bench.optimized_build",
+    title: "The benchmark ran an optimised build",
+    severity: Severity::High,
+    needs: &["bench.machine.optimized_build"],
+    remediation: "Build vetcrypt with `cargo build --release` (or `cargo install --path .`) and run the benchmark again: debug builds are many times slower and their ratios are meaningless.",
+    reference: "criterion.rs user guide (benchmarks are run with the bench profile, optimised)",
+    params: &[],
+    check: Check::Bench(optimized_build),
+};
 
 /// Debug builds time unoptimised code: every figure would mislead, so the rules say so.
 pub fn optimized_build(ctx: &BenchCtx<'_>) -> Outcome {

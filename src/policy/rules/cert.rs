@@ -5,8 +5,23 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use crate::facts::{CertificateFacts, ChainFacts, ChainIssueKind};
-use crate::policy::catalog::{Ctx, ParamValue};
-use crate::policy::finding::{Outcome, Status};
+use crate::policy::catalog::{Check, Ctx, ParamDef, ParamKind, ParamValue, RuleDef};
+use crate::policy::finding::{Outcome, Severity, Status};
+
+/// The certificate rules, in catalogue order (each defined beside its logic below).
+pub(super) const RULES: &[RuleDef] = &[
+    EXPIRED,
+    NOT_YET_VALID,
+    SELF_SIGNED,
+    UNTRUSTED_ROOT,
+    INCOMPLETE_CHAIN,
+    HOSTNAME_MISMATCH,
+    INVALID_CHAIN,
+    WEAK_KEY,
+    WEAK_SIGNATURE,
+    VALIDITY_TOO_LONG,
+    EXPIRING_SOON,
+];
 
 /// Applies a rule to every chain the server sent (one per key type on dual-certificate
 /// endpoints): any failing chain fails the rule; a pass needs every chain to pass.
@@ -76,6 +91,17 @@ fn day(t: OffsetDateTime) -> String {
     t.date().to_string()
 }
 
+pub(super) const EXPIRED: RuleDef = RuleDef {
+    id: "cert.expired",
+    title: "No certificate in the chain has expired",
+    severity: Severity::Critical,
+    needs: &["certificates.certificates[].not_after"],
+    remediation: "Renew the certificate (and any expired intermediate) and deploy the new chain; automate renewal (ACME).",
+    reference: "RFC 5280 §4.1.2.5",
+    params: &[],
+    check: Check::Endpoint(expired),
+};
+
 pub fn expired(ctx: &Ctx<'_>) -> Outcome {
     per_chain(ctx, expired_of)
 }
@@ -110,6 +136,18 @@ fn expired_of(ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     )])
 }
 
+pub(super) const NOT_YET_VALID: RuleDef = RuleDef {
+    id: "cert.not_yet_valid",
+    title: "Every certificate in the chain is already valid",
+    severity: Severity::High,
+    needs: &["certificates.certificates[].not_before"],
+    remediation:
+        "Deploy a certificate whose validity has started, and check the issuing system's clock.",
+    reference: "RFC 5280 §4.1.2.5",
+    params: &[],
+    check: Check::Endpoint(not_yet_valid),
+};
+
 pub fn not_yet_valid(ctx: &Ctx<'_>) -> Outcome {
     per_chain(ctx, not_yet_valid_of)
 }
@@ -130,6 +168,17 @@ fn not_yet_valid_of(ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
         Outcome::fail(bad)
     }
 }
+
+pub(super) const SELF_SIGNED: RuleDef = RuleDef {
+    id: "cert.self_signed",
+    title: "The leaf certificate is not self-signed",
+    severity: Severity::High,
+    needs: &["certificates.certificates[0].self_signed"],
+    remediation: "Replace the self-signed certificate with one issued by a public CA, or by the organisation's private CA whose root clients are given.",
+    reference: "RFC 5280 §6.1; CA/Browser Forum Baseline Requirements §7.1",
+    params: &[],
+    check: Check::Endpoint(self_signed),
+};
 
 pub fn self_signed(ctx: &Ctx<'_>) -> Outcome {
     per_chain(ctx, self_signed_of)
@@ -153,6 +202,17 @@ fn issues_of(c: &ChainFacts, kind: ChainIssueKind) -> Vec<String> {
         .map(|i| i.detail.clone())
         .collect()
 }
+
+pub(super) const UNTRUSTED_ROOT: RuleDef = RuleDef {
+    id: "cert.untrusted_root",
+    title: "The chain ends at a trusted root",
+    severity: Severity::High,
+    needs: &["certificates.trusted", "certificates.issues"],
+    remediation: "Use a certificate from a CA in the clients' trust store; for a private CA, give vetcrypt its root with --ca-file to check the rest of the chain.",
+    reference: "RFC 5280 §6.1",
+    params: &[],
+    check: Check::Endpoint(untrusted_root),
+};
 
 pub fn untrusted_root(ctx: &Ctx<'_>) -> Outcome {
     per_chain(ctx, untrusted_root_of)
@@ -179,6 +239,17 @@ fn untrusted_root_of(_ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     ))
 }
 
+pub(super) const INCOMPLETE_CHAIN: RuleDef = RuleDef {
+    id: "cert.incomplete_chain",
+    title: "The server sends every intermediate certificate",
+    severity: Severity::Medium,
+    needs: &["certificates.issues"],
+    remediation: "Configure the server to send the full chain (leaf first, then each intermediate), e.g. nginx `ssl_certificate` pointing at fullchain.pem.",
+    reference: "RFC 8446 §4.4.2; RFC 5246 §7.4.2",
+    params: &[],
+    check: Check::Endpoint(incomplete_chain),
+};
+
 pub fn incomplete_chain(ctx: &Ctx<'_>) -> Outcome {
     per_chain(ctx, incomplete_chain_of)
 }
@@ -200,6 +271,17 @@ fn incomplete_chain_of(_ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     ))
 }
 
+pub(super) const HOSTNAME_MISMATCH: RuleDef = RuleDef {
+    id: "cert.hostname_mismatch",
+    title: "The leaf certificate is valid for the name (or IP address) checked",
+    severity: Severity::High,
+    needs: &["certificates.name_matches", "certificates.checked_name"],
+    remediation: "Issue the certificate with a subjectAltName for every name (or IP address) clients use; check SNI routing on shared endpoints.",
+    reference: "RFC 6125 §6; RFC 9525",
+    params: &[],
+    check: Check::Endpoint(hostname_mismatch),
+};
+
 pub fn hostname_mismatch(ctx: &Ctx<'_>) -> Outcome {
     per_chain(ctx, hostname_mismatch_of)
 }
@@ -215,6 +297,17 @@ fn hostname_mismatch_of(_ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
         Outcome::not_observed("the leaf certificate could not be checked")
     }
 }
+
+pub(super) const INVALID_CHAIN: RuleDef = RuleDef {
+    id: "cert.invalid_chain",
+    title: "The certificate path is otherwise valid",
+    severity: Severity::High,
+    needs: &["certificates.issues"],
+    remediation: "Fix the chain named in the evidence: wrong issuer key, CA constraints, key usage or malformed certificates.",
+    reference: "RFC 5280 §6.1",
+    params: &[],
+    check: Check::Endpoint(invalid_chain),
+};
 
 pub fn invalid_chain(ctx: &Ctx<'_>) -> Outcome {
     per_chain(ctx, invalid_chain_of)
@@ -255,6 +348,20 @@ fn key_weakness(x: &CertificateFacts, min_rsa: i64, min_ec: i64) -> Option<Strin
         )),
     }
 }
+
+pub(super) const WEAK_KEY: RuleDef = RuleDef {
+    id: "cert.weak_key",
+    title: "No certificate has a weak public key",
+    severity: Severity::High,
+    needs: &["certificates.certificates[].key"],
+    remediation: "Reissue with an RSA key of at least 2048 bits (3072 for use beyond 2030) or an ECDSA P-256/P-384 key.",
+    reference: "NIST SP 800-57 Part 1 Rev. 5 §5.6.1; CA/Browser Forum Baseline Requirements §6.1.5",
+    params: &[
+        ParamDef { name: "min_rsa_bits", kind: ParamKind::Count, default: "2048", help: "smallest RSA modulus allowed" },
+        ParamDef { name: "min_ec_bits", kind: ParamKind::Count, default: "256", help: "smallest elliptic-curve size allowed" },
+    ],
+    check: Check::Endpoint(weak_key),
+};
 
 pub fn weak_key(ctx: &Ctx<'_>) -> Outcome {
     per_chain(ctx, weak_key_of)
@@ -297,6 +404,17 @@ const WEAK_SIGNATURES: &[&str] = &[
     "1.2.840.10040.4.3",
     "1.3.14.3.2.29",
 ];
+
+pub(super) const WEAK_SIGNATURE: RuleDef = RuleDef {
+    id: "cert.weak_signature",
+    title: "No certificate is signed with SHA-1 or MD5",
+    severity: Severity::High,
+    needs: &["certificates.certificates[].signature_oid"],
+    remediation: "Reissue the certificate (or intermediate) with a SHA-256 or stronger signature.",
+    reference: "CA/Browser Forum Baseline Requirements §7.1.3.2; NIST SP 800-131A Rev. 2 §9",
+    params: &[],
+    check: Check::Endpoint(weak_signature),
+};
 
 pub fn weak_signature(ctx: &Ctx<'_>) -> Outcome {
     per_chain(ctx, weak_signature_of)
@@ -348,6 +466,22 @@ pub fn cabf_max_days(t: OffsetDateTime) -> i64 {
     }
 }
 
+pub(super) const VALIDITY_TOO_LONG: RuleDef = RuleDef {
+    id: "cert.validity_too_long",
+    title: "The leaf certificate's lifetime is within the limit",
+    severity: Severity::Medium,
+    needs: &["certificates.certificates[0].not_before", "certificates.certificates[0].not_after"],
+    remediation: "Issue shorter-lived certificates and automate their renewal (ACME).",
+    reference: "CA/Browser Forum Baseline Requirements §6.3.2 (398 days; 200 from 2026-03-15; 100 from 2027-03-15; 47 from 2029-03-15)",
+    params: &[ParamDef {
+        name: "max_days",
+        kind: ParamKind::LifetimeLimit,
+        default: "\"cabf\"",
+        help: "longest lifetime allowed, in days, or \"cabf\" for the CA/Browser Forum limit in force at issuance",
+    }],
+    check: Check::Endpoint(validity_too_long),
+};
+
 pub fn validity_too_long(ctx: &Ctx<'_>) -> Outcome {
     per_chain(ctx, validity_too_long_of)
 }
@@ -380,6 +514,23 @@ fn validity_too_long_of(ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
         Outcome::pass([text])
     }
 }
+
+pub(super) const EXPIRING_SOON: RuleDef = RuleDef {
+    id: "cert.expiring_soon",
+    title: "No certificate expires soon",
+    severity: Severity::Medium,
+    needs: &["certificates.certificates[].not_after"],
+    remediation:
+        "Renew the certificate before it expires; automate renewal and alert well ahead of expiry.",
+    reference: "NIST SP 1800-16 (TLS server certificate management)",
+    params: &[ParamDef {
+        name: "days",
+        kind: ParamKind::Count,
+        default: "30",
+        help: "warn when a certificate expires within this many days",
+    }],
+    check: Check::Endpoint(expiring_soon),
+};
 
 pub fn expiring_soon(ctx: &Ctx<'_>) -> Outcome {
     per_chain(ctx, expiring_soon_of)

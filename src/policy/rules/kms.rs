@@ -9,8 +9,24 @@ use crate::facts::{
     AccessFacts, Effect, KeyDetails, KeyKind, KeyManager, KeyState, KeyUsage, PrincipalAccess,
     Protection,
 };
-use crate::policy::catalog::KeyCtx;
-use crate::policy::finding::Outcome;
+use crate::policy::catalog::{Check, KeyCtx, ParamDef, ParamKind, RuleDef};
+use crate::policy::finding::{Outcome, Severity};
+
+/// The KMS rules, in catalogue order (each defined beside its logic below).
+pub(super) const RULES: &[RuleDef] = &[
+    ROTATION_ENABLED,
+    ROTATION_PERIOD,
+    NEXT_ROTATION,
+    KEY_MATERIAL_AGE,
+    AES256,
+    HSM_PROTECTION,
+    ALLOWED_REGIONS,
+    KEY_ENABLED,
+    NO_PUBLIC_ACCESS,
+    MAX_DECRYPT_PRINCIPALS,
+    SEPARATION_OF_DUTIES,
+    TENANT_KEYS_DISTINCT,
+];
 
 /// The key's details, or the rule's `not_observed` outcome.
 macro_rules! details_or_return {
@@ -73,6 +89,17 @@ fn rotatable(d: &KeyDetails) -> Result<(), Outcome> {
     Ok(())
 }
 
+pub(super) const ROTATION_ENABLED: RuleDef = RuleDef {
+    id: "kms.rotation_enabled",
+    title: "Automatic rotation is enabled where the KMS supports it",
+    severity: Severity::High,
+    needs: &["keys[].key.rotation.enabled", "keys[].key.rotation.automatic_supported"],
+    remediation: "Enable automatic rotation: AWS `aws kms enable-key-rotation --key-id KEY --rotation-period-in-days 90`; GCP `gcloud kms keys update KEY --rotation-period 90d --next-rotation-time ...`. Asymmetric, HMAC, imported and custom-store keys are not judged: rotate those by replacing them.",
+    reference: "CIS AWS Foundations Benchmark v3.0 §3.6; CIS Google Cloud Platform Foundations Benchmark v3.0 §1.10; NIST SP 800-57 Part 1 Rev. 5 §5.3",
+    params: &[],
+    check: Check::Key(rotation_enabled),
+};
+
 pub fn rotation_enabled(ctx: &KeyCtx<'_>) -> Outcome {
     let d = details_or_return!(ctx);
     if let Err(o) = rotatable(d) {
@@ -98,6 +125,17 @@ pub fn rotation_enabled(ctx: &KeyCtx<'_>) -> Outcome {
         )),
     }
 }
+
+pub(super) const ROTATION_PERIOD: RuleDef = RuleDef {
+    id: "kms.rotation_period",
+    title: "The rotation period is within the maximum",
+    severity: Severity::Medium,
+    needs: &["keys[].key.rotation.period_days"],
+    remediation: "Shorten the rotation period (AWS `--rotation-period-in-days`, 90 to 2560; GCP `--rotation-period`).",
+    reference: "NIST SP 800-57 Part 1 Rev. 5 §5.3.6 (cryptoperiods); CIS Google Cloud Platform Foundations Benchmark v3.0 §1.10 (90 days)",
+    params: &[ParamDef { name: "max_days", kind: ParamKind::Count, default: "365", help: "longest rotation period allowed, in days (CIS GCP: 90)" }],
+    check: Check::Key(rotation_period),
+};
 
 pub fn rotation_period(ctx: &KeyCtx<'_>) -> Outcome {
     let d = details_or_return!(ctx);
@@ -126,6 +164,17 @@ pub fn rotation_period(ctx: &KeyCtx<'_>) -> Outcome {
         }
     }
 }
+
+pub(super) const NEXT_ROTATION: RuleDef = RuleDef {
+    id: "kms.next_rotation",
+    title: "The next rotation is scheduled within one period and not overdue",
+    severity: Severity::Medium,
+    needs: &["keys[].key.rotation.next_rotation", "keys[].key.rotation.period_days"],
+    remediation: "Set the next rotation time within one rotation period (GCP `--next-rotation-time`); an overdue date means rotation is stuck: check the key's state and the KMS's events.",
+    reference: "NIST SP 800-57 Part 1 Rev. 5 §5.3.6",
+    params: &[ParamDef { name: "max_days", kind: ParamKind::Count, default: "365", help: "the period used when the key's own period is longer or unknown, in days" }],
+    check: Check::Key(next_rotation),
+};
 
 pub fn next_rotation(ctx: &KeyCtx<'_>) -> Outcome {
     let d = details_or_return!(ctx);
@@ -167,6 +216,20 @@ pub fn next_rotation(ctx: &KeyCtx<'_>) -> Outcome {
         days(ahead).max(0)
     )])
 }
+
+pub(super) const KEY_MATERIAL_AGE: RuleDef = RuleDef {
+    id: "kms.key_material_age",
+    title: "The key material in use is no older than the rotation period allows",
+    severity: Severity::High,
+    needs: &["keys[].key.rotation.current_material_since", "keys[].key.rotation.history"],
+    remediation: "Rotate the key now (AWS `aws kms rotate-key-on-demand`; GCP `gcloud kms keys versions create` and set it primary), then find out why rotation did not happen as configured or claimed.",
+    reference: "NIST SP 800-57 Part 1 Rev. 5 §5.3.6 (originator-usage period of symmetric data-encryption keys)",
+    params: &[
+        ParamDef { name: "max_days", kind: ParamKind::Count, default: "365", help: "oldest key material allowed, in days (a shorter key rotation period wins)" },
+        ParamDef { name: "grace_days", kind: ParamKind::Count, default: "7", help: "days allowed past the period before the material counts as overdue" },
+    ],
+    check: Check::Key(key_material_age),
+};
 
 pub fn key_material_age(ctx: &KeyCtx<'_>) -> Outcome {
     let d = details_or_return!(ctx);
@@ -223,6 +286,17 @@ pub fn key_material_age(ctx: &KeyCtx<'_>) -> Outcome {
     }
 }
 
+pub(super) const AES256: RuleDef = RuleDef {
+    id: "kms.aes256",
+    title: "Symmetric encryption keys are AES-256",
+    severity: Severity::High,
+    needs: &["keys[].key.kind", "keys[].key.bits"],
+    remediation: "Create a 256-bit key (AWS SYMMETRIC_DEFAULT; GCP GOOGLE_SYMMETRIC_ENCRYPTION or AES_256_GCM), re-encrypt the data under it and retire the 128-bit key.",
+    reference: "NIST SP 800-57 Part 1 Rev. 5 §5.6.2 (security strength beyond 2030); CNSA 2.0",
+    params: &[],
+    check: Check::Key(aes256),
+};
+
 pub fn aes256(ctx: &KeyCtx<'_>) -> Outcome {
     let d = details_or_return!(ctx);
     if d.kind != KeyKind::Aes
@@ -248,6 +322,17 @@ pub fn aes256(ctx: &KeyCtx<'_>) -> Outcome {
         )),
     }
 }
+
+pub(super) const HSM_PROTECTION: RuleDef = RuleDef {
+    id: "kms.hsm_protection",
+    title: "Key material is protected by an HSM",
+    severity: Severity::Medium,
+    needs: &["keys[].key.protection"],
+    remediation: "Create keys with HSM protection (GCP `--protection-level hsm`); for HSMs dedicated to you, an AWS CloudHSM key store or Cloud HSM single-tenant.",
+    reference: "NIST FIPS 140-3; NIST SP 800-57 Part 1 Rev. 5 §6.2.2",
+    params: &[ParamDef { name: "dedicated", kind: ParamKind::Bool, default: "false", help: "require HSMs dedicated to the customer, not the provider's shared HSMs" }],
+    check: Check::Key(hsm_protection),
+};
 
 pub fn hsm_protection(ctx: &KeyCtx<'_>) -> Outcome {
     let d = details_or_return!(ctx);
@@ -301,6 +386,17 @@ fn name_matches(pattern: &str, name: &str) -> bool {
     true
 }
 
+pub(super) const ALLOWED_REGIONS: RuleDef = RuleDef {
+    id: "kms.allowed_regions",
+    title: "Key material stays within the allowed regions",
+    severity: Severity::High,
+    needs: &["keys[].location", "keys[].key.replica_locations"],
+    remediation: "Create the key (and any multi-Region replica) in an allowed region and move the data to it; delete replicas outside the allowed regions.",
+    reference: "GDPR Art. 44 (transfers); the organisation's data-residency commitments",
+    params: &[ParamDef { name: "regions", kind: ParamKind::Names, default: "[]", help: "allowed AWS regions and GCP locations; `*` matches any run of characters (\"eu-*\")" }],
+    check: Check::Key(allowed_regions),
+};
+
 pub fn allowed_regions(ctx: &KeyCtx<'_>) -> Outcome {
     let allowed = ctx.params.names("regions");
     if allowed.is_empty() {
@@ -337,6 +433,17 @@ pub fn allowed_regions(ctx: &KeyCtx<'_>) -> Outcome {
         }))
     }
 }
+
+pub(super) const KEY_ENABLED: RuleDef = RuleDef {
+    id: "kms.key_enabled",
+    title: "The key is enabled and not scheduled for deletion",
+    severity: Severity::Medium,
+    needs: &["keys[].key.state"],
+    remediation: "Cancel a deletion that was not intended (AWS `aws kms cancel-key-deletion`; GCP `gcloud kms keys versions restore`), or remove keys no longer used from the plan.",
+    reference: "NIST SP 800-57 Part 1 Rev. 5 §7 (key states)",
+    params: &[],
+    check: Check::Key(key_enabled),
+};
 
 pub fn key_enabled(ctx: &KeyCtx<'_>) -> Outcome {
     let d = details_or_return!(ctx);
@@ -388,6 +495,17 @@ fn allows(a: &AccessFacts) -> impl Iterator<Item = &PrincipalAccess> {
     a.principals.iter().filter(|p| p.effect == Effect::Allow)
 }
 
+pub(super) const NO_PUBLIC_ACCESS: RuleDef = RuleDef {
+    id: "kms.no_public_access",
+    title: "No public principal can use or manage the key",
+    severity: Severity::Critical,
+    needs: &["keys[].key.access.principals[].public"],
+    remediation: "Remove `\"Principal\": \"*\"` statements (or pin them with aws:PrincipalOrgID / kms:CallerAccount conditions); remove allUsers and allAuthenticatedUsers bindings.",
+    reference: "CIS Google Cloud Platform Foundations Benchmark v3.0 §1.9; AWS Security Hub KMS.5",
+    params: &[],
+    check: Check::Key(no_public_access),
+};
+
 pub fn no_public_access(ctx: &KeyCtx<'_>) -> Outcome {
     let a = match access(ctx) {
         Ok(a) => a,
@@ -405,6 +523,17 @@ pub fn no_public_access(ctx: &KeyCtx<'_>) -> Outcome {
         Outcome::fail(public.into_iter().map(|p| format!("public: {p}")))
     }
 }
+
+pub(super) const MAX_DECRYPT_PRINCIPALS: RuleDef = RuleDef {
+    id: "kms.max_decrypt_principals",
+    title: "At most N principals may decrypt with the key",
+    severity: Severity::High,
+    needs: &["keys[].key.access.principals[].can_decrypt"],
+    remediation: "Name the principals allowed to decrypt explicitly in the key policy or IAM bindings, remove the rest, and keep kms:Decrypt out of the account-root statement.",
+    reference: "NIST SP 800-57 Part 2 Rev. 1 §6.1 (least privilege for key access); the vendor's custody claim",
+    params: &[ParamDef { name: "max", kind: ParamKind::Count, default: "2", help: "most distinct principals allowed to decrypt" }],
+    check: Check::Key(max_decrypt_principals),
+};
 
 pub fn max_decrypt_principals(ctx: &KeyCtx<'_>) -> Outcome {
     let a = match access(ctx) {
@@ -449,6 +578,17 @@ pub fn max_decrypt_principals(ctx: &KeyCtx<'_>) -> Outcome {
     evidence.extend(a.blind_spots.iter().map(|b| format!("not seen: {b}")));
     Outcome::pass(evidence)
 }
+
+pub(super) const SEPARATION_OF_DUTIES: RuleDef = RuleDef {
+    id: "kms.separation_of_duties",
+    title: "Key administrators and key users are different principals",
+    severity: Severity::Medium,
+    needs: &["keys[].key.access.principals[].can_administer"],
+    remediation: "Give administration (Put*, ScheduleKeyDeletion, roles/cloudkms.admin) and use (Decrypt, Encrypt, roles/cloudkms.cryptoKeyEncrypterDecrypter) to different principals.",
+    reference: "CIS Google Cloud Platform Foundations Benchmark v3.0 §1.11; NIST SP 800-57 Part 2 Rev. 1 §6.1",
+    params: &[],
+    check: Check::Key(separation_of_duties),
+};
 
 pub fn separation_of_duties(ctx: &KeyCtx<'_>) -> Outcome {
     let d = details_or_return!(ctx);
@@ -521,6 +661,17 @@ pub fn separation_of_duties(ctx: &KeyCtx<'_>) -> Outcome {
         format!("users: {}", names(&users)),
     ]))
 }
+
+pub(super) const TENANT_KEYS_DISTINCT: RuleDef = RuleDef {
+    id: "kms.tenant_keys_distinct",
+    title: "No two tenants share a key",
+    severity: Severity::High,
+    needs: &["tenants", "keys[].id", "keys[].aliases"],
+    remediation: "Give each tenant its own key (and its own alias); re-encrypt the tenants' data under their keys.",
+    reference: "NIST SP 800-57 Part 1 Rev. 5 §5.2 (key usage: one purpose and owner per key)",
+    params: &[],
+    check: Check::Key(tenant_keys_distinct),
+};
 
 pub fn tenant_keys_distinct(ctx: &KeyCtx<'_>) -> Outcome {
     let tenants: Vec<&str> = ctx

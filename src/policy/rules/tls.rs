@@ -14,8 +14,40 @@ macro_rules! tls_or_return {
 use crate::facts::{
     Authentication, BulkCipher, CipherSuiteInfo, KeyExchange, NamedGroup, ProtocolVersion, Support,
 };
-use crate::policy::catalog::Ctx;
-use crate::policy::finding::{Outcome, Status};
+use crate::policy::catalog::{Check, Ctx, ParamDef, ParamKind, RuleDef};
+use crate::policy::finding::{Outcome, Severity, Status};
+
+/// The TLS rules, in catalogue order (each defined beside its logic below).
+pub(super) const RULES: &[RuleDef] = &[
+    MIN_VERSION,
+    TLS13_REQUIRED,
+    FORWARD_SECRECY,
+    ALLOWED_SUITES,
+    ALLOWED_GROUPS,
+    AEAD_ONLY,
+    NO_NULL_CIPHER,
+    NO_ANONYMOUS,
+    NO_EXPORT,
+    NO_RC4,
+    NO_3DES,
+    SERVER_PREFERENCE,
+    DH_MIN_BITS,
+    FALLBACK_PROTECTION,
+    NO_COMPRESSION,
+    SECURE_RENEGOTIATION,
+    POST_QUANTUM,
+];
+
+pub(super) const MIN_VERSION: RuleDef = RuleDef {
+    id: "tls.min_version",
+    title: "No protocol version below the minimum is accepted",
+    severity: Severity::High,
+    needs: &["tls.protocols"],
+    remediation: "Disable SSLv3, TLS 1.0 and TLS 1.1 (and any version below the policy's minimum) in the server or load balancer configuration, e.g. nginx `ssl_protocols TLSv1.2 TLSv1.3;`.",
+    reference: "RFC 8996 (deprecating TLS 1.0 and 1.1); NIST SP 800-52 Rev. 2 §3.1",
+    params: &[ParamDef { name: "min_version", kind: ParamKind::Version, default: "\"1.2\"", help: "lowest protocol version allowed" }],
+    check: Check::Endpoint(min_version),
+};
 
 pub fn min_version(ctx: &Ctx<'_>) -> Outcome {
     let tls = tls_or_return!(ctx);
@@ -60,6 +92,17 @@ pub fn min_version(ctx: &Ctx<'_>) -> Outcome {
     Outcome::pass([format!("{} refused (minimum {min})", refused.join(", "))])
 }
 
+pub(super) const TLS13_REQUIRED: RuleDef = RuleDef {
+    id: "tls.tls13_required",
+    title: "TLS 1.3 is accepted",
+    severity: Severity::Medium,
+    needs: &["tls.protocols"],
+    remediation: "Enable TLS 1.3 (OpenSSL 1.1.1+, nginx `ssl_protocols TLSv1.2 TLSv1.3;`, or the load balancer's TLS 1.3 security policy).",
+    reference: "RFC 8446; NIST SP 800-52 Rev. 2 §3.1 (TLS 1.3 support required since 2024)",
+    params: &[],
+    check: Check::Endpoint(tls13_required),
+};
+
 pub fn tls13_required(ctx: &Ctx<'_>) -> Outcome {
     let tls = tls_or_return!(ctx);
     match tls.protocol(ProtocolVersion::Tls13) {
@@ -74,6 +117,17 @@ pub fn tls13_required(ctx: &Ctx<'_>) -> Outcome {
     }
 }
 
+pub(super) const FORWARD_SECRECY: RuleDef = RuleDef {
+    id: "tls.forward_secrecy",
+    title: "Every accepted suite gives forward secrecy",
+    severity: Severity::High,
+    needs: &["tls.handshake", "tls.protocols", "tls.suites"],
+    remediation: "Remove static-RSA, static-(EC)DH and PSK-only suites; keep only ECDHE/DHE suites for TLS 1.2 (TLS 1.3 always has forward secrecy).",
+    reference: "NIST SP 800-52 Rev. 2 §3.3.1; Mozilla Server Side TLS (intermediate)",
+    params: &[],
+    check: Check::Endpoint(forward_secrecy),
+};
+
 pub fn forward_secrecy(ctx: &Ctx<'_>) -> Outcome {
     suite_rule(
         ctx,
@@ -82,6 +136,17 @@ pub fn forward_secrecy(ctx: &Ctx<'_>) -> Outcome {
         "forward-secret",
     )
 }
+
+pub(super) const ALLOWED_SUITES: RuleDef = RuleDef {
+    id: "tls.allowed_suites",
+    title: "Every accepted suite is on the policy's list",
+    severity: Severity::Medium,
+    needs: &["tls.handshake", "tls.protocols", "tls.suites"],
+    remediation: "Configure exactly the policy's cipher suites (e.g. nginx `ssl_ciphers` for TLS 1.2, `ssl_conf_command Ciphersuites` for TLS 1.3) and remove every other one.",
+    reference: "the policy's source (Mozilla Server Side TLS, NIST SP 800-52 Rev. 2 §3.3.1, BSI TR-02102-2 §3.3.1)",
+    params: &[ParamDef { name: "suites", kind: ParamKind::Names, default: "[]", help: "allowed suites, IANA (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256) or OpenSSL (ECDHE-RSA-AES128-GCM-SHA256) names" }],
+    check: Check::Endpoint(allowed_suites),
+};
 
 /// Every accepted suite is on the policy's list (IANA or OpenSSL names).
 pub fn allowed_suites(ctx: &Ctx<'_>) -> Outcome {
@@ -108,9 +173,33 @@ pub fn allowed_suites(ctx: &Ctx<'_>) -> Outcome {
     )
 }
 
+pub(super) const AEAD_ONLY: RuleDef = RuleDef {
+    id: "tls.aead_only",
+    title: "Every accepted suite is an AEAD",
+    severity: Severity::Medium,
+    needs: &["tls.handshake", "tls.protocols", "tls.suites"],
+    remediation:
+        "Remove CBC, RC4 and NULL suites; allow only AES-GCM, AES-CCM and ChaCha20-Poly1305 suites.",
+    reference: "RFC 9325 §4.2; NIST SP 800-52 Rev. 2 §3.3.1",
+    params: &[],
+    check: Check::Endpoint(aead_only),
+};
+
 pub fn aead_only(ctx: &Ctx<'_>) -> Outcome {
     suite_rule(ctx, &|s| !s.aead, "that are not AEADs", "AEADs")
 }
+
+pub(super) const NO_NULL_CIPHER: RuleDef = RuleDef {
+    id: "tls.no_null_cipher",
+    title: "No suite without encryption is accepted",
+    severity: Severity::Critical,
+    needs: &["tls.suites"],
+    remediation:
+        "Remove NULL-cipher suites (eNULL): they authenticate but send everything in clear.",
+    reference: "RFC 9325 §4.1; NIST SP 800-52 Rev. 2 §3.3.1",
+    params: &[],
+    check: Check::Endpoint(no_null_cipher),
+};
 
 pub fn no_null_cipher(ctx: &Ctx<'_>) -> Outcome {
     suite_rule(
@@ -121,6 +210,17 @@ pub fn no_null_cipher(ctx: &Ctx<'_>) -> Outcome {
     )
 }
 
+pub(super) const NO_ANONYMOUS: RuleDef = RuleDef {
+    id: "tls.no_anonymous",
+    title: "No suite without server authentication is accepted",
+    severity: Severity::Critical,
+    needs: &["tls.suites"],
+    remediation: "Remove anonymous (aNULL: ADH, AECDH) suites: anyone in the path can impersonate the server.",
+    reference: "RFC 9325 §4.1; NIST SP 800-52 Rev. 2 §3.3.1",
+    params: &[],
+    check: Check::Endpoint(no_anonymous),
+};
+
 pub fn no_anonymous(ctx: &Ctx<'_>) -> Outcome {
     suite_rule(
         ctx,
@@ -130,9 +230,31 @@ pub fn no_anonymous(ctx: &Ctx<'_>) -> Outcome {
     )
 }
 
+pub(super) const NO_EXPORT: RuleDef = RuleDef {
+    id: "tls.no_export",
+    title: "No export-grade suite is accepted",
+    severity: Severity::Critical,
+    needs: &["tls.suites"],
+    remediation: "Remove EXPORT suites (40- and 56-bit keys; FREAK, Logjam).",
+    reference: "RFC 9325 §4.1; CVE-2015-0204 (FREAK); CVE-2015-4000 (Logjam)",
+    params: &[],
+    check: Check::Endpoint(no_export),
+};
+
 pub fn no_export(ctx: &Ctx<'_>) -> Outcome {
     suite_rule(ctx, &|s| s.export, "of export grade", "of full strength")
 }
+
+pub(super) const NO_RC4: RuleDef = RuleDef {
+    id: "tls.no_rc4",
+    title: "No RC4 suite is accepted",
+    severity: Severity::High,
+    needs: &["tls.suites"],
+    remediation: "Remove RC4 suites.",
+    reference: "RFC 7465 (prohibiting RC4 cipher suites)",
+    params: &[],
+    check: Check::Endpoint(no_rc4),
+};
 
 pub fn no_rc4(ctx: &Ctx<'_>) -> Outcome {
     suite_rule(
@@ -142,6 +264,18 @@ pub fn no_rc4(ctx: &Ctx<'_>) -> Outcome {
         "free of RC4",
     )
 }
+
+pub(super) const NO_3DES: RuleDef = RuleDef {
+    id: "tls.no_3des",
+    title: "No 3DES or other 64-bit block cipher is accepted",
+    severity: Severity::High,
+    needs: &["tls.suites"],
+    remediation:
+        "Remove 3DES, DES, IDEA and RC2 suites (SWEET32 birthday attacks on 64-bit blocks).",
+    reference: "CVE-2016-2183 (SWEET32); NIST SP 800-131A Rev. 2 §2 (3DES disallowed after 2023)",
+    params: &[],
+    check: Check::Endpoint(no_3des),
+};
 
 pub fn no_3des(ctx: &Ctx<'_>) -> Outcome {
     suite_rule(
@@ -163,6 +297,17 @@ fn is_64bit_block(s: &CipherSuiteInfo) -> bool {
 pub fn is_weak(s: &CipherSuiteInfo) -> bool {
     !s.forward_secrecy || !s.aead || s.auth == Authentication::Anon || s.export
 }
+
+pub(super) const SERVER_PREFERENCE: RuleDef = RuleDef {
+    id: "tls.server_preference",
+    title: "The server chooses the suite while weak suites remain",
+    severity: Severity::Medium,
+    needs: &["tls.suites[].server_order"],
+    remediation: "Enforce the server's cipher order (nginx `ssl_prefer_server_ciphers on;`, Apache `SSLHonorCipherOrder on`), strongest first, or remove the weak suites.",
+    reference: "RFC 9325 §4.2; Mozilla Server Side TLS",
+    params: &[],
+    check: Check::Endpoint(server_preference),
+};
 
 pub fn server_preference(ctx: &Ctx<'_>) -> Outcome {
     let tls = tls_or_return!(ctx);
@@ -287,6 +432,17 @@ fn suite_rule(
     )])
 }
 
+pub(super) const DH_MIN_BITS: RuleDef = RuleDef {
+    id: "tls.dh_min_bits",
+    title: "Finite-field DHE uses a large enough prime",
+    severity: Severity::High,
+    needs: &["tls.groups.dh_bits", "tls.suites"],
+    remediation: "Configure DH parameters of at least 2048 bits (RFC 7919 ffdhe2048 or larger), or drop DHE suites for ECDHE.",
+    reference: "NIST SP 800-52 Rev. 2 §3.3.1.1; CVE-2015-4000 (Logjam)",
+    params: &[ParamDef { name: "min_bits", kind: ParamKind::Count, default: "2048", help: "smallest DH prime allowed, in bits" }],
+    check: Check::Endpoint(dh_min_bits),
+};
+
 pub fn dh_min_bits(ctx: &Ctx<'_>) -> Outcome {
     let tls = tls_or_return!(ctx);
     let min = ctx.params.count("min_bits");
@@ -313,6 +469,22 @@ pub fn dh_min_bits(ctx: &Ctx<'_>) -> Outcome {
         ),
     }
 }
+
+pub(super) const FALLBACK_PROTECTION: RuleDef = RuleDef {
+    id: "tls.fallback_protection",
+    title: "A protocol downgrade is detected",
+    severity: Severity::Medium,
+    needs: &[
+        "tls.features.fallback_scsv",
+        "tls.features.downgrade_sentinel",
+        "tls.protocols",
+    ],
+    remediation:
+        "Honour TLS_FALLBACK_SCSV (RFC 7507; OpenSSL does by default) or remove the older versions.",
+    reference: "RFC 7507; RFC 8446 §4.1.3",
+    params: &[],
+    check: Check::Endpoint(fallback_protection),
+};
 
 pub fn fallback_protection(ctx: &Ctx<'_>) -> Outcome {
     let tls = tls_or_return!(ctx);
@@ -342,6 +514,17 @@ pub fn fallback_protection(ctx: &Ctx<'_>) -> Outcome {
     }
 }
 
+pub(super) const NO_COMPRESSION: RuleDef = RuleDef {
+    id: "tls.no_compression",
+    title: "TLS compression is refused",
+    severity: Severity::High,
+    needs: &["tls.features.compression"],
+    remediation: "Disable TLS-level compression (CRIME).",
+    reference: "RFC 9325 §3.3; CVE-2012-4929 (CRIME)",
+    params: &[],
+    check: Check::Endpoint(no_compression),
+};
+
 pub fn no_compression(ctx: &Ctx<'_>) -> Outcome {
     let tls = tls_or_return!(ctx);
     match tls.features.compression {
@@ -352,6 +535,17 @@ pub fn no_compression(ctx: &Ctx<'_>) -> Outcome {
         None => Outcome::not_observed("compression was not observed"),
     }
 }
+
+pub(super) const SECURE_RENEGOTIATION: RuleDef = RuleDef {
+    id: "tls.secure_renegotiation",
+    title: "Renegotiation is secured (RFC 5746)",
+    severity: Severity::Medium,
+    needs: &["tls.features.secure_renegotiation"],
+    remediation: "Upgrade the TLS library to one supporting RFC 5746 renegotiation_info, or disable renegotiation.",
+    reference: "RFC 5746; CVE-2009-3555",
+    params: &[],
+    check: Check::Endpoint(secure_renegotiation),
+};
 
 pub fn secure_renegotiation(ctx: &Ctx<'_>) -> Outcome {
     let tls = tls_or_return!(ctx);
@@ -375,6 +569,20 @@ pub fn secure_renegotiation(ctx: &Ctx<'_>) -> Outcome {
 fn group_key(name: &str) -> Result<NamedGroup, String> {
     NamedGroup::from_name(name).ok_or_else(|| name.to_ascii_lowercase().replace(['-', '_'], ""))
 }
+
+pub(super) const ALLOWED_GROUPS: RuleDef = RuleDef {
+    id: "tls.allowed_groups",
+    title: "Every key-exchange group accepted is on the policy's list",
+    severity: Severity::Medium,
+    needs: &["tls.groups"],
+    remediation: "Configure exactly the policy's groups (nginx `ssl_ecdh_curve X25519:prime256v1:secp384r1;`, OpenSSL `Groups`) and remove the others.",
+    reference: "the policy's source (Mozilla Server Side TLS: TLS curves)",
+    params: &[
+        ParamDef { name: "groups", kind: ParamKind::Names, default: "[]", help: "allowed groups and curves (X25519, prime256v1/secp256r1/P-256, secp384r1...)" },
+        ParamDef { name: "hybrids", kind: ParamKind::Bool, default: "true", help: "count a post-quantum hybrid (X25519MLKEM768) as allowed when its classical group is" },
+    ],
+    check: Check::Endpoint(allowed_groups),
+};
 
 /// Every key-exchange group the server accepts (TLS 1.3 groups and TLS 1.2 ECDHE curves) is on
 /// the policy's list; with `hybrids`, a post-quantum hybrid whose classical half is listed counts
@@ -433,6 +641,17 @@ pub fn allowed_groups(ctx: &Ctx<'_>) -> Outcome {
         }
     )])
 }
+
+pub(super) const POST_QUANTUM: RuleDef = RuleDef {
+    id: "tls.post_quantum",
+    title: "A post-quantum hybrid key exchange is accepted",
+    severity: Severity::Medium,
+    needs: &["tls.groups.post_quantum", "tls.groups.tls13"],
+    remediation: "Enable a hybrid group such as X25519MLKEM768 for TLS 1.3 (OpenSSL 3.5+, BoringSSL, rustls with aws-lc-rs, recent load balancers).",
+    reference: "draft-ietf-tls-ecdhe-mlkem; NIST FIPS 203 (ML-KEM)",
+    params: &[],
+    check: Check::Endpoint(post_quantum),
+};
 
 pub fn post_quantum(ctx: &Ctx<'_>) -> Outcome {
     let tls = tls_or_return!(ctx);
