@@ -69,7 +69,7 @@ struct Judging {
 fn judging(args: &ReportArgs) -> anyhow::Result<Judging> {
     Ok(Judging {
         policy: Policy::load(&args.policy)?,
-        outputs: report::parse_outputs(&args.formats, args.output.clone())?,
+        outputs: report::parse_outputs(&args.formats, args.output.clone(), Format::ALL)?,
         fail_on: args.fail_on,
         waivers: match &args.waivers {
             Some(p) => policy::waiver::load(p)?,
@@ -497,40 +497,19 @@ fn demo(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
 }
 
 /// Formats of the benchmark report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BenchFormat {
-    Terminal,
-    Json,
-    Markdown,
-    Html,
-}
-
-impl BenchFormat {
-    const NAMES: &'static str = "terminal, json, markdown, html";
-
-    fn parse(s: &str) -> Option<BenchFormat> {
-        match s.to_ascii_lowercase().as_str() {
-            "terminal" | "text" | "table" => Some(BenchFormat::Terminal),
-            "json" => Some(BenchFormat::Json),
-            "markdown" | "md" => Some(BenchFormat::Markdown),
-            "html" => Some(BenchFormat::Html),
-            _ => None,
-        }
-    }
-}
+const BENCH_FORMATS: &[Format] = &[
+    Format::Terminal,
+    Format::Json,
+    Format::Markdown,
+    Format::Html,
+];
 
 fn bench(args: BenchArgs) -> anyhow::Result<u8> {
     use crate::bench::{self as b, BenchConfig, WorkloadConfig};
     use crate::facts::{Backend, Cipher};
 
     // Everything the user typed is checked before a single measurement.
-    let outputs = report::parse_outputs_with(
-        &args.formats,
-        args.output.clone(),
-        BenchFormat::parse,
-        BenchFormat::NAMES,
-        BenchFormat::Terminal,
-    )?;
+    let outputs = report::parse_outputs(&args.formats, args.output.clone(), BENCH_FORMATS)?;
     let policy = args.policy.as_deref().map(Policy::load).transpose()?;
     let mut config = if args.quick {
         BenchConfig::quick()
@@ -687,14 +666,15 @@ fn bench(args: BenchArgs) -> anyhow::Result<u8> {
         }
     }
     let chart_ref = args.chart.as_ref().map(|p| p.display().to_string());
-    for (format, path) in &outputs {
+    for Output { format, path } in &outputs {
         let text = match format {
-            BenchFormat::Terminal => report::bench::terminal(bench_facts, findings.as_deref()),
-            BenchFormat::Json => serde_json::to_string_pretty(&set)? + "\n",
-            BenchFormat::Markdown => {
+            Format::Terminal => report::bench::terminal(bench_facts, findings.as_deref()),
+            Format::Json => serde_json::to_string_pretty(&set)? + "\n",
+            Format::Markdown => {
                 report::bench::markdown(bench_facts, findings.as_deref(), chart_ref.as_deref())
             }
-            BenchFormat::Html => report::bench::html(bench_facts, findings.as_deref()),
+            Format::Html => report::bench::html(bench_facts, findings.as_deref()),
+            Format::Sarif | Format::Junit => unreachable!("not a benchmark format: {format:?}"),
         };
         match path {
             Some(p) => write_file(p, &text)?,
@@ -728,28 +708,15 @@ fn counter_bar(n: u64, what: &str) -> indicatif::ProgressBar {
 }
 
 /// Formats of the claims report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum VerifyFormat {
-    Terminal,
-    Json,
-    Markdown,
-    Html,
-}
+const VERIFY_FORMATS: &[Format] = &[
+    Format::Terminal,
+    Format::Json,
+    Format::Markdown,
+    Format::Html,
+];
 
 fn verify(args: VerifyArgs, ui: &Ui) -> anyhow::Result<u8> {
-    let outputs = report::parse_outputs_with(
-        &args.formats,
-        args.output.clone(),
-        |s| match s.to_ascii_lowercase().as_str() {
-            "terminal" | "text" | "table" => Some(VerifyFormat::Terminal),
-            "json" => Some(VerifyFormat::Json),
-            "markdown" | "md" => Some(VerifyFormat::Markdown),
-            "html" => Some(VerifyFormat::Html),
-            _ => None,
-        },
-        "terminal, json, markdown, html",
-        VerifyFormat::Terminal,
-    )?;
+    let outputs = report::parse_outputs(&args.formats, args.output.clone(), VERIFY_FORMATS)?;
     let detail_policy = Policy::load(&args.policy)?;
     let plan = plan::load_plan(&args.file)?;
     if plan.claims.is_empty() && plan.attested.is_empty() {
@@ -789,12 +756,12 @@ fn verify(args: VerifyArgs, ui: &Ui) -> anyhow::Result<u8> {
     };
     // The per-endpoint and per-key detail of the documents, judged once however many there are.
     let mut detail: Option<report::Report> = None;
-    for (format, path) in &outputs {
+    for Output { format, path } in &outputs {
         let text = match format {
-            VerifyFormat::Terminal => {
+            Format::Terminal => {
                 report::claims::terminal(&vendor, &results, &facts, ui.color && path.is_none())
             }
-            VerifyFormat::Markdown | VerifyFormat::Html => {
+            Format::Markdown | Format::Html => {
                 let detail = detail.get_or_insert_with(|| {
                     let mut d = report::build(
                         &detail_policy,
@@ -809,13 +776,13 @@ fn verify(args: VerifyArgs, ui: &Ui) -> anyhow::Result<u8> {
                     vendor: &vendor,
                     results: &results,
                 };
-                if *format == VerifyFormat::Html {
+                if *format == Format::Html {
                     report::document::html(detail, Some(&claims))
                 } else {
                     report::document::markdown(detail, Some(&claims))
                 }
             }
-            VerifyFormat::Json => {
+            Format::Json => {
                 serde_json::to_string_pretty(&serde_json::json!({
                     "vendor": vendor,
                     "tool": {"name": "vetcrypt", "version": env!("CARGO_PKG_VERSION")},
@@ -824,6 +791,7 @@ fn verify(args: VerifyArgs, ui: &Ui) -> anyhow::Result<u8> {
                     "claims": results,
                 }))? + "\n"
             }
+            Format::Sarif | Format::Junit => unreachable!("not a claims format: {format:?}"),
         };
         match path {
             Some(p) => write_file(p, &text)?,
