@@ -398,9 +398,11 @@ fn emit(j: &Judging, facts: &FactSet, ui: &Ui) -> anyhow::Result<u8> {
         let drift = report::drift::compare(base, &report);
         if j.fail_on_new_only && report.summary.exit_code == exit::POLICY_FAILURES {
             // Old failures are known; only new ones (and expired waivers) gate.
-            if drift.gating(j.fail_on) == 0 && report.summary.expired_waivers.is_empty() {
-                report.summary.exit_code = exit::PASS;
+            report.summary.exit_code = exit::Outcome {
+                probe_errors: 0,
+                policy_failures: drift.gating(j.fail_on) + report.summary.expired_waivers.len(),
             }
+            .exit_code();
         }
         report.drift = Some(drift);
     }
@@ -684,12 +686,13 @@ fn bench(args: BenchArgs) -> anyhow::Result<u8> {
     let failing = findings
         .iter()
         .flatten()
-        .any(|f| f.status == policy::Status::Fail && f.severity >= args.fail_on);
-    Ok(if failing {
-        exit::POLICY_FAILURES
-    } else {
-        exit::PASS
-    })
+        .filter(|f| f.status == policy::Status::Fail && f.severity >= args.fail_on)
+        .count();
+    Ok(exit::Outcome {
+        probe_errors: 0,
+        policy_failures: failing,
+    }
+    .exit_code())
 }
 
 /// A counting progress bar on standard error, shown only on a terminal.
@@ -747,13 +750,11 @@ fn verify(args: VerifyArgs, ui: &Ui) -> anyhow::Result<u8> {
     let unreachable = facts.endpoints.iter().filter(|e| e.error.is_some()).count()
         + facts.keys.iter().filter(|k| k.error.is_some()).count()
         + facts.kms_errors.len();
-    let code = if unreachable > 0 {
-        exit::PROBE_FAILED
-    } else if results.iter().any(|r| r.verdict.fails()) {
-        exit::POLICY_FAILURES
-    } else {
-        exit::PASS
-    };
+    let code = exit::Outcome {
+        probe_errors: unreachable,
+        policy_failures: results.iter().filter(|r| r.verdict.fails()).count(),
+    }
+    .exit_code();
     // The per-endpoint and per-key detail of the documents, judged once however many there are.
     let mut detail: Option<report::Report> = None;
     for Output { format, path } in &outputs {

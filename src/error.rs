@@ -11,6 +11,30 @@ pub mod exit {
     pub const POLICY_FAILURES: u8 = 1;
     pub const USAGE: u8 = 2;
     pub const PROBE_FAILED: u8 = 3;
+
+    /// What a run came to, as far as its exit code goes.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    pub struct Outcome {
+        /// Endpoints, keys or KMS scopes the probes could not observe.
+        pub probe_errors: usize,
+        /// What fails the run: failures at or above `--fail-on` that no waiver covers, expired
+        /// waivers, contradicted claims.
+        pub policy_failures: usize,
+    }
+
+    impl Outcome {
+        /// The exit code of every command that judges: 3 when a probe could not observe
+        /// something (whatever else failed), else 1 on policy failures, else 0.
+        pub fn exit_code(self) -> u8 {
+            if self.probe_errors > 0 {
+                PROBE_FAILED
+            } else if self.policy_failures > 0 {
+                POLICY_FAILURES
+            } else {
+                PASS
+            }
+        }
+    }
 }
 
 /// A problem in an input file, located to the line and column.
@@ -75,6 +99,21 @@ pub fn read_input(path: &Path, what: &str) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probe_errors_outrank_policy_failures() {
+        let code = |probe_errors, policy_failures| {
+            exit::Outcome {
+                probe_errors,
+                policy_failures,
+            }
+            .exit_code()
+        };
+        assert_eq!(code(0, 0), exit::PASS);
+        assert_eq!(code(0, 2), exit::POLICY_FAILURES);
+        assert_eq!(code(1, 0), exit::PROBE_FAILED);
+        assert_eq!(code(1, 2), exit::PROBE_FAILED);
+    }
 
     #[test]
     fn locates_line_and_column() {
