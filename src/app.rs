@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use time::OffsetDateTime;
 
 use crate::cert::{TrustKind, TrustStore};
@@ -13,7 +12,7 @@ use crate::cli::{
     BenchArgs, BenchBackend, BenchCipher, BenchWorkload, CheckArgs, Cli, Command, DemoArgs,
     KmsCommand, KmsCommonArgs, PolicyCommand, ReportArgs, ScanArgs, VerifyArgs,
 };
-use crate::error::{exit, read_input, FileError, UsageError};
+use crate::error::{exit, read_input, Error, FileError, UsageError};
 use crate::facts::{EndpointFacts, FactSet, Tenant, FACTS_SCHEMA_VERSION};
 use crate::kms::{self, AwsTarget, GcpTarget, KmsPlan};
 use crate::plan::{self, Plan, Target};
@@ -21,6 +20,8 @@ use crate::policy::{self, Policy};
 use crate::report::{self, Format, Output};
 use crate::tls::limits::{Limits, DEFAULT_MAX_CONN_PER_HOST};
 use crate::tls::{self, ProbeConfig};
+
+type Result<T, E = Error> = std::result::Result<T, E>;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_CONCURRENCY: usize = 16;
@@ -31,7 +32,7 @@ struct Ui {
 }
 
 /// Runs a command; returns the process exit code.
-pub fn run(cli: Cli) -> anyhow::Result<u8> {
+pub fn run(cli: Cli) -> Result<u8> {
     let ui = Ui {
         color: !cli.no_color
             && std::env::var_os("NO_COLOR").is_none()
@@ -49,11 +50,11 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")
+        .map_err(|e| Error::Probe(anyhow::Error::new(e).context("cannot start the async runtime")))
 }
 
 /// The policy and outputs, checked before any probe runs so mistakes cost nothing.
@@ -66,7 +67,7 @@ struct Judging {
     fail_on_new_only: bool,
 }
 
-fn judging(args: &ReportArgs) -> anyhow::Result<Judging> {
+fn judging(args: &ReportArgs) -> Result<Judging> {
     Ok(Judging {
         policy: Policy::load(&args.policy)?,
         outputs: report::parse_outputs(&args.formats, args.output.clone(), Format::ALL)?,
@@ -93,7 +94,7 @@ fn judging(args: &ReportArgs) -> anyhow::Result<Judging> {
     })
 }
 
-fn scan(args: ScanArgs, ui: &Ui) -> anyhow::Result<u8> {
+fn scan(args: ScanArgs, ui: &Ui) -> Result<u8> {
     let judging = judging(&args.report)?;
     let mut plan = Plan::default();
     if let Some(p) = &args.plan {
@@ -169,7 +170,7 @@ fn observe(
     targets: &[Target],
     o: &Overrides,
     save: Option<&PathBuf>,
-) -> anyhow::Result<FactSet> {
+) -> Result<FactSet> {
     let s = &plan.settings;
     let mut trust = TrustStore::new(o.trust.or(s.trust).unwrap_or(TrustKind::Mozilla))?;
     for f in s.ca_files.iter().chain(&o.ca_files) {
@@ -202,7 +203,7 @@ fn observe(
 }
 
 /// `vetcrypt kms aws|gcp`: one account or project, judged like endpoints.
-fn kms_command(cmd: KmsCommand, ui: &Ui) -> anyhow::Result<u8> {
+fn kms_command(cmd: KmsCommand, ui: &Ui) -> Result<u8> {
     let (mut plan, common): (KmsPlan, KmsCommonArgs) = match cmd {
         KmsCommand::Aws(a) => (
             KmsPlan {
@@ -313,7 +314,7 @@ fn record(
     kms: kms::Observed,
     tenants: Vec<Tenant>,
     save: Option<&PathBuf>,
-) -> anyhow::Result<FactSet> {
+) -> Result<FactSet> {
     let mut kms_errors = kms.errors;
     for t in &tenants {
         for k in &t.keys {
@@ -353,14 +354,14 @@ fn record(
     Ok(facts)
 }
 
-fn check(args: CheckArgs, ui: &Ui) -> anyhow::Result<u8> {
+fn check(args: CheckArgs, ui: &Ui) -> Result<u8> {
     let judging = judging(&args.report)?;
     let facts = load_facts(&args.facts)?;
     emit(&judging, &facts, ui)
 }
 
 /// Reads a facts file; errors give line and column.
-pub fn load_facts(path: &Path) -> anyhow::Result<FactSet> {
+pub fn load_facts(path: &Path) -> Result<FactSet> {
     let src = read_input(path, "facts file")?;
     let probe: serde_json::Value = serde_json::from_str(&src).map_err(|e| json_error(path, &e))?;
     match probe.get("schema_version").and_then(|v| v.as_u64()) {
@@ -386,7 +387,7 @@ fn json_error(path: &Path, e: &serde_json::Error) -> FileError {
     }
 }
 
-fn emit(j: &Judging, facts: &FactSet, ui: &Ui) -> anyhow::Result<u8> {
+fn emit(j: &Judging, facts: &FactSet, ui: &Ui) -> Result<u8> {
     let mut report = report::model::build_with_waivers(
         &j.policy,
         facts,
@@ -417,12 +418,12 @@ fn emit(j: &Judging, facts: &FactSet, ui: &Ui) -> anyhow::Result<u8> {
     Ok(report.summary.exit_code)
 }
 
-fn write_file(path: &PathBuf, text: &str) -> anyhow::Result<()> {
+fn write_file(path: &PathBuf, text: &str) -> Result<()> {
     std::fs::write(path, text)
         .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())).into())
 }
 
-fn policy_command(cmd: PolicyCommand) -> anyhow::Result<u8> {
+fn policy_command(cmd: PolicyCommand) -> Result<u8> {
     let text = match cmd {
         PolicyCommand::List => {
             let width = policy::BUILTIN
@@ -467,14 +468,15 @@ fn print_out(text: &str) {
         .and_then(|_| stdout.flush());
 }
 
-fn demo(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
+fn demo(args: DemoArgs, ui: &Ui) -> Result<u8> {
     let judging = judging(&args.report)?;
     let rt = runtime()?;
     let observed_at = OffsetDateTime::now_utc();
     let endpoints = rt.block_on(async {
-        let lab = crate::lab::demo().await?;
+        // The local endpoints not starting is a probe that could not run.
+        let lab = crate::lab::demo().await.map_err(Error::Probe)?;
         let cfg = ProbeConfig::new(Duration::from_secs(3), Arc::new(lab.trust.clone()));
-        anyhow::Ok(tls::scan(&lab.targets, &cfg, DEFAULT_CONCURRENCY).await)
+        Ok::<_, Error>(tls::scan(&lab.targets, &cfg, DEFAULT_CONCURRENCY).await)
     })?;
     let facts = record(
         observed_at,
@@ -506,7 +508,7 @@ const BENCH_FORMATS: &[Format] = &[
     Format::Html,
 ];
 
-fn bench(args: BenchArgs) -> anyhow::Result<u8> {
+fn bench(args: BenchArgs) -> Result<u8> {
     use crate::bench::{self as b, BenchConfig, WorkloadConfig};
     use crate::facts::{Backend, Cipher};
 
@@ -599,8 +601,9 @@ fn bench(args: BenchArgs) -> anyhow::Result<u8> {
         match measured {
             Ok(m) => facts = m,
             Err(e) => {
-                eprintln!("vetcrypt: error: the cipher benchmark could not run: {e}");
-                return Ok(exit::PROBE_FAILED);
+                return Err(Error::Probe(anyhow::anyhow!(
+                    "the cipher benchmark could not run: {e}"
+                )))
             }
         }
         if args.compare_openssl {
@@ -640,8 +643,9 @@ fn bench(args: BenchArgs) -> anyhow::Result<u8> {
         match measured {
             Ok(w) => facts.workload = Some(w),
             Err(e) => {
-                eprintln!("vetcrypt: error: the message workload could not run: {e:#}");
-                return Ok(exit::PROBE_FAILED);
+                return Err(Error::Probe(
+                    e.context("the message workload could not run"),
+                ))
             }
         }
     }
@@ -718,7 +722,7 @@ const VERIFY_FORMATS: &[Format] = &[
     Format::Html,
 ];
 
-fn verify(args: VerifyArgs, ui: &Ui) -> anyhow::Result<u8> {
+fn verify(args: VerifyArgs, ui: &Ui) -> Result<u8> {
     let outputs = report::parse_outputs(&args.formats, args.output.clone(), VERIFY_FORMATS)?;
     let detail_policy = Policy::load(&args.policy)?;
     let plan = plan::load_plan(&args.file)?;
