@@ -1,4 +1,4 @@
-//! Command-line definitions (clap only; the commands live in `app.rs`).
+//! Command-line definitions (clap only; the commands live in `app/`).
 
 use std::path::PathBuf;
 use std::time::Duration;
