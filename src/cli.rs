@@ -1,8 +1,9 @@
-//! Command-line definitions (clap only; the commands live in `app.rs`).
+//! Command-line definitions (clap only; the commands live in `app/`).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
 use crate::cert::TrustKind;
@@ -89,7 +90,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = "NAME|FILE")]
     pub policy: Option<String>,
     /// Lowest severity whose failures make the exit code 1.
-    #[arg(long, value_enum, default_value = "low")]
+    #[arg(long, default_value = "low", value_parser = severity_parser())]
     pub fail_on: Severity,
     /// Output format: terminal, json (the facts, for `vetcrypt check --facts`), markdown, html
     /// (with an SVG chart); FMT=FILE writes to a file (repeatable).
@@ -307,7 +308,7 @@ pub struct ReportArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Lowest severity whose failures make the exit code 1.
-    #[arg(long, value_enum, default_value = "low")]
+    #[arg(long, default_value = "low", value_parser = severity_parser())]
     pub fail_on: Severity,
     /// Waivers (TOML `[[waiver]]`: rule, target, owner, reason, expires): covered failures are
     /// reported as waived; an expired waiver fails the run.
@@ -374,6 +375,13 @@ fn parse_rate(s: &str) -> Result<f64, String> {
             "`{s}` is not a rate (connections per second, above 0)"
         )),
     }
+}
+
+/// `--fail-on`: a severity by its label (`info` … `critical`); the policy itself knows nothing
+/// of the command line.
+fn severity_parser() -> impl TypedValueParser<Value = Severity> {
+    PossibleValuesParser::new(Severity::ALL.map(Severity::label))
+        .try_map(|s: String| Severity::parse(&s).ok_or_else(|| format!("`{s}` is not a severity")))
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {

@@ -18,8 +18,8 @@ fn main() -> ExitCode {
     match vetcrypt::app::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("vetcrypt: error: {e:#}");
-            ExitCode::from(vetcrypt::error::exit::USAGE)
+            eprintln!("vetcrypt: error: {e}");
+            ExitCode::from(e.exit_code())
         }
     }
 }

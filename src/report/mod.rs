@@ -17,6 +17,7 @@ pub use model::{build, Report, REPORT_SCHEMA_VERSION};
 
 use crate::error::UsageError;
 
+/// Every output format of every command; each command says which of them it writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Terminal,
@@ -29,7 +30,27 @@ pub enum Format {
 }
 
 impl Format {
-    pub const NAMES: &'static str = "terminal, json, sarif, junit, html, markdown";
+    /// The formats of the findings report (`scan`, `kms`, `check`, `demo`), in the order its
+    /// errors list them.
+    pub const ALL: &'static [Format] = &[
+        Format::Terminal,
+        Format::Json,
+        Format::Sarif,
+        Format::Junit,
+        Format::Html,
+        Format::Markdown,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Terminal => "terminal",
+            Format::Json => "json",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
+            Format::Html => "html",
+            Format::Markdown => "markdown",
+        }
+    }
 
     pub fn parse(s: &str) -> Option<Format> {
         match s.to_ascii_lowercase().as_str() {
@@ -51,31 +72,14 @@ pub struct Output {
     pub path: Option<PathBuf>,
 }
 
-/// Parses `--format FMT[=FILE]` (repeatable, or comma-separated) and `--output FILE`.
+/// Parses `--format FMT[=FILE]` (repeatable, or comma-separated) and `--output FILE` for a
+/// command that writes the `supported` formats (the first is the default). Any other format is
+/// a usage error that lists the supported ones.
 pub fn parse_outputs(
     formats: &[String],
     output: Option<PathBuf>,
+    supported: &[Format],
 ) -> Result<Vec<Output>, UsageError> {
-    Ok(parse_outputs_with(
-        formats,
-        output,
-        Format::parse,
-        Format::NAMES,
-        Format::Terminal,
-    )?
-    .into_iter()
-    .map(|(format, path)| Output { format, path })
-    .collect())
-}
-
-/// [`parse_outputs`] for any set of format names (the benchmark report has its own).
-pub fn parse_outputs_with<F: Copy>(
-    formats: &[String],
-    output: Option<PathBuf>,
-    parse: fn(&str) -> Option<F>,
-    names: &str,
-    default: F,
-) -> Result<Vec<(F, Option<PathBuf>)>, UsageError> {
     let mut outs = Vec::new();
     for spec in formats.iter().flat_map(|f| f.split(',')) {
         let (name, path) = match spec.split_once('=') {
@@ -87,20 +91,29 @@ pub fn parse_outputs_with<F: Copy>(
             }
             None => (spec, None),
         };
-        let format = parse(name.trim()).ok_or_else(|| {
-            UsageError(format!(
-                "unknown format `{name}` (expected one of: {names})"
-            ))
-        })?;
-        outs.push((format, path));
+        let format = Format::parse(name.trim())
+            .filter(|f| supported.contains(f))
+            .ok_or_else(|| {
+                let names: Vec<&str> = supported.iter().map(|f| f.name()).collect();
+                UsageError(format!(
+                    "unknown format `{name}` (expected one of: {})",
+                    names.join(", ")
+                ))
+            })?;
+        outs.push(Output { format, path });
     }
     if outs.is_empty() {
-        outs.push((default, None));
+        outs.push(Output {
+            format: supported[0],
+            path: None,
+        });
     }
     if let Some(path) = output {
-        let unplaced: Vec<usize> = (0..outs.len()).filter(|i| outs[*i].1.is_none()).collect();
+        let unplaced: Vec<usize> = (0..outs.len())
+            .filter(|i| outs[*i].path.is_none())
+            .collect();
         match unplaced.as_slice() {
-            [i] => outs[*i].1 = Some(path),
+            [i] => outs[*i].path = Some(path),
             [] => return Err(UsageError("--output: every --format already names its file".into())),
             _ => {
                 return Err(UsageError(
@@ -109,7 +122,7 @@ pub fn parse_outputs_with<F: Copy>(
             }
         }
     }
-    if outs.iter().filter(|o| o.1.is_none()).count() > 1 {
+    if outs.iter().filter(|o| o.path.is_none()).count() > 1 {
         return Err(UsageError(
             "only one format can go to standard output; give the others a file: --format sarif=results.sarif".into(),
         ));
@@ -148,7 +161,7 @@ mod tests {
 
     #[test]
     fn outputs() {
-        let o = parse_outputs(&["json".into()], Some("r.json".into())).unwrap();
+        let o = parse_outputs(&["json".into()], Some("r.json".into()), Format::ALL).unwrap();
         assert_eq!(
             o,
             vec![Output {
@@ -159,14 +172,32 @@ mod tests {
         let o = parse_outputs(
             &["terminal,sarif=r.sarif".into(), "junit=j.xml".into()],
             None,
+            Format::ALL,
         )
         .unwrap();
         assert_eq!(o.len(), 3);
-        assert!(parse_outputs(&["json".into(), "sarif".into()], None).is_err());
-        assert!(parse_outputs(&["yaml".into()], None).is_err());
+        assert!(parse_outputs(&["json".into(), "sarif".into()], None, Format::ALL).is_err());
+        assert!(parse_outputs(&["yaml".into()], None, Format::ALL).is_err());
         assert_eq!(
-            parse_outputs(&[], None).unwrap()[0].format,
+            parse_outputs(&[], None, Format::ALL).unwrap()[0].format,
             Format::Terminal
         );
+    }
+
+    #[test]
+    fn a_format_the_command_does_not_write_lists_the_ones_it_does() {
+        let bench = [
+            Format::Terminal,
+            Format::Json,
+            Format::Markdown,
+            Format::Html,
+        ];
+        let e = parse_outputs(&["sarif".into()], None, &bench).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown format `sarif` (expected one of: terminal, json, markdown, html)"
+        );
+        let o = parse_outputs(&["md".into()], None, &bench).unwrap();
+        assert_eq!(o[0].format, Format::Markdown);
     }
 }

@@ -317,13 +317,13 @@ pub fn build_with_waivers(
     let kms_unreadable =
         (keys.iter().filter(|k| k.facts.error.is_some()).count() + facts.kms_errors.len()) as u32;
     let expired_waivers = waiver::expired(waivers, today);
-    let exit_code = if unreachable > 0 || kms_unreadable > 0 {
-        exit::PROBE_FAILED
-    } else if failing > 0 || keys_failing > 0 || bench_failing || !expired_waivers.is_empty() {
-        exit::POLICY_FAILURES
-    } else {
-        exit::PASS
-    };
+    let exit_code = exit::Outcome {
+        probe_errors: (unreachable + kms_unreadable) as usize,
+        policy_failures: (failing + keys_failing) as usize
+            + usize::from(bench_failing)
+            + expired_waivers.len(),
+    }
+    .exit_code();
     Report {
         schema_version: REPORT_SCHEMA_VERSION,
         tool: ToolInfo {

@@ -1,0 +1,100 @@
+//! The commands. Each first resolves its arguments (and plan file) into one checked request —
+//! every mistake reported before a probe runs — then executes it: plan → probes → facts →
+//! policy → report.
+//!
+//! One file per command; `settings` resolves the probe settings (command line over plan over
+//! default), `judging` the policy and outputs of the findings report, `observe` runs the probes
+//! and records the facts, `progress` draws the progress bars.
+
+mod bench;
+mod check;
+mod demo;
+mod judging;
+mod kms;
+mod observe;
+mod policy;
+mod progress;
+mod scan;
+mod settings;
+mod verify;
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use crate::cli::{Cli, Command};
+use crate::error::{Error, UsageError};
+use crate::report::Output;
+
+pub use check::load_facts;
+
+type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How the terminal is used.
+struct Ui {
+    color: bool,
+    verbose: bool,
+}
+
+/// Runs a command; returns the process exit code, or the error that stopped it (whose
+/// [`Error::exit_code`] is the process's).
+pub fn run(cli: Cli) -> Result<u8> {
+    let ui = Ui {
+        color: !cli.no_color
+            && std::env::var_os("NO_COLOR").is_none()
+            && std::io::stdout().is_terminal(),
+        verbose: cli.verbose,
+    };
+    match cli.command {
+        Command::Scan(args) => scan::run(args, &ui),
+        Command::Kms(cmd) => kms::run(cmd, &ui),
+        Command::Verify(args) => verify::run(args, &ui),
+        Command::Check(args) => check::run(args, &ui),
+        Command::Policy(cmd) => policy::run(cmd),
+        Command::Demo(args) => demo::run(args, &ui),
+        Command::Bench(args) => bench::run(args),
+    }
+}
+
+/// The async runtime of the probes; failing to start it is a probe that could not run.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Probe(anyhow::Error::new(e).context("cannot start the async runtime")))
+}
+
+/// Writes every output, each rendered by `render`, to its file or to standard output.
+fn write_outputs(
+    outputs: &[Output],
+    mut render: impl FnMut(&Output) -> Result<String>,
+) -> Result<()> {
+    for out in outputs {
+        let text = render(out)?;
+        match &out.path {
+            Some(p) => write_file(p, &text)?,
+            None => print_out(&text),
+        }
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text)
+        .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())).into())
+}
+
+/// A plan or vendor file, its claims checked: an unknown claim or a value that does not fit it
+/// is an error at its line (plans parse claims; judging them is the claims layer's job).
+fn load_plan(path: &Path) -> Result<crate::plan::Plan> {
+    let plan = crate::plan::load_plan(path)?;
+    crate::claims::check(&plan.claims)?;
+    Ok(plan)
+}
+
+/// Writes to standard output; a closed pipe (`| head`) is not an error worth a message.
+fn print_out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush());
+}

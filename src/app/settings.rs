@@ -1,0 +1,129 @@
+//! Probe settings, resolved once: the command line wins over the plan, the plan over the
+//! defaults.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Result;
+use crate::cert::{TrustKind, TrustStore};
+use crate::plan::ScanSettings;
+use crate::tls::limits::{Limits, DEFAULT_MAX_CONN_PER_HOST};
+use crate::tls::ProbeConfig;
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
+/// Probe settings as given on the command line; unset ones come from the plan, else the
+/// defaults.
+#[derive(Debug, Default, Clone)]
+pub struct ProbeFlags {
+    pub trust: Option<TrustKind>,
+    pub ca_files: Vec<PathBuf>,
+    pub timeout: Option<Duration>,
+    pub concurrency: Option<usize>,
+    pub max_conn_per_host: Option<usize>,
+    pub rate: Option<f64>,
+}
+
+/// How endpoints are probed, every setting decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeSettings {
+    /// Limit for each connection.
+    pub timeout: Duration,
+    /// Roots to validate chains against.
+    pub trust: TrustKind,
+    /// PEM files whose certificates are roots too: the plan's, then the command line's.
+    pub ca_files: Vec<PathBuf>,
+    /// Endpoints probed at once.
+    pub concurrency: usize,
+    /// Connections at once to one address.
+    pub max_conn_per_host: usize,
+    /// New connections per second, overall (`None`: unlimited).
+    pub rate: Option<f64>,
+}
+
+impl ProbeSettings {
+    /// The one place where the command line wins over the plan and the plan over the
+    /// defaults. The connection caps are command-line settings only.
+    pub fn resolve(flags: ProbeFlags, plan: &ScanSettings) -> ProbeSettings {
+        ProbeSettings {
+            timeout: flags.timeout.or(plan.timeout).unwrap_or(DEFAULT_TIMEOUT),
+            trust: flags.trust.or(plan.trust).unwrap_or(TrustKind::Mozilla),
+            ca_files: plan
+                .ca_files
+                .iter()
+                .chain(&flags.ca_files)
+                .cloned()
+                .collect(),
+            concurrency: flags
+                .concurrency
+                .or(plan.concurrency)
+                .unwrap_or(DEFAULT_CONCURRENCY),
+            max_conn_per_host: flags.max_conn_per_host.unwrap_or(DEFAULT_MAX_CONN_PER_HOST),
+            rate: flags.rate,
+        }
+    }
+
+    /// The probes' configuration: the trust store, with the CA files read.
+    pub fn probe_config(&self) -> Result<ProbeConfig> {
+        let mut trust = TrustStore::new(self.trust)?;
+        for f in &self.ca_files {
+            trust.add_pem_file(f)?;
+        }
+        Ok(ProbeConfig {
+            timeout: self.timeout,
+            trust: Arc::new(trust),
+            limits: Arc::new(Limits::new(self.max_conn_per_host, self.rate)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_wins_over_the_plan_and_the_plan_over_the_defaults() {
+        let none = ProbeSettings::resolve(ProbeFlags::default(), &ScanSettings::default());
+        assert_eq!(
+            none,
+            ProbeSettings {
+                timeout: DEFAULT_TIMEOUT,
+                trust: TrustKind::Mozilla,
+                ca_files: Vec::new(),
+                concurrency: DEFAULT_CONCURRENCY,
+                max_conn_per_host: DEFAULT_MAX_CONN_PER_HOST,
+                rate: None,
+            }
+        );
+        let plan = ScanSettings {
+            timeout: Some(Duration::from_secs(9)),
+            concurrency: Some(3),
+            trust: Some(TrustKind::System),
+            ca_files: vec!["plan.pem".into()],
+        };
+        let from_plan = ProbeSettings::resolve(ProbeFlags::default(), &plan);
+        assert_eq!(from_plan.timeout, Duration::from_secs(9));
+        assert_eq!(from_plan.concurrency, 3);
+        assert_eq!(from_plan.trust, TrustKind::System);
+        let flags = ProbeFlags {
+            trust: Some(TrustKind::None),
+            ca_files: vec!["cli.pem".into()],
+            timeout: Some(Duration::from_millis(500)),
+            concurrency: Some(7),
+            max_conn_per_host: Some(2),
+            rate: Some(1.5),
+        };
+        let s = ProbeSettings::resolve(flags, &plan);
+        assert_eq!(s.timeout, Duration::from_millis(500));
+        assert_eq!(s.trust, TrustKind::None);
+        assert_eq!(s.concurrency, 7);
+        assert_eq!((s.max_conn_per_host, s.rate), (2, Some(1.5)));
+        let ca: Vec<PathBuf> = vec!["plan.pem".into(), "cli.pem".into()];
+        assert_eq!(
+            s.ca_files, ca,
+            "the plan's CA files, then the command line's"
+        );
+    }
+}
