@@ -152,7 +152,7 @@ pub struct ScanArgs {
     #[arg(long = "ca-file", value_name = "PEM")]
     pub ca_files: Vec<PathBuf>,
     /// Roots to validate chains against [default: mozilla].
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = trust_parser())]
     pub trust: Option<TrustKind>,
     /// Limit for each connection, e.g. 5s, 500ms [default: 5s].
     #[arg(long, value_parser = parse_timeout)]
@@ -258,7 +258,7 @@ pub struct VerifyArgs {
     #[arg(long = "ca-file", value_name = "PEM")]
     pub ca_files: Vec<PathBuf>,
     /// Roots to validate chains against [default: mozilla].
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = trust_parser())]
     pub trust: Option<TrustKind>,
     /// Limit for each connection, e.g. 5s, 500ms [default: 5s].
     #[arg(long, value_parser = parse_timeout)]
@@ -382,6 +382,18 @@ fn parse_rate(s: &str) -> Result<f64, String> {
 fn severity_parser() -> impl TypedValueParser<Value = Severity> {
     PossibleValuesParser::new(Severity::ALL.map(Severity::label))
         .try_map(|s: String| Severity::parse(&s).ok_or_else(|| format!("`{s}` is not a severity")))
+}
+
+fn trust_parser() -> impl TypedValueParser<Value = TrustKind> {
+    PossibleValuesParser::new(
+        TrustKind::ALL.map(|t| clap::builder::PossibleValue::new(t.label()).help(t.help())),
+    )
+    .try_map(|s: String| {
+        TrustKind::ALL
+            .into_iter()
+            .find(|t| t.label() == s)
+            .ok_or_else(|| format!("`{s}` is not a trust store"))
+    })
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {

@@ -729,7 +729,10 @@ where
             let text = DisplayErrorContext(e).to_string();
             let kind = if d.is_io() || d.is_timeout() {
                 KmsErrorKind::Network
-            } else if text.contains("credentials") || text.contains("identity") {
+            } else if d
+                .as_connector_error()
+                .is_some_and(|c| caused_by_credentials(c))
+            {
                 KmsErrorKind::Credentials
             } else {
                 KmsErrorKind::Other
@@ -739,6 +742,22 @@ where
         _ => (KmsErrorKind::Other, DisplayErrorContext(e).to_string()),
     };
     error(kind, operation, message)
+}
+
+/// Whether a dispatch failure comes from the credential provider chain (no credentials, an
+/// unusable profile), found by the error's type in its source chain, never by its text.
+fn caused_by_credentials(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err
+            .downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+            .is_some()
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub struct SourceLine {
 }
 
 /// Which roots to start from; `--ca-file` adds to them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum TrustKind {
     /// Mozilla's root program, as shipped in webpki-roots.
@@ -29,6 +29,28 @@ pub enum TrustKind {
     System,
     /// No roots: only the `--ca-file` certificates are trusted.
     None,
+}
+
+impl TrustKind {
+    pub const ALL: [TrustKind; 3] = [TrustKind::Mozilla, TrustKind::System, TrustKind::None];
+
+    /// The name plans and the command line use.
+    pub fn label(self) -> &'static str {
+        match self {
+            TrustKind::Mozilla => "mozilla",
+            TrustKind::System => "system",
+            TrustKind::None => "none",
+        }
+    }
+
+    /// What the choice means, for help texts.
+    pub fn help(self) -> &'static str {
+        match self {
+            TrustKind::Mozilla => "Mozilla's root program, as shipped in webpki-roots",
+            TrustKind::System => "The operating system's store",
+            TrustKind::None => "No roots: only the `--ca-file` certificates are trusted",
+        }
+    }
 }
 
 /// What to look at in one AWS account.
