@@ -57,7 +57,7 @@ fn judge(
                 .facts
                 .aliases
                 .first()
-                .cloned()
+                .map(|a| a.raw().to_string())
                 .unwrap_or(k.facts.id.clone());
             (
                 name,

@@ -416,7 +416,12 @@ mod tests {
             .all(|r| r.throughput_mbps.n <= 2 && r.throughput_mbps.median >= 0.0));
         // ring: GCM only; aws-lc-rs and RustCrypto: GCM and CTR; each × 2 sizes × 2 operations.
         assert_eq!(facts.aes256_cost.len(), (1 + 2 + 2) * 2 * 2);
-        assert!(facts.aes256_cost.iter().all(|c| c.ratio.n == 2));
+        // Seal ratios have every round; an open round that noise made non-positive is dropped
+        // (as above), so its ratio may have fewer.
+        assert!(facts.aes256_cost.iter().all(|c| match c.operation {
+            Operation::Seal => c.ratio.n == 2,
+            Operation::Open => c.ratio.n <= 2,
+        }));
         assert_eq!(facts.key_setup.len(), 13);
         assert!(!facts.settings.open_method.is_empty());
     }

@@ -11,7 +11,7 @@ use webpki::{EndEntityCert, KeyUsage};
 pub use crate::subject::TrustKind;
 pub use trust::TrustStore;
 
-use crate::facts::{ChainFacts, ChainIssue, ChainIssueKind};
+use crate::facts::{ChainFacts, ChainIssue, ChainIssueKind, PeerText};
 use crate::subject::Target;
 
 /// Inspects a chain captured from `target`, validating it at time `now`.
@@ -73,7 +73,7 @@ pub fn inspect(
             Err(_) => {
                 let sans = parsed
                     .first()
-                    .map(|p| p.facts.sans.join(", "))
+                    .map(|p| PeerText::join(&p.facts.sans, ", "))
                     .unwrap_or_default();
                 let sans = if sans.is_empty() {
                     "no subject alternative name".to_string()

@@ -3,7 +3,7 @@
 use x509_parser::prelude::*;
 use x509_parser::public_key::PublicKey;
 
-use crate::facts::{CertificateFacts, PublicKeyInfo};
+use crate::facts::{CertificateFacts, PeerText, PublicKeyInfo};
 
 /// A parsed certificate with the raw names path building needs.
 pub struct Parsed {
@@ -53,9 +53,9 @@ pub fn parse(position: usize, der: &[u8], now: ::time::OffsetDateTime) -> Result
     let sig_oid = cert.signature_algorithm.algorithm.to_id_string();
     let facts = CertificateFacts {
         position,
-        subject: cert.subject().to_string(),
-        issuer: cert.issuer().to_string(),
-        sans,
+        subject: cert.subject().to_string().into(),
+        issuer: cert.issuer().to_string().into(),
+        sans: sans.into_iter().map(PeerText::from).collect(),
         serial: cert.raw_serial_as_string().replace(':', ""),
         sha256: hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der).as_ref()),
         not_before: cert.validity().not_before.to_datetime(),

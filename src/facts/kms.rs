@@ -7,6 +7,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::PeerText;
+
 /// Which key management service a key lives in.
 #[derive(
     Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash,
@@ -121,10 +123,10 @@ pub struct KeyFacts {
     pub location: String,
     /// Alias names (AWS); empty on GCP.
     #[serde(default)]
-    pub aliases: Vec<String>,
+    pub aliases: Vec<PeerText>,
     /// How the plan or command line named the key, when it did.
     pub requested_as: Option<String>,
-    pub description: Option<String>,
+    pub description: Option<PeerText>,
     /// The key, as described; absent when the probe could not describe it (see `error`).
     pub key: Option<KeyDetails>,
     /// Set when the key could not be described at all.
@@ -342,8 +344,8 @@ impl KeyFacts {
             }
         }
         self.aliases.iter().any(|a| {
-            r == a
-                || r.strip_suffix(a.as_str())
+            r == a.raw()
+                || r.strip_suffix(a.raw())
                     .is_some_and(|prefix| prefix.starts_with("arn:") && prefix.ends_with(':'))
         })
     }

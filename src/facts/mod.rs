@@ -12,9 +12,11 @@ pub use crate::subject::Tenant;
 
 mod bench;
 mod kms;
+pub mod peer;
 pub mod wire;
 pub use bench::*;
 pub use kms::*;
+pub use peer::PeerText;
 pub use wire::{
     AlertDescription, Authentication, BulkCipher, CipherMode, KeyExchange, NamedGroup,
     SignatureScheme, SuiteId,
@@ -245,7 +247,7 @@ pub struct Features {
     /// ALPN protocols accepted, among those asked about.
     pub alpn: Vec<String>,
     /// The Strict-Transport-Security header of an HTTPS GET /, if the endpoint speaks HTTP.
-    pub hsts: Option<String>,
+    pub hsts: Option<PeerText>,
     /// Whether the endpoint answered HTTP over TLS at all.
     pub http: Option<bool>,
 }
@@ -387,10 +389,11 @@ pub enum ChainIssueKind {
 #[serde(deny_unknown_fields)]
 pub struct CertificateFacts {
     pub position: usize,
-    pub subject: String,
-    pub issuer: String,
+    /// As the certificate states it (peer text).
+    pub subject: PeerText,
+    pub issuer: PeerText,
     /// Subject alternative names, as `DNS:name` or `IP:address`.
-    pub sans: Vec<String>,
+    pub sans: Vec<PeerText>,
     /// Serial number, hex.
     pub serial: String,
     pub sha256: String,

@@ -17,7 +17,7 @@ use futures::stream::{self, StreamExt};
 use super::{access, bits_in, error, scope_error, undescribed, AwsTarget, Observed};
 use crate::facts::{
     AccessFacts, Cloud, KeyDetails, KeyFacts, KeyKind, KeyManager, KeyOrigin, KeyState, KeyUsage,
-    KmsError, KmsErrorKind, Protection, RotationEvent, RotationFacts, RotationKind,
+    KmsError, KmsErrorKind, PeerText, Protection, RotationEvent, RotationFacts, RotationKind,
 };
 
 /// Public commercial regions, for `--all-regions`. Opt-in regions the account has not enabled
@@ -472,10 +472,17 @@ async fn describe(
             .or_else(|| arn_account(&arn).map(str::to_string))
             .unwrap_or_default(),
         location: arn_region(&arn).unwrap_or(region).to_string(),
-        aliases: aliases.get(&key_id).cloned().unwrap_or_default(),
+        aliases: aliases
+            .get(&key_id)
+            .map(|a| a.iter().map(|n| PeerText::new(n.as_str())).collect())
+            .unwrap_or_default(),
         id: arn,
         requested_as,
-        description: meta.description.clone().filter(|d| !d.is_empty()),
+        description: meta
+            .description
+            .clone()
+            .filter(|d| !d.is_empty())
+            .map(PeerText::from),
         key: Some(details),
         error: None,
         partial_errors: partial,

@@ -13,7 +13,8 @@ use google_cloud_kms_v1::model::{CryptoKey, CryptoKeyVersion};
 use super::{access, bits_in, error, scope_error, undescribed, GcpTarget, Observed};
 use crate::facts::{
     AccessFacts, Cloud, KeyDetails, KeyFacts, KeyKind, KeyManager, KeyOrigin, KeyState, KeyUsage,
-    KeyVersion, KmsError, KmsErrorKind, Protection, RotationEvent, RotationFacts, RotationKind,
+    KeyVersion, KmsError, KmsErrorKind, PeerText, Protection, RotationEvent, RotationFacts,
+    RotationKind,
 };
 
 async fn client(t: &GcpTarget) -> Result<KeyManagementService, KmsError> {
@@ -281,7 +282,7 @@ async fn describe(
         location,
         aliases: Vec::new(),
         requested_as,
-        description: key.labels.get("description").cloned(),
+        description: key.labels.get("description").cloned().map(PeerText::from),
         key: Some(details),
         error: None,
         partial_errors: partial,

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use super::safe::terminal as t;
 use crate::claims::{ClaimResult, Verdict};
 use crate::facts::FactSet;
 
@@ -36,8 +37,9 @@ pub fn terminal(vendor: &str, results: &[ClaimResult], facts: &FactSet, color: b
         }
     };
     let mut s = format!(
-        "vetcrypt {} · claims of {vendor} · {}\n",
+        "vetcrypt {} · claims of {} · {}\n",
         env!("CARGO_PKG_VERSION"),
+        t(vendor),
         scope(facts)
     );
     let width = results.iter().map(|r| r.claim.len()).max().unwrap_or(0);
@@ -59,12 +61,12 @@ pub fn terminal(vendor: &str, results: &[ClaimResult], facts: &FactSet, color: b
             s,
             "\n{} {:<width$}  {:<vwidth$}  {}",
             paint(code, mark),
-            r.claim,
-            r.stated,
+            t(&r.claim),
+            t(&r.stated),
             paint(code, &r.verdict.label().to_uppercase())
         );
         for e in r.evidence.iter().take(8) {
-            let _ = writeln!(s, "    {e}");
+            let _ = writeln!(s, "    {}", t(e));
         }
         if r.evidence.len() > 8 {
             let _ = writeln!(
@@ -75,5 +77,5 @@ pub fn terminal(vendor: &str, results: &[ClaimResult], facts: &FactSet, color: b
         }
     }
     let _ = writeln!(s, "\n{}", counts(results));
-    s
+    super::safe::terminal_document(s)
 }

@@ -5,6 +5,7 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 
 use super::model::Report;
+use super::safe::{self, xml as x};
 use crate::policy::Status;
 
 pub fn render(report: &Report) -> String {
@@ -12,7 +13,7 @@ pub fn render(report: &Report) -> String {
     let _ = write(&mut w, report);
     let mut s = String::from_utf8(w.into_inner()).unwrap_or_default();
     s.push('\n');
-    s
+    safe::xml_document(s)
 }
 
 fn write(w: &mut Writer<Vec<u8>>, report: &Report) -> std::io::Result<()> {
@@ -37,7 +38,7 @@ fn write(w: &mut Writer<Vec<u8>>, report: &Report) -> std::io::Result<()> {
                 let mut ec = super::model::Counts::default();
                 sub.findings.iter().for_each(|f| ec.add_finding(f));
                 w.create_element("testsuite")
-                    .with_attribute(("name", sub.display))
+                    .with_attribute(("name", x(sub.display).as_ref()))
                     .with_attribute(("tests", sub.findings.len().to_string().as_str()))
                     .with_attribute(("failures", (ec.fail - ec.waived).to_string().as_str()))
                     .with_attribute(("errors", ec.error.to_string().as_str()))
@@ -53,13 +54,15 @@ fn write(w: &mut Writer<Vec<u8>>, report: &Report) -> std::io::Result<()> {
                                 .create_element("testcase")
                                 .with_attribute((
                                     "classname",
-                                    format!("vetcrypt.{}", sub.id).as_str(),
+                                    format!("vetcrypt.{}", x(&sub.id)).as_str(),
                                 ))
                                 .with_attribute((
                                     "name",
                                     format!("{}: {}", f.rule_id, f.title).as_str(),
                                 ));
-                            let evidence = f.evidence.join("\n");
+                            let shown: Vec<String> =
+                                f.evidence.iter().map(|e| x(e).into_owned()).collect();
+                            let evidence = shown.join("\n");
                             let (tag, message) = match f.status {
                                 Status::Pass => {
                                     case.write_empty()?;
@@ -70,24 +73,22 @@ fn write(w: &mut Writer<Vec<u8>>, report: &Report) -> std::io::Result<()> {
                                         "skipped",
                                         format!(
                                             "waived by {} until {}: {}",
-                                            w.owner, w.expires, w.reason
+                                            x(&w.owner),
+                                            w.expires,
+                                            x(&w.reason)
                                         ),
                                     ),
-                                    None => {
-                                        ("failure", f.evidence.first().cloned().unwrap_or_default())
-                                    }
+                                    None => ("failure", shown.first().cloned().unwrap_or_default()),
                                 },
                                 Status::Error => {
-                                    ("error", f.evidence.first().cloned().unwrap_or_default())
+                                    ("error", shown.first().cloned().unwrap_or_default())
                                 }
-                                Status::NotObserved => (
-                                    "skipped",
-                                    format!("not observed: {}", f.evidence.join("; ")),
-                                ),
-                                Status::NotApplicable => (
-                                    "skipped",
-                                    format!("not applicable: {}", f.evidence.join("; ")),
-                                ),
+                                Status::NotObserved => {
+                                    ("skipped", format!("not observed: {}", shown.join("; ")))
+                                }
+                                Status::NotApplicable => {
+                                    ("skipped", format!("not applicable: {}", shown.join("; ")))
+                                }
                             };
                             case.write_inner_content(|w| {
                                 let el = w
@@ -125,14 +126,14 @@ fn write(w: &mut Writer<Vec<u8>>, report: &Report) -> std::io::Result<()> {
                                     format!(
                                         "{} {}: {}",
                                         e.cloud.label(),
-                                        e.scope,
-                                        e.error.operation
+                                        x(&e.scope),
+                                        x(&e.error.operation)
                                     )
                                     .as_str(),
                                 ))
                                 .write_inner_content(|w| {
                                     w.create_element("error")
-                                        .with_attribute(("message", e.error.message.as_str()))
+                                        .with_attribute(("message", x(&e.error.message).as_ref()))
                                         .write_empty()?;
                                     Ok(())
                                 })?;

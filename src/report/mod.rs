@@ -8,6 +8,7 @@ pub mod document;
 pub mod drift;
 mod junit;
 pub mod model;
+pub mod safe;
 mod sarif;
 mod terminal;
 
@@ -130,17 +131,14 @@ pub fn parse_outputs(
     Ok(outs)
 }
 
-/// Text for HTML element content and double-quoted attributes.
+/// Text for HTML element content and quoted attributes (the safe HTML form).
 pub(crate) fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    safe::html(s)
 }
 
-/// Text for one Markdown table cell or list line: no `|`, no line break.
+/// Text for one Markdown table cell or list line (the safe Markdown form).
 pub(crate) fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    safe::markdown(s)
 }
 
 /// Renders a report in one format.

@@ -263,7 +263,7 @@ pub fn build_with_waivers(
     for k in &mut evaluated.keys {
         let display = k.facts.display();
         let mut names: Vec<&str> = vec![display.as_str(), k.facts.id.as_str()];
-        names.extend(k.facts.aliases.iter().map(String::as_str));
+        names.extend(k.facts.aliases.iter().map(|a| a.raw()));
         waive(&mut k.findings, &names, waivers, today);
     }
     waive(&mut evaluated.bench, &["benchmark"], waivers, today);

@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use super::model::Report;
+use super::safe::terminal as t;
 use crate::policy::{Severity, Status};
 
 fn level(s: Severity) -> &'static str {
@@ -76,7 +77,7 @@ pub fn render(report: &Report) -> String {
         if let Some(e) = &sub.error {
             notifications.push(json!({
                 "level": "error",
-                "message": { "text": format!("{}: {e}", sub.display) },
+                "message": { "text": format!("{}: {}", t(sub.display), t(e)) },
                 "locations": [{ "logicalLocations": [logical(sub.display, &sub.id)] }],
             }));
             continue;
@@ -86,7 +87,7 @@ pub fn render(report: &Report) -> String {
             let mut result = json!({
                 "ruleId": f.rule_id,
                 "level": level(f.severity),
-                "message": { "text": format!("{}: {} — {}", sub.display, f.title, f.evidence.join("; ")) },
+                "message": { "text": format!("{}: {} — {}", t(sub.display), f.title, t(&f.evidence.join("; "))) },
                 "locations": [{ "logicalLocations": [logical(sub.display, &sub.id)] }],
                 "partialFingerprints": { "vetcryptFinding/v1": fingerprint(&f.rule_id, &sub.id) },
                 "properties": { "target": sub.display, "kind": sub.kind, "severity": f.severity.label(), "evidence": f.evidence },
@@ -107,13 +108,13 @@ pub fn render(report: &Report) -> String {
     for w in &report.summary.expired_waivers {
         notifications.push(json!({
             "level": "error",
-            "message": { "text": format!("waiver for {} on {} (owner {}) expired on {} ({})", w.rule, w.target, w.owner, w.expires, w.origin) },
+            "message": { "text": format!("waiver for {} on {} (owner {}) expired on {} ({})", t(&w.rule), t(&w.target), t(&w.owner), w.expires, t(&w.origin)) },
         }));
     }
     for e in &report.kms_errors {
         notifications.push(json!({
             "level": "error",
-            "message": { "text": format!("{} {}: {} failed ({:?}): {}", e.cloud.label(), e.scope, e.error.operation, e.error.kind, e.error.message) },
+            "message": { "text": format!("{} {}: {} failed ({:?}): {}", e.cloud.label(), t(&e.scope), t(&e.error.operation), e.error.kind, t(&e.error.message)) },
         }));
     }
     let doc = json!({

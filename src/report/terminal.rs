@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::model::Report;
+use super::safe::{self, terminal as t};
 use crate::facts::{EndpointFacts, Support};
 use crate::policy::{Finding, Severity, Status};
 
@@ -70,7 +71,7 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
         } else {
             p.wrap("32", "✓")
         };
-        let _ = writeln!(out, "\n{mark} {}", p.bold(&ep.display));
+        let _ = writeln!(out, "\n{mark} {}", p.bold(&t(&ep.display)));
         facts_line(&mut out, &p, &ep.facts);
         suites_table(&mut out, &p, &ep.facts, verbose);
         features_line(&mut out, &p, &ep.facts);
@@ -78,7 +79,7 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
             probe_error(
                 &mut out,
                 &p,
-                &format!("{:?}: {}", e.kind, e.message),
+                &format!("{:?}: {}", e.kind, t(&e.message)),
                 ep.findings.len(),
             );
             continue;
@@ -122,7 +123,7 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
                 out,
                 "  {} {} {} [{}]",
                 p.wrap("1;31", "new"),
-                f.subject,
+                t(&f.subject),
                 f.rule_id,
                 f.severity.label()
             );
@@ -132,18 +133,18 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
                 out,
                 "  {} {} {}",
                 p.wrap("32", "fixed"),
-                f.subject,
+                t(&f.subject),
                 f.rule_id
             );
         }
         for s in &d.new_subjects {
-            let _ = writeln!(out, "  {} {s}", p.dim("added"));
+            let _ = writeln!(out, "  {} {}", p.dim("added"), t(s));
         }
         for s in &d.removed_subjects {
-            let _ = writeln!(out, "  {} {s}", p.dim("removed"));
+            let _ = writeln!(out, "  {} {}", p.dim("removed"), t(s));
         }
         for v in d.new_versions.iter().chain(&d.new_suites) {
-            let _ = writeln!(out, "  {} {v}", p.wrap("33", "now accepts"));
+            let _ = writeln!(out, "  {} {}", p.wrap("33", "now accepts"), t(v));
         }
     }
     for w in &report.summary.expired_waivers {
@@ -151,11 +152,11 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
             out,
             "\n{} waiver for {} on {} (owner {}) expired on {} ({}): renew it or fix the finding",
             p.wrap("1;31", "EXPIRED"),
-            w.rule,
-            w.target,
-            w.owner,
+            t(&w.rule),
+            t(&w.target),
+            t(&w.owner),
             w.expires,
-            w.origin
+            t(&w.origin)
         );
     }
     let s = &report.summary;
@@ -174,7 +175,7 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
         s.findings.error,
         s.exit_code
     );
-    out
+    safe::terminal_document(out)
 }
 
 /// One subject's findings: failures first with evidence and fix, passes folded unless verbose.
@@ -206,7 +207,7 @@ fn findings_block(out: &mut String, p: &Paint, all: &[Finding], verbose: bool) {
         );
         if show_detail {
             for e in &f.evidence {
-                let _ = writeln!(out, "        {} {}", p.dim("·"), cut(e, verbose));
+                let _ = writeln!(out, "        {} {}", p.dim("·"), cut(&t(e), verbose));
             }
         }
         if let Some(w) = &f.waived {
@@ -214,10 +215,10 @@ fn findings_block(out: &mut String, p: &Paint, all: &[Finding], verbose: bool) {
                 out,
                 "        {} by {} until {}: {} ({})",
                 p.wrap("36", "WAIVED"),
-                w.owner,
+                t(&w.owner),
                 w.expires,
-                w.reason,
-                w.origin
+                t(&w.reason),
+                t(&w.origin)
             );
         } else if f.status == Status::Fail {
             let _ = writeln!(out, "        {} {}", p.dim("fix:"), f.remediation);
@@ -242,7 +243,7 @@ fn keys_section(out: &mut String, p: &Paint, report: &Report, verbose: bool) {
     for k in &report.keys {
         if k.group != group {
             group = &k.group;
-            let _ = writeln!(out, "\n{}", p.bold(&format!("── {group}")));
+            let _ = writeln!(out, "\n{}", p.bold(&format!("── {}", t(group))));
         }
         let c = k.counts();
         let mark = if k.facts.error.is_some() {
@@ -254,7 +255,7 @@ fn keys_section(out: &mut String, p: &Paint, report: &Report, verbose: bool) {
         } else {
             p.wrap("32", "✓")
         };
-        let _ = writeln!(out, "\n{mark} {}", p.bold(&k.display));
+        let _ = writeln!(out, "\n{mark} {}", p.bold(&t(&k.display)));
         if let Some(d) = &k.facts.key {
             let r = &d.rotation;
             let rotation = match (r.enabled, r.period_days) {
@@ -280,19 +281,19 @@ fn keys_section(out: &mut String, p: &Paint, report: &Report, verbose: bool) {
                     a.principals.len()
                 ));
             }
-            let _ = writeln!(out, "  {}", p.dim(&parts.join(" · ")));
+            let _ = writeln!(out, "  {}", p.dim(&t(&parts.join(" · "))));
         }
         for e in &k.facts.partial_errors {
             let _ = writeln!(
                 out,
                 "  {} {} failed: {}",
                 p.wrap("33", "!"),
-                e.operation,
-                e.message
+                t(&e.operation),
+                t(&e.message)
             );
         }
         if let Some(e) = &k.facts.error {
-            let what = format!("{} {:?}: {}", e.operation, e.kind, e.message);
+            let what = format!("{} {:?}: {}", t(&e.operation), e.kind, t(&e.message));
             probe_error(out, p, &what, k.findings.len());
             continue;
         }
@@ -304,10 +305,10 @@ fn keys_section(out: &mut String, p: &Paint, report: &Report, verbose: bool) {
             "\n{} {} {}: {} failed ({:?}): {}",
             p.wrap("1;35", "!"),
             e.cloud.label(),
-            p.bold(&e.scope),
-            e.error.operation,
+            p.bold(&t(&e.scope)),
+            t(&e.error.operation),
             e.error.kind,
-            e.error.message
+            t(&e.error.message)
         );
     }
 }
@@ -368,7 +369,7 @@ fn facts_line(out: &mut String, p: &Paint, f: &EndpointFacts) {
             parts.push(g.to_string());
         }
         if let Some(a) = &h.alpn {
-            parts.push(format!("ALPN {a}"));
+            parts.push(format!("ALPN {}", t(a)));
         }
     }
     let accepted: Vec<String> = tls
@@ -427,7 +428,7 @@ fn features_line(out: &mut String, p: &Paint, f: &EndpointFacts) {
         yn(fe.ocsp_stapling)
     ));
     if !fe.alpn.is_empty() {
-        parts.push(format!("ALPN {}", fe.alpn.join(",")));
+        parts.push(format!("ALPN {}", t(&fe.alpn.join(","))));
     }
     if let Some(h) = &fe.hsts {
         parts.push(format!("HSTS {h}"));

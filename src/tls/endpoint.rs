@@ -11,8 +11,8 @@ use super::versions::{self, Versions};
 use super::{http, ProbeConfig};
 use crate::cert;
 use crate::facts::{
-    ChainFacts, Coverage, EndpointFacts, Features, GroupFacts, ProbeError, ProbeErrorKind,
-    ProtocolSupport, Sslv2Support, Support, TlsFacts, VersionSuites,
+    ChainFacts, Coverage, EndpointFacts, Features, GroupFacts, PeerText, ProbeError,
+    ProbeErrorKind, ProtocolSupport, Sslv2Support, Support, TlsFacts, VersionSuites,
 };
 use crate::subject::Target;
 
@@ -182,7 +182,7 @@ async fn groups_and_features(
     if http_alpn || matches!(probe.target.port, 443 | 4443 | 8443) {
         let (http, hsts) = http::http_headers(probe.connector, probe.target.server_name()).await;
         features.http = http;
-        features.hsts = hsts;
+        features.hsts = hsts.map(PeerText::from);
     }
     (groups, features)
 }
