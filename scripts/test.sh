@@ -39,21 +39,27 @@ cargo clippy --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --locked
 
-# The record, ServerHello, Certificate and ServerKeyExchange parsers against arbitrary input
-# (fuzz/fuzz_targets/server_flight.rs), for a bounded time. cargo-fuzz needs nightly flags:
-# RUSTC_BOOTSTRAP lets this stable toolchain accept them; no sanitizer keeps the build short.
-# VETCRYPT_SKIP_FUZZ=1 skips it for quick local runs.
+# Fuzz smoke, each target for a bounded time (fuzz/fuzz_targets/): server_flight (records,
+# ServerHello, Certificate, ServerKeyExchange: 60 s), cert_facts (DER → certificate facts),
+# input_files (policy, plan, vendor, targets and waiver parsers) and peer_text (the safe forms:
+# no control byte in the terminal form, the XML form parses back): 30 s each. cargo-fuzz needs
+# nightly flags: RUSTC_BOOTSTRAP lets this stable toolchain accept them; no sanitizer keeps the
+# build short. VETCRYPT_SKIP_FUZZ=1 skips it for quick local runs.
 if [ "${VETCRYPT_SKIP_FUZZ:-0}" != 1 ]; then
   echo "== fuzz smoke"
   command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked --quiet
-  mkdir -p fuzz/corpus/server_flight
   mkdir -p target
-  if ! RUSTC_BOOTSTRAP=1 cargo fuzz run server_flight --sanitizer none --target-dir target/fuzz \
-    fuzz/corpus/server_flight -- -runs=2000000 -max_total_time=60 -max_len=8192 -print_final_stats=1 \
-    >target/fuzz-smoke.log 2>&1; then
-    tail -60 target/fuzz-smoke.log
-    echo "fuzz smoke FAILED: the crashing input is under fuzz/artifacts/server_flight/"
-    exit 1
-  fi
-  grep -E '^(Done|stat::number_of_executed_units)' target/fuzz-smoke.log
+  for spec in server_flight:60 cert_facts:30 input_files:30 peer_text:30; do
+    name=${spec%%:*}
+    secs=${spec##*:}
+    mkdir -p "fuzz/corpus/$name"
+    if ! RUSTC_BOOTSTRAP=1 cargo fuzz run "$name" --sanitizer none --target-dir target/fuzz \
+      "fuzz/corpus/$name" -- -runs=2000000 -max_total_time="$secs" -max_len=8192 -print_final_stats=1 \
+      >"target/fuzz-$name.log" 2>&1; then
+      tail -60 "target/fuzz-$name.log"
+      echo "fuzz smoke FAILED: the crashing input is under fuzz/artifacts/$name/"
+      exit 1
+    fi
+    echo "fuzz $name: $(grep -E '^stat::number_of_executed_units' "target/fuzz-$name.log")"
+  done
 fi
