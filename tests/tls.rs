@@ -233,6 +233,33 @@ async fn openssl_legacy_versions_and_cbc() {
         .expect("chain from the raw handshake");
     assert!(chain.trusted && chain.name_matches, "{chain:#?}");
     assert_status(&f, "cert.expired", Status::Pass);
+    // Both suites are CBC, but only one has forward secrecy, and the client's order decides
+    // between them: a client can be steered to static RSA.
+    assert_status(&f, "tls.server_preference", Status::Fail);
+    let why = &f["tls.server_preference"].evidence[0];
+    assert!(
+        why.contains("forward-secret CBC") && why.contains("without forward secrecy"),
+        "{why}"
+    );
+
+    // The same suites with the server's order imposed: the server picks, the rule holds.
+    let server = openssl_server(
+        &[
+            "-cert",
+            "c.pem",
+            "-key",
+            "k.pem",
+            "-no_tls1_3",
+            "-no_tls1_2",
+            "-serverpref",
+            "-cipher",
+            &format!("{suites}:@SECLEVEL=0"),
+        ],
+        dir.path(),
+    );
+    let facts = probe(server.addr, Some("old.test"), trust_pem(&root)).await;
+    let f = judge(&facts);
+    assert_status(&f, "tls.server_preference", Status::Pass);
 }
 
 /// The whole registry against OpenSSL with every suite it has, in server order: the

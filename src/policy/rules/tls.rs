@@ -309,19 +309,67 @@ pub(super) const SERVER_PREFERENCE: RuleDef = RuleDef {
     check: Check::Endpoint(server_preference),
 };
 
+/// How strong a suite is, for preference: a client that decides the order can be steered from
+/// one grade to a lower one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Grade {
+    /// Export grade, no encryption or no server authentication.
+    Broken,
+    /// No forward secrecy (static RSA, static DH, PSK), or a broken cipher (RC4, 64-bit blocks).
+    NoForwardSecrecy,
+    /// Forward secrecy without an AEAD (CBC).
+    ForwardSecret,
+    /// Forward secrecy and an AEAD.
+    Modern,
+}
+
+impl Grade {
+    fn of(s: &CipherSuiteInfo) -> Grade {
+        if s.export || s.cipher == BulkCipher::Null || s.auth == Authentication::Anon {
+            Grade::Broken
+        } else if !s.forward_secrecy || s.cipher == BulkCipher::Rc4 || is_64bit_block(s) {
+            Grade::NoForwardSecrecy
+        } else if !s.aead {
+            Grade::ForwardSecret
+        } else {
+            Grade::Modern
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Grade::Broken => "export, NULL or anonymous",
+            Grade::NoForwardSecrecy => "without forward secrecy or with a broken cipher",
+            Grade::ForwardSecret => "forward-secret CBC",
+            Grade::Modern => "forward-secret AEAD",
+        }
+    }
+}
+
+/// The grades a version's accepted suites span, best first, with how many suites each has.
+fn grades(suites: &[CipherSuiteInfo]) -> Vec<(Grade, usize)> {
+    let mut out: Vec<(Grade, usize)> = Vec::new();
+    for s in suites {
+        let g = Grade::of(s);
+        match out.iter_mut().find(|(x, _)| *x == g) {
+            Some((_, n)) => *n += 1,
+            None => out.push((g, 1)),
+        }
+    }
+    out.sort_by(|a, b| b.0.cmp(&a.0));
+    out
+}
+
+/// Fails when the client's order decides between suites of different grades (a client, or an
+/// attacker rewriting its hello, can then be given the weaker one).
 pub fn server_preference(ctx: &Ctx<'_>) -> Outcome {
     let tls = tls_or_return!(ctx);
     let mut failed = Vec::new();
     let mut unknown = Vec::new();
     let mut held = Vec::new();
     for vs in &tls.suites {
-        let weak: Vec<&str> = vs
-            .suites
-            .iter()
-            .filter(|s| is_weak(s))
-            .map(|s| s.name.as_str())
-            .collect();
-        if weak.is_empty() || vs.suites.len() == weak.len() {
+        let spread = grades(&vs.suites);
+        if spread.len() < 2 {
             continue;
         }
         match vs.server_order {
@@ -329,11 +377,17 @@ pub fn server_preference(ctx: &Ctx<'_>) -> Outcome {
                 "{}: the server chooses, first {}",
                 vs.version, vs.suites[0].name
             )),
-            Some(false) => failed.push(format!(
-                "{}: the client's order decides while weak suites remain ({})",
-                vs.version,
-                weak.join(", ")
-            )),
+            Some(false) => {
+                let at_stake: Vec<String> = spread
+                    .iter()
+                    .map(|(g, n)| format!("{n} {}", g.label()))
+                    .collect();
+                failed.push(format!(
+                    "{}: the client's order decides between grades ({})",
+                    vs.version,
+                    at_stake.join(" > ")
+                ))
+            }
             None => unknown.push(format!(
                 "{}: the server's order could not be determined",
                 vs.version
@@ -353,7 +407,10 @@ pub fn server_preference(ctx: &Ctx<'_>) -> Outcome {
         if tls.suites.is_empty() {
             return Outcome::not_observed("no protocol version was accepted");
         }
-        return Outcome::pass(["no version mixes weak and strong suites: the order cannot pick a weak one over a strong one".to_string()]);
+        return Outcome::pass([
+            "no version mixes suites of different grades: the order cannot pick a weaker one"
+                .to_string(),
+        ]);
     }
     Outcome::pass(held)
 }
