@@ -368,11 +368,18 @@ fn parse_tenant(s: &str) -> Result<(String, Vec<String>), String> {
     Ok((name.trim().to_string(), keys))
 }
 
+/// The rates `--rate` takes, per second (connections for `scan`, messages for `bench`).
+pub const RATE_RANGE: std::ops::RangeInclusive<f64> = 0.001..=1_000_000.0;
+
 fn parse_rate(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
-        _ => Err(format!(
-            "`{s}` is not a rate (connections per second, above 0)"
+    let (lo, hi) = (RATE_RANGE.start(), RATE_RANGE.end());
+    match s.trim().parse::<f64>() {
+        Ok(r) if RATE_RANGE.contains(&r) => Ok(r),
+        Ok(_) => Err(format!(
+            "`{s}` is out of range: a rate goes from {lo} to {hi} per second"
+        )),
+        Err(_) => Err(format!(
+            "`{s}` is not a rate: a number from {lo} to {hi} per second"
         )),
     }
 }

@@ -739,3 +739,267 @@ fn a_closed_pipe_is_not_a_panic() {
         assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
     }
 }
+
+/// Every numeric option of every command, and the plan file's settings, is range-checked
+/// before anything runs: exit 2 with the allowed range, never a panic (`--rate 1e-30` used to
+/// overflow a Duration).
+#[test]
+fn numeric_options_are_range_checked() {
+    let dir = workdir();
+    let rate = "out of range: a rate goes from 0.001 to 1000000 per second";
+    let timeout = "the timeout must be above 0 and at most 1h";
+    write(
+        dir.path(),
+        "v.toml",
+        "vendor = \"v\"\n[[endpoint]]\ntarget = \"a.example\"\n",
+    );
+    let cases: &[(&[&str], &str)] = &[
+        (&["scan", "--rate", "1e-30", "a.example"], rate),
+        (&["scan", "--rate", "0", "a.example"], rate),
+        (&["scan", "--rate=-1", "a.example"], rate),
+        (&["scan", "--rate", "1e300", "a.example"], rate),
+        (&["scan", "--rate", "NaN", "a.example"], rate),
+        (
+            &["scan", "--rate", "fast", "a.example"],
+            "not a rate: a number from 0.001 to 1000000",
+        ),
+        (
+            &["bench", "--workload", "messages", "--rate", "1e-30"],
+            rate,
+        ),
+        (&["bench", "--workload", "messages", "--rate", "inf"], rate),
+        (&["scan", "--timeout", "1e30", "a.example"], timeout),
+        (&["scan", "--timeout", "0", "a.example"], timeout),
+        (&["scan", "--timeout", "2h", "a.example"], timeout),
+        (&["verify", "v.toml", "--timeout", "1e30"], timeout),
+        (
+            &["scan", "--concurrency", "0", "a.example"],
+            "0 is not in 1..=4096",
+        ),
+        (
+            &["scan", "--concurrency", "5000", "a.example"],
+            "5000 is not in 1..=4096",
+        ),
+        (
+            &["scan", "--max-conn-per-host", "0", "a.example"],
+            "0 is not in 1..=256",
+        ),
+        (
+            &["scan", "--shard", "0/4", "a.example"],
+            "the shard number goes from 1 to N",
+        ),
+        (
+            &["scan", "--shard", "1/99999999999999999999", "a.example"],
+            "not a shard",
+        ),
+        (&["kms", "aws", "--concurrency", "0"], "0 is not in 1..=256"),
+        (
+            &["kms", "gcp", "--project", "p", "--concurrency", "300"],
+            "300 is not in 1..=256",
+        ),
+        (&["bench", "--rounds", "0"], "0 is not in 1..=1000"),
+        (&["bench", "--messages", "0"], "0 is not in 1..=1000000"),
+        (&["bench", "--sizes", "0"], "sizes go from 1 B to 64 MiB"),
+        (
+            &["bench", "--sizes", "99999999999999999999MiB"],
+            "is not a size",
+        ),
+        (
+            &["bench", "--sizes", "65MiB"],
+            "sizes go from 1 B to 64 MiB",
+        ),
+        (
+            &["bench", "--mix", "1KiB:0"],
+            "a whole number from 1 to 1000",
+        ),
+    ];
+    assert_usage_errors(cases, dir.path());
+
+    // Plan-file settings: the same ranges, with the file and line.
+    for (setting, needle) in [
+        ("timeout = \"1e30\"", timeout),
+        ("timeout = \"0s\"", timeout),
+        ("concurrency = 0", "concurrency must be between 1 and 4096"),
+        (
+            "concurrency = 99999999999",
+            "concurrency must be between 1 and 4096",
+        ),
+    ] {
+        write(
+            dir.path(),
+            "plan.toml",
+            &format!("[scan]\n{setting}\n[[endpoint]]\ntarget = \"a.example\"\n"),
+        );
+        let o = vetcrypt(&["scan", "--plan", "plan.toml"], dir.path());
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{setting}: {err}");
+        assert!(
+            err.contains(needle) && err.contains("plan.toml:2"),
+            "{setting}: {err}"
+        );
+    }
+}
+
+/// `--policy NAME` means the built-in policy whatever sits in the working directory; a file is
+/// named by a path separator or a `.toml` name, and `extends` resolves the same way.
+#[test]
+fn policy_names_cannot_be_hijacked() {
+    let dir = workdir();
+    let d = dir.path();
+    let hijack =
+        "name = \"hijacked\"\nversion = \"1\"\n[rules.\"tls.min_version\"]\nenabled = false\n";
+    write(d, "default", hijack);
+    write(d, "default.toml", hijack);
+    std::fs::create_dir(d.join("mozilla-modern")).unwrap();
+    let show = |spec: &str| {
+        let o = vetcrypt(&["policy", "show", spec], d);
+        (o.status.code(), text(&o.stdout), text(&o.stderr))
+    };
+    let (code, out, err) = show("default");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("source: builtin:default") && !out.contains("hijacked"),
+        "{out}"
+    );
+    let (code, out, err) = show("mozilla-modern");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("source: builtin:mozilla-modern"), "{out}");
+    // A path or a .toml name is a file.
+    for spec in ["./default", "default.toml"] {
+        let (code, out, err) = show(spec);
+        assert_eq!(code, Some(0), "{spec}: {err}");
+        assert!(out.contains("policy hijacked"), "{spec}: {out}");
+    }
+    // A bare name that is no built-in is an error, even with a file of that name here.
+    write(d, "mine", hijack);
+    let (code, _, err) = show("mine");
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("no policy named `mine`") && err.contains("./mine.toml"),
+        "{err}"
+    );
+
+    // The same through a command's --policy.
+    let facts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo-facts.json");
+    let o = vetcrypt(
+        &[
+            "check",
+            "--facts",
+            facts.to_str().unwrap(),
+            "--policy",
+            "default",
+            "--format",
+            "json",
+        ],
+        d,
+    );
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["policy"]["source"], "builtin:default");
+
+    // `extends`: a bare name is built-in, a .toml name a file beside the extending policy.
+    std::fs::create_dir(d.join("p")).unwrap();
+    write(&d.join("p"), "default", hijack);
+    write(
+        &d.join("p"),
+        "base.toml",
+        "name = \"base\"\nversion = \"1\"\n[rules.\"cert.expired\"]\n",
+    );
+    let child = |extends: &str| {
+        write(
+            &d.join("p"),
+            "child.toml",
+            &format!("name = \"child\"\nversion = \"1\"\nextends = \"{extends}\"\n"),
+        );
+        show("p/child.toml")
+    };
+    let builtin_rules = show("default")
+        .1
+        .lines()
+        .find(|l| l.ends_with(" rules:"))
+        .unwrap()
+        .to_string();
+    let (code, out, err) = child("default");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains(&builtin_rules), "extends the built-in: {out}");
+    let (code, out, err) = child("base.toml");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("\n1 rules:") && out.contains("cert.expired"),
+        "{out}"
+    );
+    let (code, _, err) = child("base");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("extends `base`: no built-in policy"), "{err}");
+}
+
+/// Output files are written whole or not at all. A write that fails part-way (the file size
+/// limit, as a full disk would) leaves the previous file as it was and no temporary file; the
+/// old in-place write left a truncated report there.
+#[test]
+fn a_failed_write_leaves_no_partial_report() {
+    let dir = workdir();
+    let d = dir.path();
+    let facts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo-facts.json");
+    let facts = facts.to_str().unwrap();
+    let listing = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    // Whole: every format, and --save-facts, written through the same path.
+    let o = vetcrypt(
+        &[
+            "check",
+            "--facts",
+            facts,
+            "--format",
+            "json=r.json",
+            "--format",
+            "sarif=r.sarif",
+            "--format",
+            "junit=r.xml",
+        ],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert_eq!(listing(d), vec!["r.json", "r.sarif", "r.xml"]);
+    let whole = std::fs::read(d.join("r.json")).unwrap();
+    assert!(whole.len() > 8192);
+    serde_json::from_slice::<Value>(&whole).unwrap();
+
+    // Limited to 4 KiB per file (SIGXFSZ ignored, so the write fails with EFBIG).
+    std::fs::write(d.join("r.json"), "previous\n").unwrap();
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 4; exec \"$0\" check --facts \"$1\" --format json=r.json")
+        .arg(env!("CARGO_BIN_EXE_vetcrypt"))
+        .arg(facts)
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot write r.json"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(d.join("r.json")).unwrap(),
+        "previous\n"
+    );
+    assert_eq!(
+        listing(d),
+        vec!["r.json", "r.sarif", "r.xml"],
+        "no temporary file left"
+    );
+
+    // A destination that cannot be replaced (a folder): exit 2, and nothing left behind.
+    std::fs::create_dir(d.join("out.json")).unwrap();
+    let o = vetcrypt(&["check", "--facts", facts, "--format", "json=out.json"], d);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(std::fs::read_dir(d.join("out.json"))
+        .unwrap()
+        .next()
+        .is_none());
+    assert_eq!(listing(d), vec!["out.json", "r.json", "r.sarif", "r.xml"]);
+}

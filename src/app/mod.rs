@@ -78,9 +78,36 @@ fn write_outputs(
     Ok(())
 }
 
+/// Writes an output file (report, saved facts, chart) whole or not at all: the text goes to a
+/// temporary file in the same folder, is flushed to disk, then renamed over `path`. A failed
+/// write (disk full, file too large, no permission) removes the temporary file and leaves
+/// `path` as it was; an interrupted run can leave only a `.NAME.*.tmp` beside it, never a
+/// truncated report that CI would upload.
 fn write_file(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text)
+    write_atomically(path, text.as_bytes())
         .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())).into())
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        // As `fs::write` would create it (the umask applies), not tempfile's private 0600.
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// A plan or vendor file, its claims checked: an unknown claim or a value that does not fit it

@@ -104,10 +104,16 @@ pub async fn run(
         config.messages > 0,
         "the workload needs at least one message"
     );
-    anyhow::ensure!(
-        config.rate > 0.0 && config.rate.is_finite(),
-        "the rate must be a positive number of messages per second"
-    );
+    // try_: a rate like 1e-30 gives a gap no Duration holds (from_secs_f64 would panic).
+    let interval = Duration::try_from_secs_f64(1.0 / config.rate)
+        .ok()
+        .filter(|_| config.rate > 0.0)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "the rate {} is out of range: a positive number of messages per second",
+                config.rate
+            )
+        })?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let issued = self_signed(&LeafSpec::valid("localhost", 2))?;
     let server_config = ServerConfig::builder_with_provider(provider.clone())
@@ -163,7 +169,6 @@ pub async fn run(
 
     let largest = config.mix.iter().map(|m| m.0).max().unwrap_or(0);
     let payload: Vec<u8> = (0..largest).map(|i| (i % 251) as u8).collect();
-    let interval = Duration::from_secs_f64(1.0 / config.rate);
     let start = Instant::now();
     for i in 0..config.messages {
         let due = start + interval.mul_f64(i as f64);

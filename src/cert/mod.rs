@@ -14,6 +14,12 @@ pub use trust::TrustStore;
 use crate::facts::{ChainFacts, ChainIssue, ChainIssueKind, PeerText};
 use crate::subject::Target;
 
+/// Largest certificate rustls-webpki can read: its DER parser takes two-byte long-form lengths
+/// (content up to 65,535 bytes, plus 4 bytes of tag and length). A larger certificate is read
+/// whole and its facts extracted (x509-parser has no such limit), but no path through it can be
+/// validated: the chain is then `not observed`, never invalid.
+pub const VERIFIER_MAX_CERT_BYTES: usize = 0xffff + 4;
+
 /// Inspects a chain captured from `target`, validating it at time `now`.
 pub fn inspect(
     chain: &[CertificateDer<'_>],
@@ -53,6 +59,11 @@ pub fn inspect(
         facts.issues = issues;
         return facts;
     };
+    if leaf_der.len() > VERIFIER_MAX_CERT_BYTES {
+        issues.push(beyond_size(0, leaf_der.len(), "its trust and names"));
+        facts.issues = issues;
+        return facts;
+    }
     let leaf = match EndEntityCert::try_from(leaf_der) {
         Ok(l) => l,
         Err(e) => {
@@ -65,37 +76,61 @@ pub fn inspect(
             return facts;
         }
     };
+    match check_name(&leaf, &checked_name, &parsed) {
+        Ok(()) => facts.name_matches = true,
+        Err(i) => issues.push(i),
+    }
+    match check_trust(&leaf, chain, &parsed, trust, now) {
+        Ok(()) => facts.trusted = true,
+        Err(i) => issues.push(i),
+    }
+    facts.issues = issues;
+    facts
+}
 
-    // Names: independent of trust.
-    match ServerName::try_from(checked_name.as_str()) {
-        Ok(name) => match leaf.verify_is_valid_for_subject_name(&name) {
-            Ok(()) => facts.name_matches = true,
-            Err(_) => {
-                let sans = parsed
-                    .first()
-                    .map(|p| PeerText::join(&p.facts.sans, ", "))
-                    .unwrap_or_default();
-                let sans = if sans.is_empty() {
-                    "no subject alternative name".to_string()
-                } else {
-                    sans
-                };
-                issues.push(issue(
-                    ChainIssueKind::HostnameMismatch,
-                    Some(0),
-                    format!("leaf is valid for {sans}, not for {checked_name}"),
-                ));
-            }
-        },
-        Err(_) => issues.push(issue(
+/// Names: independent of trust.
+fn check_name(
+    leaf: &EndEntityCert<'_>,
+    checked_name: &str,
+    parsed: &[x509::Parsed],
+) -> Result<(), ChainIssue> {
+    let Ok(name) = ServerName::try_from(checked_name) else {
+        return Err(issue(
             ChainIssueKind::HostnameMismatch,
             Some(0),
             format!("`{checked_name}` cannot be checked"),
-        )),
+        ));
+    };
+    if leaf.verify_is_valid_for_subject_name(&name).is_ok() {
+        return Ok(());
     }
+    let sans = parsed
+        .first()
+        .map(|p| PeerText::join(&p.facts.sans, ", "))
+        .unwrap_or_default();
+    let sans = if sans.is_empty() {
+        "no subject alternative name".to_string()
+    } else {
+        sans
+    };
+    Err(issue(
+        ChainIssueKind::HostnameMismatch,
+        Some(0),
+        format!("leaf is valid for {sans}, not for {checked_name}"),
+    ))
+}
 
-    // Trust: validate at `now`; if only dates fail, validate again at a time inside every
-    // certificate's validity, so trust is still known (dates are judged by the policy).
+/// Trust: validate at `now`; if only dates fail, validate again at a time inside every
+/// certificate's validity, so trust is still known (dates are judged by the policy). A path
+/// the verifier could not finish within its limits (size, depth, budgets) is a
+/// [`ChainIssueKind::ValidationLimit`], never an invalid chain.
+fn check_trust(
+    leaf: &EndEntityCert<'_>,
+    chain: &[CertificateDer<'_>],
+    parsed: &[x509::Parsed],
+    trust: &TrustStore,
+    now: UnixTime,
+) -> Result<(), ChainIssue> {
     let algs = rustls::crypto::aws_lc_rs::default_provider()
         .signature_verification_algorithms
         .all;
@@ -117,21 +152,57 @@ pub fn inspect(
         result,
         Err(webpki::Error::CertExpired { .. } | webpki::Error::CertNotValidYet { .. })
     ) {
-        if let Some(t) = time_inside_validity(&parsed) {
+        if let Some(t) = time_inside_validity(parsed) {
             result = verify(t);
         }
     }
-    match result {
-        Ok(()) => facts.trusted = true,
-        Err(webpki::Error::UnknownIssuer) => issues.push(unknown_issuer(&parsed, trust)),
-        Err(e) => issues.push(issue(
+    let Err(e) = result else { return Ok(()) };
+    if let Some((i, der)) = intermediates
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.len() > VERIFIER_MAX_CERT_BYTES)
+    {
+        return Err(beyond_size(i + 1, der.len(), "the paths through it"));
+    }
+    Err(match e {
+        webpki::Error::UnknownIssuer => unknown_issuer(parsed, trust),
+        e if beyond_budget(&e) => issue(
+            ChainIssueKind::ValidationLimit,
+            None,
+            format!(
+                "path validation stopped at a limit of the verifier (rustls-webpki: {e}): \
+                 whether the chain is trusted is not known"
+            ),
+        ),
+        e => issue(
             ChainIssueKind::InvalidChain,
             None,
             format!("path validation failed: {e}"),
-        )),
-    }
-    facts.issues = issues;
-    facts
+        ),
+    })
+}
+
+/// The verifier's own limits, not faults of the chain: path depth (6 intermediates), and the
+/// budgets of signature checks, path-building calls and name-constraint comparisons.
+fn beyond_budget(e: &webpki::Error) -> bool {
+    matches!(
+        e,
+        webpki::Error::MaximumPathDepthExceeded
+            | webpki::Error::MaximumSignatureChecksExceeded
+            | webpki::Error::MaximumPathBuildCallsExceeded
+            | webpki::Error::MaximumNameConstraintComparisonsExceeded
+    )
+}
+
+fn beyond_size(position: usize, len: usize, what: &str) -> ChainIssue {
+    issue(
+        ChainIssueKind::ValidationLimit,
+        Some(position),
+        format!(
+            "certificate #{position} is {len} bytes; the verifier (rustls-webpki) reads \
+             certificates up to {VERIFIER_MAX_CERT_BYTES} bytes, so {what} could not be validated"
+        ),
+    )
 }
 
 fn issue(kind: ChainIssueKind, position: Option<usize>, detail: String) -> ChainIssue {

@@ -383,6 +383,10 @@ pub enum ChainIssueKind {
     HostnameMismatch,
     /// A path exists but is invalid for another reason (bad signature, constraints, usage...).
     InvalidChain,
+    /// The verifier could not finish within its limits (a certificate over 64 KiB, a path
+    /// deeper than it builds, its signature, path-building or name-constraint budgets): what
+    /// it would have decided (trust, name) is not observed.
+    ValidationLimit,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]

@@ -66,18 +66,10 @@ const RESTRICTING_CONDITIONS: &[&str] = &[
     "aws:username",
 ];
 
-/// IAM action match: `*` and `?` wildcards, case-insensitive (as IAM does).
+/// IAM action match: `*` and `?` wildcards, case-insensitive (as IAM does), with the one
+/// linear matcher: patterns come from key policies, which the vendor writes.
 fn action_matches(pattern: &str, action: &str) -> bool {
-    fn go(p: &[u8], a: &[u8]) -> bool {
-        match (p.first(), a.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => go(&p[1..], a) || (!a.is_empty() && go(p, &a[1..])),
-            (Some(b'?'), Some(_)) => go(&p[1..], &a[1..]),
-            (Some(x), Some(y)) if x.eq_ignore_ascii_case(y) => go(&p[1..], &a[1..]),
-            _ => false,
-        }
-    }
-    go(pattern.as_bytes(), action.as_bytes())
+    crate::subject::glob_match(pattern, action)
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {

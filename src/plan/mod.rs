@@ -351,10 +351,10 @@ pub fn parse_targets(path: &Path, src: &str, sni: Option<&str>) -> Result<Vec<Ta
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let d = if let Ok(secs) = s.parse::<f64>() {
-        if !secs.is_finite() || secs < 0.0 {
-            return Err(format!("`{s}` is not a duration"));
-        }
-        Duration::from_secs_f64(secs)
+        // try_: `1e30` seconds does not fit a Duration (from_secs_f64 would panic).
+        Duration::try_from_secs_f64(secs).map_err(|_| {
+            format!("`{s}` is out of range: the timeout must be above 0 and at most 1h")
+        })?
     } else {
         humantime::parse_duration(s)
             .map_err(|_| format!("`{s}` is not a duration (write e.g. 5s, 500ms, 1m)"))?

@@ -94,23 +94,23 @@ struct RawPolicy {
 }
 
 impl Policy {
-    /// Loads a built-in policy by name, or a policy file by path.
+    /// Loads a built-in policy by name, or a policy file by path. A spec is a file only when it
+    /// looks like one (a path separator or a `.toml` extension: [`names_a_file`]); any other
+    /// spec is a built-in name, so a file or folder called `default` in the working directory
+    /// cannot stand in for the built-in `default`.
     pub fn load(spec: &str) -> anyhow::Result<Policy> {
-        let path = Path::new(spec);
-        if let Some((name, src)) = BUILTIN.iter().find(|(n, _)| *n == spec) {
-            if !path.exists() {
-                return Ok(Policy::parse(&format!("builtin:{name}"), src)?);
-            }
+        if !names_a_file(spec) {
+            return match builtin(spec) {
+                Some((name, src)) => Ok(Policy::parse(&format!("builtin:{name}"), src)?),
+                None => Err(UsageError(format!(
+                    "no policy named `{spec}`: built-in policies are {}; a policy file is given \
+                     by a path with a `/` or a `.toml` name (e.g. ./{spec}.toml)",
+                    builtin_names()
+                ))
+                .into()),
+            };
         }
-        if !path.exists() && !spec.contains('/') && !spec.ends_with(".toml") {
-            let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
-            return Err(UsageError(format!(
-                "no policy named `{spec}`: built-in policies are {}; or give a policy file's path",
-                names.join(", ")
-            ))
-            .into());
-        }
-        let src = read_input(path, "policy file")?;
+        let src = read_input(Path::new(spec), "policy file")?;
         Ok(Policy::parse(spec, &src)?)
     }
 
@@ -257,9 +257,36 @@ impl Policy {
     }
 }
 
-/// The policy an `extends` names: a built-in name, or a file relative to the extending one.
+/// Whether a policy spec (`--policy`, `policy show`, `extends`) names a file rather than a
+/// built-in policy: it has a path separator or a `.toml` extension. Nothing on disk is looked
+/// at to decide.
+pub fn names_a_file(spec: &str) -> bool {
+    spec.contains('/') || spec.contains(std::path::MAIN_SEPARATOR) || spec.ends_with(".toml")
+}
+
+fn builtin(name: &str) -> Option<(&'static str, &'static str)> {
+    BUILTIN.iter().find(|(n, _)| *n == name).copied()
+}
+
+fn builtin_names() -> String {
+    BUILTIN
+        .iter()
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The policy an `extends` names, resolved as `--policy` is: a built-in name, or (with a path
+/// separator or `.toml`) a file relative to the extending one.
 fn load_base(origin: &str, spec: &str, depth: usize) -> Result<Policy, String> {
-    if let Some((name, src)) = BUILTIN.iter().find(|(n, _)| *n == spec) {
+    if !names_a_file(spec) {
+        let (name, src) = builtin(spec).ok_or_else(|| {
+            format!(
+                "extends `{spec}`: no built-in policy of that name ({}); a policy file is \
+                 named by a path with a `/` or a `.toml` name",
+                builtin_names()
+            )
+        })?;
         return Policy::parse_at_depth(&format!("builtin:{name}"), src, depth + 1)
             .map_err(|e| e.to_string());
     }
@@ -267,14 +294,8 @@ fn load_base(origin: &str, spec: &str, depth: usize) -> Result<Policy, String> {
         .parent()
         .unwrap_or(Path::new("."));
     let path = dir.join(spec);
-    let src = std::fs::read_to_string(&path).map_err(|e| {
-        let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
-        format!(
-            "extends `{spec}`: no built-in policy of that name ({}) and {} cannot be read: {e}",
-            names.join(", "),
-            path.display()
-        )
-    })?;
+    let src = std::fs::read_to_string(&path)
+        .map_err(|e| format!("extends `{spec}`: {} cannot be read: {e}", path.display()))?;
     Policy::parse_at_depth(&path.display().to_string(), &src, depth + 1)
         .map_err(|e| format!("in the policy `{spec}` this one extends: {e}"))
 }

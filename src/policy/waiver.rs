@@ -127,28 +127,10 @@ pub fn parse(origin: &str, src: &str) -> Result<Vec<Waiver>, FileError> {
     Ok(out)
 }
 
-/// `*` matches any run of characters, everything else itself (case-insensitive).
+/// `*` matches any run of characters, `?` one, everything else itself (case-insensitive): the
+/// one linear matcher shared with IAM actions and region patterns.
 pub fn glob(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
-    let t: Vec<char> = text.to_lowercase().chars().collect();
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && p[pi] != '*' && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
+    crate::subject::glob_match(pattern, text)
 }
 
 /// The waiver that covers `rule_id` on a subject known by `names`, if one is in force today.

@@ -2,12 +2,14 @@
 //! to trust, KMS accounts and projects, tenants, claims and attestations. The bottom layer with
 //! the facts: it imports nothing of the crate.
 
+mod glob;
 mod target;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
+pub use glob::glob_match;
 pub use target::{Target, DEFAULT_PORT};
 
 /// A place in an input file (1-based line and column), kept with what was read there.

@@ -10,10 +10,15 @@ use super::codec::content;
 
 /// Largest record a TLS 1.2 peer may send (2^14 plaintext + 2048 expansion).
 pub const MAX_RECORD: usize = 16384 + 2048;
-/// Largest handshake message accepted (certificate chains included).
-pub const MAX_HANDSHAKE: usize = 256 * 1024;
-/// Most bytes read from one connection before giving up on it.
-pub const MAX_TOTAL: usize = 1024 * 1024;
+/// Largest handshake message accepted: the protocol's own maximum (a 24-bit length,
+/// 2^24 − 1 bytes), so a Certificate message carrying certificates of any size TLS allows is
+/// read whole.
+pub const MAX_HANDSHAKE: usize = (1 << 24) - 1;
+/// Most bytes read from one connection before giving up on it: the largest handshake message
+/// plus 1 MiB for the rest of the flight. This is the memory bound of one connection: a whole
+/// message is held once while it is joined and once more while its certificates are copied out,
+/// so a connection holds at most about twice this (34 MiB) at its peak.
+pub const MAX_TOTAL: usize = MAX_HANDSHAKE + 4 + 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -117,7 +122,9 @@ impl Deframer {
                 return Ok(None);
             }
             self.seen_record = true;
-            let payload: Vec<u8> = self.buf.drain(..5 + len).skip(5).collect();
+            // Copied as a slice, not byte by byte: a 16 MiB message is a thousand records.
+            let payload: Vec<u8> = self.buf[5..5 + len].to_vec();
+            self.buf.drain(..5 + len);
             match typ {
                 content::HANDSHAKE => {
                     if payload.is_empty() {
@@ -155,7 +162,12 @@ impl Deframer {
         if self.hs.len() < 4 + len {
             return Ok(None);
         }
-        let message: Vec<u8> = self.hs.drain(..4 + len).collect();
+        // The common case, one message left: hand the buffer over rather than copy it.
+        let message: Vec<u8> = if self.hs.len() == 4 + len {
+            std::mem::take(&mut self.hs)
+        } else {
+            self.hs.drain(..4 + len).collect()
+        };
         Ok(Some(Event::Handshake {
             typ: message[0],
             message,
@@ -277,15 +289,9 @@ mod tests {
         assert!(matches!(d.next_event(), Err(ReadError::Protocol(m)) if m.contains("exceeds")));
 
         let mut d = Deframer::new();
-        d.push(&record(22, &[11, 0x10, 0, 0])).unwrap();
-        assert!(
-            matches!(d.next_event(), Err(ReadError::Protocol(m)) if m.contains("handshake message"))
-        );
-
-        let mut d = Deframer::new();
         let big = record(23, &[0; 16000]);
         let mut err = None;
-        for _ in 0..100 {
+        for _ in 0..(MAX_TOTAL / 16000 + 2) {
             if let Err(e) = d.push(&big) {
                 err = Some(e);
                 break;
@@ -296,6 +302,28 @@ mod tests {
             matches!(err, Some(ReadError::Protocol(_))),
             "endless stream must stop"
         );
+    }
+
+    /// A Certificate message of the largest size TLS allows (2^24 − 1 bytes) is read whole,
+    /// across a thousand records, and the reading stops at the stated bound.
+    #[test]
+    fn reads_the_largest_message_tls_allows() {
+        let len = MAX_HANDSHAKE;
+        let mut msg = vec![11u8, 0xff, 0xff, 0xff];
+        msg.resize(4 + len, 0x5a);
+        let mut d = Deframer::new();
+        let mut got = None;
+        for part in msg.chunks(16384) {
+            d.push(&record(22, part)).unwrap();
+            if let Some(ev) = d.next_event().unwrap() {
+                got = Some(ev);
+            }
+        }
+        let Some(Event::Handshake { typ, message }) = got else {
+            panic!("no message")
+        };
+        assert_eq!((typ, message.len()), (11, 4 + len));
+        assert!(d.total <= MAX_TOTAL);
     }
 
     #[test]

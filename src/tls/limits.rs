@@ -48,9 +48,11 @@ impl Limits {
         Limits {
             max_per_host: max_per_host.max(1),
             per_host: Mutex::new(HashMap::new()),
+            // A rate so small that its gap overflows a Duration (or not a number) limits
+            // nothing rather than panicking; the command line only passes checked rates.
             interval: rate
                 .filter(|r| *r > 0.0)
-                .map(|r| Duration::from_secs_f64(1.0 / r)),
+                .and_then(|r| Duration::try_from_secs_f64(1.0 / r).ok()),
             next_start: Mutex::new(None),
             stats: Mutex::new(Stats::default()),
         }

@@ -232,6 +232,7 @@ fn untrusted_root_of(_ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     let blocking: Vec<String> = issues_of(c, ChainIssueKind::IncompleteChain)
         .into_iter()
         .chain(issues_of(c, ChainIssueKind::InvalidChain))
+        .chain(issues_of(c, ChainIssueKind::ValidationLimit))
         .collect();
     Outcome::not_observed(format!(
         "the root cannot be determined: {}",
@@ -265,9 +266,13 @@ fn incomplete_chain_of(_ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
             c.certificates.len()
         )]);
     }
+    let blocking: Vec<String> = issues_of(c, ChainIssueKind::InvalidChain)
+        .into_iter()
+        .chain(issues_of(c, ChainIssueKind::ValidationLimit))
+        .collect();
     Outcome::not_observed(format!(
         "the path could not be built: {}",
-        issues_of(c, ChainIssueKind::InvalidChain).join("; ")
+        blocking.join("; ")
     ))
 }
 
@@ -292,9 +297,16 @@ fn hostname_mismatch_of(_ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
         return Outcome::fail(bad);
     }
     if c.name_matches {
-        Outcome::pass([format!("the leaf is valid for {}", c.checked_name)])
-    } else {
+        return Outcome::pass([format!("the leaf is valid for {}", c.checked_name)]);
+    }
+    let limits = issues_of(c, ChainIssueKind::ValidationLimit);
+    if limits.is_empty() {
         Outcome::not_observed("the leaf certificate could not be checked")
+    } else {
+        Outcome::not_observed(format!(
+            "the leaf certificate could not be checked: {}",
+            limits.join("; ")
+        ))
     }
 }
 
@@ -315,14 +327,22 @@ pub fn invalid_chain(ctx: &Ctx<'_>) -> Outcome {
 
 fn invalid_chain_of(_ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     let bad = issues_of(c, ChainIssueKind::InvalidChain);
-    if bad.is_empty() {
-        Outcome::pass([format!(
-            "no path error in the {} certificates sent",
-            c.certificates.len()
-        )])
-    } else {
-        Outcome::fail(bad)
+    if !bad.is_empty() {
+        return Outcome::fail(bad);
     }
+    // A verifier that stopped at its limits has not found the path valid: never a pass, and
+    // never a failure either.
+    let limits = issues_of(c, ChainIssueKind::ValidationLimit);
+    if !limits.is_empty() {
+        return Outcome::not_observed(format!(
+            "the path could not be validated within the verifier's limits: {}",
+            limits.join("; ")
+        ));
+    }
+    Outcome::pass([format!(
+        "no path error in the {} certificates sent",
+        c.certificates.len()
+    )])
 }
 
 fn key_weakness(x: &CertificateFacts, min_rsa: i64, min_ec: i64) -> Option<String> {

@@ -359,31 +359,10 @@ pub fn hsm_protection(ctx: &KeyCtx<'_>) -> Outcome {
     }
 }
 
-/// `*` matches any run of characters; otherwise names match exactly (case-insensitive).
+/// `*` matches any run of characters, `?` one; otherwise names match exactly
+/// (case-insensitive): the one linear matcher shared with waivers and IAM actions.
 fn name_matches(pattern: &str, name: &str) -> bool {
-    let p = pattern.to_ascii_lowercase();
-    let n = name.to_ascii_lowercase();
-    let parts: Vec<&str> = p.split('*').collect();
-    if parts.len() == 1 {
-        return p == n;
-    }
-    let mut rest = n.as_str();
-    for (i, part) in parts.iter().enumerate() {
-        if i == 0 {
-            match rest.strip_prefix(part) {
-                Some(r) => rest = r,
-                None => return false,
-            }
-        } else if i == parts.len() - 1 {
-            return rest.ends_with(part);
-        } else {
-            match rest.find(part) {
-                Some(at) => rest = &rest[at + part.len()..],
-                None => return false,
-            }
-        }
-    }
-    true
+    crate::subject::glob_match(pattern, name)
 }
 
 pub(super) const ALLOWED_REGIONS: RuleDef = RuleDef {

@@ -356,7 +356,7 @@ fn grades(suites: &[CipherSuiteInfo]) -> Vec<(Grade, usize)> {
             None => out.push((g, 1)),
         }
     }
-    out.sort_by(|a, b| b.0.cmp(&a.0));
+    out.sort_by_key(|g| std::cmp::Reverse(g.0));
     out
 }
 
