@@ -314,6 +314,89 @@ async fn weak_signature() {
     let f = judge(&facts);
     assert_status(&f, "cert.weak_signature", Status::Fail);
     assert!(f["cert.weak_signature"].evidence[0].contains("sha1WithRSAEncryption"));
+
+    // A leaf a trusted CA signed with SHA-1: the chain fails, and its evidence names the
+    // algorithm rather than dumping its OID bytes.
+    let d = dir.path();
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=SHA1 Test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+        ],
+        d,
+    );
+    openssl(
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "l.key",
+            "-out",
+            "l.csr",
+            "-subj",
+            "/CN=sha1leaf.test",
+        ],
+        d,
+    );
+    std::fs::write(
+        d.join("ext.cnf"),
+        "subjectAltName=DNS:sha1leaf.test\nbasicConstraints=critical,CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "l.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "l.pem",
+            "-days",
+            "30",
+            "-sha1",
+            "-extfile",
+            "ext.cnf",
+        ],
+        d,
+    );
+    let pem = |f: &str| std::fs::read_to_string(d.join(f)).unwrap();
+    let chain: Vec<_> = rustls_pemfile::certs(&mut pem("l.pem").as_bytes())
+        .map(Result::unwrap)
+        .collect();
+    let key = rustls_pemfile::private_key(&mut pem("l.key").as_bytes())
+        .unwrap()
+        .unwrap();
+    let s = lab::serve(ServerSpec::new(chain, key)).await.unwrap();
+    let facts = probe(s.addr, Some("sha1leaf.test"), trust_pem(&pem("ca.pem"))).await;
+    let f = judge(&facts);
+    assert_status(&f, "cert.invalid_chain", Status::Fail);
+    let why = &f["cert.invalid_chain"].evidence[0];
+    assert!(
+        why.contains("#0 CN=sha1leaf.test signed with sha1WithRSAEncryption") && !why.contains('['),
+        "{why}"
+    );
 }
 
 /// RSA-1024: rustls will not serve it, so openssl s_server does.

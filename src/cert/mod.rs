@@ -174,12 +174,37 @@ fn check_trust(
                  whether the chain is trusted is not known"
             ),
         ),
+        webpki::Error::UnsupportedSignatureAlgorithmContext(_)
+        | webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => issue(
+            ChainIssueKind::InvalidChain,
+            None,
+            format!(
+                "path validation failed: a signature uses an algorithm the verifier does not accept ({})",
+                signature_algorithms(parsed)
+            ),
+        ),
         e => issue(
             ChainIssueKind::InvalidChain,
             None,
             format!("path validation failed: {e}"),
         ),
     })
+}
+
+/// Each certificate's signature algorithm by name (`#1 CN=… signed with sha1WithRSAEncryption`),
+/// in place of the verifier's dump of OID bytes.
+fn signature_algorithms(parsed: &[x509::Parsed]) -> String {
+    let named: Vec<String> = parsed
+        .iter()
+        .map(|p| {
+            format!(
+                "{} signed with {}",
+                p.facts.short_name(),
+                p.facts.signature_algorithm
+            )
+        })
+        .collect();
+    named.join("; ")
 }
 
 /// The verifier's own limits, not faults of the chain: path depth (6 intermediates), and the

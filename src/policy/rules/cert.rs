@@ -522,9 +522,9 @@ fn validity_too_long_of(ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     };
     // RFC 5280: the validity period includes both ends, so add a second.
     let period = leaf.not_after - leaf.not_before + Duration::SECOND;
-    let days = period.as_seconds_f64() / 86_400.0;
     let text = format!(
-        "the leaf is valid for {days:.0} days ({} to {}); {why} is {limit} days",
+        "the leaf is valid for {} ({} to {}); {why} is {limit} days",
+        exact_period(period),
         day(leaf.not_before),
         day(leaf.not_after)
     );
@@ -532,6 +532,25 @@ fn validity_too_long_of(ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
         Outcome::fail([text])
     } else {
         Outcome::pass([text])
+    }
+}
+
+/// A validity period exactly, so that the figure that broke a limit is the one shown:
+/// `200 days`, `200 days and 1 second`, `200 days, 5 h 3 min 20 s`.
+fn exact_period(period: Duration) -> String {
+    let days = period.whole_days();
+    let rest = (period - Duration::days(days)).whole_seconds();
+    let plural = |n: i64, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    match rest {
+        0 => plural(days, "day"),
+        1 => format!("{} and 1 second", plural(days, "day")),
+        r => format!(
+            "{}, {} h {} min {} s",
+            plural(days, "day"),
+            r / 3600,
+            r % 3600 / 60,
+            r % 60
+        ),
     }
 }
 
@@ -593,6 +612,20 @@ fn expiring_soon_of(ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_period_is_shown_exactly() {
+        assert_eq!(exact_period(Duration::days(200)), "200 days");
+        // What "valid for 200 days" under a 200-day limit really was.
+        assert_eq!(
+            exact_period(Duration::days(200) + Duration::SECOND),
+            "200 days and 1 second"
+        );
+        assert_eq!(
+            exact_period(Duration::days(1) + Duration::seconds(5 * 3600 + 3 * 60 + 20)),
+            "1 day, 5 h 3 min 20 s"
+        );
+    }
 
     #[test]
     fn cabf_schedule() {
