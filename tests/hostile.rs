@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::workdir;
+use common::{assert_xml_parses, workdir};
 use rcgen::string::Ia5String;
 use rcgen::{CertificateParams, DistinguishedName, DnType, DnValue, KeyPair, SanType};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -155,23 +155,6 @@ fn assert_tables_keep_their_shape(md: &str) {
             );
         }
     }
-}
-
-fn assert_xml_parses(path: &Path) {
-    let o = Command::new("python3")
-        .args([
-            "-c",
-            "import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "{} is not well-formed XML: {}",
-        path.display(),
-        String::from_utf8_lossy(&o.stderr)
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

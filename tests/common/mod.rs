@@ -493,3 +493,22 @@ pub fn rsa_cert(dir: &Path, name: &str) -> String {
     write(dir, "k.pem", &leaf.key_pem);
     root.pem
 }
+
+/// Parses an XML file with a real XML parser (Python's expat, as CI tools do): any control
+/// character or broken markup fails.
+pub fn assert_xml_parses(path: &Path) {
+    let o = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{} is not well-formed XML: {}",
+        path.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
