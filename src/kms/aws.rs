@@ -479,6 +479,7 @@ async fn describe(
         key: Some(details),
         error: None,
         partial_errors: partial,
+        source: None,
     }
 }
 

@@ -285,6 +285,7 @@ async fn describe(
         key: Some(details),
         error: None,
         partial_errors: partial,
+        source: None,
     }
 }
 
@@ -808,6 +809,7 @@ mod tests {
                 keys: keys.iter().map(|k| k.to_string()).collect(),
                 endpoint_url: None,
                 anonymous: true,
+                origin: Default::default(),
             }
         }
 

@@ -737,6 +737,7 @@ mod tests {
             }),
             error: None,
             partial_errors: Vec::new(),
+            source: None,
         }
     }
 
