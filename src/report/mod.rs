@@ -4,11 +4,13 @@
 pub mod bench;
 pub mod chart;
 pub mod claims;
+mod codequality;
 pub mod document;
 pub mod drift;
 mod junit;
+pub mod location;
 pub mod model;
-mod sarif;
+pub mod sarif;
 mod terminal;
 
 use std::path::PathBuf;
@@ -27,6 +29,8 @@ pub enum Format {
     /// The review document, self-contained HTML.
     Html,
     Markdown,
+    /// GitLab Code Quality (merge-request widgets).
+    CodeQuality,
 }
 
 impl Format {
@@ -39,6 +43,7 @@ impl Format {
         Format::Junit,
         Format::Html,
         Format::Markdown,
+        Format::CodeQuality,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,6 +54,7 @@ impl Format {
             Format::Junit => "junit",
             Format::Html => "html",
             Format::Markdown => "markdown",
+            Format::CodeQuality => "codequality",
         }
     }
 
@@ -60,8 +66,14 @@ impl Format {
             "junit" | "xml" => Some(Format::Junit),
             "html" => Some(Format::Html),
             "markdown" | "md" => Some(Format::Markdown),
+            "codequality" | "code-quality" | "gitlab" => Some(Format::CodeQuality),
             _ => None,
         }
+    }
+
+    /// Whether each result points at a file line (the subjects must come from files).
+    pub fn points_at_files(self) -> bool {
+        matches!(self, Format::Sarif | Format::CodeQuality)
     }
 }
 
@@ -152,6 +164,7 @@ pub fn render(report: &Report, format: Format, color: bool, verbose: bool) -> St
         Format::Junit => junit::render(report),
         Format::Html => document::html(report, None),
         Format::Markdown => document::markdown(report, None),
+        Format::CodeQuality => codequality::render(report),
     }
 }
 
