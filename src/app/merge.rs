@@ -155,7 +155,8 @@ fn merge(shards: &[(PathBuf, Report)]) -> Result<Report> {
     let mut indexes = Vec::new();
     for (path, r) in shards {
         for sub in r.subjects() {
-            if let Some(other) = owner.insert(sub.id.clone(), path) {
+            // One shard may name an address twice (another SNI); two shards may not.
+            if let Some(other) = owner.insert(sub.id.clone(), path).filter(|o| *o != path) {
                 return Err(UsageError(format!(
                     "overlapping shards: {} {} is in both {} and {}",
                     sub.kind,
