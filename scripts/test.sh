@@ -28,6 +28,23 @@ if ! "$venv/bin/python" -c 'import moto.server' >/dev/null 2>&1; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet 'moto[server]>=5.1,<6'
 fi
+# Microsoft's SARIF multitool (`validate --rule-kind "Sarif;Gh"`: the SARIF spec's rules and
+# GitHub's ingestion rules) checks every SARIF file the tests write (tests/common/platforms.rs).
+# A self-contained .NET build from npm; the tests run it in a network namespace of its own.
+multitool=target/sarif-multitool
+multitool_bin=$multitool/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
+if [ ! -x "$multitool_bin" ]; then
+  echo "== installing @microsoft/sarif-multitool into $multitool"
+  command -v npm >/dev/null 2>&1 || {
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends npm
+  }
+  mkdir -p "$multitool"
+  npm install --prefix "$multitool" --no-audit --no-fund --silent @microsoft/sarif-multitool@5.7.0
+  chmod u+x "$multitool_bin"   # its postinstall step, which npm may not run
+fi
 echo "== peers: $(openssl version); $( (/usr/sbin/nginx -v || nginx -v) 2>&1 | head -1); moto $("$venv/bin/python" -c 'import moto; print(moto.__version__)')"
 
 echo "== cargo fmt --check"

@@ -47,6 +47,26 @@ pub enum Command {
     /// Measure what AES-256 costs over AES-128 on this machine, per backend (ring, aws-lc-rs,
     /// RustCrypto), and over real TLS 1.3 connections on 127.0.0.1.
     Bench(BenchArgs),
+    /// Merge the JSON reports of `scan --shard I/N` jobs into one report, in every format, with
+    /// one exit code.
+    Merge(MergeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// JSON reports written by `vetcrypt scan --shard I/N --format json=FILE`.
+    #[arg(value_name = "REPORT", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Output format: terminal, json, sarif, junit, codequality, html, markdown; FMT=FILE writes
+    /// to a file (repeatable).
+    #[arg(short, long = "format", value_name = "FMT[=FILE]")]
+    pub formats: Vec<String>,
+    /// Write the (single) format without a file to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Where SARIF and code quality paths start [default: the git repository's root].
+    #[arg(long, value_name = "DIR")]
+    pub sarif_root: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -301,12 +321,17 @@ pub struct ReportArgs {
     /// A built-in policy name (`vetcrypt policy list`) or a policy file.
     #[arg(long, default_value = "default", value_name = "NAME|FILE")]
     pub policy: String,
-    /// Output format: terminal, json, sarif, junit; FMT=FILE writes to a file (repeatable).
+    /// Output format: terminal, json, sarif, junit, codequality (GitLab), html, markdown;
+    /// FMT=FILE writes to a file (repeatable).
     #[arg(short, long = "format", value_name = "FMT[=FILE]")]
     pub formats: Vec<String>,
     /// Write the (single) format without a file to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Where SARIF and code quality paths start [default: the git repository's root]; must lie
+    /// inside the repository.
+    #[arg(long, value_name = "DIR")]
+    pub sarif_root: Option<PathBuf>,
     /// Lowest severity whose failures make the exit code 1.
     #[arg(long, default_value = "low", value_parser = severity_parser())]
     pub fail_on: Severity,

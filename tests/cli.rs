@@ -105,6 +105,29 @@ fn usage_errors_exit_2_with_a_message() {
             "cannot read facts file",
         ),
         (&["frobnicate"], "unrecognized subcommand"),
+        (
+            &["scan", "--format", "sarif=x.sarif", "a.example"],
+            "a.example came from no file",
+        ),
+        (
+            &[
+                "kms",
+                "aws",
+                "--region",
+                "eu-west-1",
+                "--format",
+                "codequality=x.json",
+            ],
+            "came from no file",
+        ),
+        (
+            &["demo", "--format", "sarif=x.sarif"],
+            "the demo's endpoints came from no file",
+        ),
+        (
+            &["merge", "nothing.json"],
+            "cannot read shard report nothing.json",
+        ),
     ];
     assert_usage_errors(cases, dir.path());
 }
@@ -231,12 +254,16 @@ async fn scan_exit_codes_outputs_and_saved_facts() {
     );
     assert!(text(&o.stdout).contains("PASS"));
 
-    // 1: a policy failure; several formats in one run; facts saved.
+    // 1: a policy failure; several formats in one run; facts saved. SARIF results point at
+    // the targets file's lines.
+    write(&d, "targets.txt", &format!("{good_t}\n{tls12_t}\n"));
     let o = vetcrypt_async(
         args(&[
             "scan",
-            &good_t,
-            &tls12_t,
+            "--targets",
+            "targets.txt",
+            "--sarif-root",
+            ".",
             "--sni",
             "api.test",
             "--trust",
@@ -268,9 +295,12 @@ async fn scan_exit_codes_outputs_and_saved_facts() {
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("r.json")).unwrap()).unwrap();
     assert_eq!(report["summary"]["exit_code"], 1);
-    assert!(std::fs::read_to_string(d.join("r.sarif"))
-        .unwrap()
-        .contains("\"ruleId\": \"tls.tls13_required\""));
+    let sarif = common::platforms::assert_sarif_accepted(&d.join("r.sarif"));
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "tls.tls13_required");
+    let at = &result["locations"][0]["physicalLocation"];
+    assert_eq!(at["artifactLocation"]["uri"], "targets.txt");
+    assert_eq!(at["region"]["startLine"], 2, "the TLS 1.2 endpoint's line");
     assert!(std::fs::read_to_string(d.join("r.xml"))
         .unwrap()
         .contains("<failure"));
@@ -458,10 +488,14 @@ async fn waivers_accept_failures_until_they_expire() {
         "name = \"only13\"\nversion = \"1\"\n[rules.\"tls.tls13_required\"]\n",
     );
     let target = format!("localhost:{}", old.addr.port());
+    write(&d, "targets.txt", &format!("{target}\n"));
     let scan = |waivers: Option<&str>| {
         let mut args: Vec<String> = [
             "scan",
-            &target,
+            "--targets",
+            "targets.txt",
+            "--sarif-root",
+            ".",
             "--ca-file",
             "root.pem",
             "--policy",
@@ -958,14 +992,14 @@ fn a_failed_write_leaves_no_partial_report() {
             "--format",
             "json=r.json",
             "--format",
-            "sarif=r.sarif",
+            "markdown=r.md",
             "--format",
             "junit=r.xml",
         ],
         d,
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
-    assert_eq!(listing(d), vec!["r.json", "r.sarif", "r.xml"]);
+    assert_eq!(listing(d), vec!["r.json", "r.md", "r.xml"]);
     let whole = std::fs::read(d.join("r.json")).unwrap();
     assert!(whole.len() > 8192);
     serde_json::from_slice::<Value>(&whole).unwrap();
@@ -989,7 +1023,7 @@ fn a_failed_write_leaves_no_partial_report() {
     );
     assert_eq!(
         listing(d),
-        vec!["r.json", "r.sarif", "r.xml"],
+        vec!["r.json", "r.md", "r.xml"],
         "no temporary file left"
     );
 
@@ -1001,5 +1035,357 @@ fn a_failed_write_leaves_no_partial_report() {
         .unwrap()
         .next()
         .is_none());
-    assert_eq!(listing(d), vec!["out.json", "r.json", "r.sarif", "r.xml"]);
+    assert_eq!(listing(d), vec!["out.json", "r.json", "r.md", "r.xml"]);
+}
+
+/// The `vetcrypt` commands of a README YAML block: each list item or `run: >-` scalar that
+/// starts with `vetcrypt`, its folded lines joined.
+fn readme_commands(block: &str) -> Vec<String> {
+    let mut items: Vec<(usize, String)> = Vec::new();
+    for line in block.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let t = line.trim();
+        let continues = items.last().is_some_and(|(i, _)| indent > *i)
+            && !t.starts_with("- ")
+            && !t.contains(": ");
+        match items.last_mut() {
+            Some((_, text)) if continues => {
+                text.push(' ');
+                text.push_str(t);
+            }
+            _ => items.push((indent, t.to_string())),
+        }
+    }
+    items
+        .into_iter()
+        .map(|(_, t)| {
+            let t = t.trim_start_matches("- ").trim_start_matches("run:").trim();
+            t.trim_start_matches(">-").trim().to_string()
+        })
+        .filter(|t| t.starts_with("vetcrypt "))
+        .collect()
+}
+
+/// The README's YAML block that starts with `first_line`.
+fn readme_block(first_line: &str) -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find(&format!("```yaml\n{first_line}"))
+        .unwrap_or_else(|| panic!("README has no yaml block starting `{first_line}`"));
+    let body = &readme[start + "```yaml\n".len()..];
+    body[..body.find("```").unwrap()].to_string()
+}
+
+/// Runs a README command with bash (globs and variables as CI expands them), vetcrypt on PATH.
+fn run_ci(command: &str, dir: &Path, env: &[(&str, String)]) -> Output {
+    let bin = Path::new(env!("CARGO_BIN_EXE_vetcrypt")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new("bash")
+        .args(["-c", command])
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("NO_COLOR", "1")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap()
+}
+
+/// A checkout for the README's jobs: a git repository with the plan and policy they name, the
+/// plan's endpoints served on 127.0.0.1.
+fn ci_checkout(endpoints: &[String]) -> tempfile::TempDir {
+    let dir = workdir();
+    let d = dir.path();
+    let git = Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(d)
+        .status()
+        .unwrap();
+    assert!(git.success());
+    std::fs::create_dir_all(d.join("probes")).unwrap();
+    std::fs::create_dir_all(d.join("policies")).unwrap();
+    let mut plan =
+        String::from("[scan]\ntrust = \"none\"\nca_files = [\"root.pem\"]\ntimeout = \"3s\"\n");
+    for (i, t) in endpoints.iter().enumerate() {
+        plan.push_str(&format!(
+            "\n[[endpoint]]\nname = \"ep{i}\"\ntarget = \"{t}\"\nsni = \"api.test\"\n"
+        ));
+    }
+    write(d, "probes/vendors.toml", &plan);
+    write(
+        d,
+        "policies/ours.toml",
+        "name = \"ours\"\nversion = \"1\"\nextends = \"default\"\n",
+    );
+    dir
+}
+
+/// The README's GitHub Actions and GitLab jobs, run as written (matrix shards, then the merge
+/// job): the SARIF they upload is valid, GitHub would ingest it and every result points at the
+/// plan's line; the code quality and JUnit files are what GitLab reads; one exit code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_ci_jobs_write_what_the_platforms_accept() {
+    let root = Ca::root("CI Root").unwrap();
+    let leaf = root.leaf(&LeafSpec::valid("api.test", 60)).unwrap();
+    let old = root.leaf(&LeafSpec::valid("api.test", 60)).unwrap();
+    let good = lab::serve(ServerSpec::new(
+        vec![leaf.cert.clone()],
+        leaf.key.clone_key(),
+    ))
+    .await
+    .unwrap();
+    let good2 = lab::serve(ServerSpec::new(vec![leaf.cert], leaf.key))
+        .await
+        .unwrap();
+    let tls12 = lab::serve(ServerSpec::new(vec![old.cert], old.key).tls12_only())
+        .await
+        .unwrap();
+    let endpoints: Vec<String> = [&good, &good2, &tls12]
+        .iter()
+        .map(|s| s.addr.to_string())
+        .collect();
+    for (block, shard_var) in [
+        ("jobs:", "${{ matrix.shard }}"),
+        ("vetcrypt-scan:", "${CI_NODE_INDEX}"),
+    ] {
+        let yaml = readme_block(block);
+        let commands = readme_commands(&yaml);
+        assert_eq!(
+            commands.len(),
+            2,
+            "a scan and a merge in {block}: {commands:?}"
+        );
+        assert!(commands[0].contains(shard_var) && commands[1].starts_with("vetcrypt merge"));
+        let dir = ci_checkout(&endpoints);
+        let d = dir.path().to_path_buf();
+        write(&d, "probes/root.pem", &root.pem);
+        for i in 1..=4 {
+            let cmd = commands[0].replace("${{ matrix.shard }}", &i.to_string());
+            let env = [
+                ("CI_NODE_INDEX", i.to_string()),
+                ("CI_NODE_TOTAL", "4".to_string()),
+            ];
+            let (cmd2, d2) = (cmd.clone(), d.clone());
+            let o = tokio::task::spawn_blocking(move || run_ci(&cmd2, &d2, &env))
+                .await
+                .unwrap();
+            assert!(
+                matches!(o.status.code(), Some(0 | 1)),
+                "{cmd}: {}{}",
+                text(&o.stdout),
+                text(&o.stderr)
+            );
+        }
+        let o = run_ci(&commands[1], &d, &[]);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}: {}{}",
+            commands[1],
+            text(&o.stdout),
+            text(&o.stderr)
+        );
+        let out = text(&o.stdout);
+        assert!(out.contains("tls.tls13_required"), "{out}");
+        check_ci_outputs(&yaml, &d);
+    }
+}
+
+/// The files a README job hands to its platform.
+fn check_ci_outputs(yaml: &str, d: &Path) {
+    let sarif_name = if yaml.contains("sarif_file: vetcrypt.sarif") {
+        "vetcrypt.sarif"
+    } else {
+        "gl-vetcrypt.sarif"
+    };
+    assert!(yaml.contains(sarif_name));
+    let sarif = common::platforms::assert_sarif_accepted(&d.join(sarif_name));
+    let run = &sarif["runs"][0];
+    assert_eq!(run["automationDetails"]["id"], "vetcrypt/vendors/");
+    let plan = std::fs::read_to_string(d.join("probes/vendors.toml")).unwrap();
+    let results = run["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let at = &r["locations"][0]["physicalLocation"];
+        assert_eq!(at["artifactLocation"]["uri"], "probes/vendors.toml");
+        let line = at["region"]["startLine"].as_u64().unwrap() as usize;
+        assert!(
+            plan.lines().nth(line - 1).unwrap().starts_with("target = "),
+            "{line}"
+        );
+    }
+    let junit = std::fs::read_to_string(d.join("vetcrypt.xml")).unwrap();
+    assert_eq!(
+        junit.matches("<testsuite ").count(),
+        3,
+        "one suite per endpoint of every shard"
+    );
+    if yaml.contains("codequality: gl-code-quality-report.json") {
+        let cq: Value = serde_json::from_str(
+            &std::fs::read_to_string(d.join("gl-code-quality-report.json")).unwrap(),
+        )
+        .unwrap();
+        let problems = common::platforms::codequality_problems(&cq);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(cq.as_array().unwrap().len(), results.len());
+    }
+}
+
+/// `merge` names what is wrong with its input, and which shards are missing; a SARIF root
+/// outside the repository is refused with the fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_checks_its_shards() {
+    let root = Ca::root("Merge Root").unwrap();
+    let leaf = root.leaf(&LeafSpec::valid("api.test", 60)).unwrap();
+    let a = lab::serve(ServerSpec::new(
+        vec![leaf.cert.clone()],
+        leaf.key.clone_key(),
+    ))
+    .await
+    .unwrap();
+    let b = lab::serve(ServerSpec::new(vec![leaf.cert], leaf.key).tls12_only())
+        .await
+        .unwrap();
+    let dir = ci_checkout(&[a.addr.to_string(), b.addr.to_string()]);
+    let d = dir.path().to_path_buf();
+    write(&d, "probes/root.pem", &root.pem);
+    let scan = |shard: &str, policy: &str, out: &str| {
+        let args: Vec<String> = [
+            "scan",
+            "--plan",
+            "probes/vendors.toml",
+            "--policy",
+            policy,
+            "--shard",
+            shard,
+            "--format",
+            &format!("json={out}"),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        vetcrypt_async(args, d.clone())
+    };
+    for i in 1..=3 {
+        let o = scan(
+            &format!("{i}/3"),
+            "policies/ours.toml",
+            &format!("shard-{i}.json"),
+        )
+        .await;
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{}",
+            text(&o.stderr)
+        );
+    }
+    let o = vetcrypt(
+        &[
+            "merge",
+            "shard-1.json",
+            "shard-2.json",
+            "shard-3.json",
+            "--format",
+            "json",
+        ],
+        &d,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let merged: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(merged["endpoints"].as_array().unwrap().len(), 2);
+    assert_eq!(merged["summary"]["endpoints"], 2);
+    assert_eq!(
+        merged["run"]["merged"]["shards"],
+        serde_json::json!([1, 2, 3])
+    );
+
+    // A missing shard is named, and what it held was not observed: exit 3.
+    let o = vetcrypt(
+        &[
+            "merge",
+            "shard-1.json",
+            "shard-3.json",
+            "--format",
+            "sarif=m.sarif",
+        ],
+        &d,
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("shard 2/3 missing"),
+        "{}",
+        text(&o.stderr)
+    );
+    let sarif = common::platforms::assert_sarif_accepted(&d.join("m.sarif"));
+    assert!(sarif.to_string().contains("shard 2/3 missing"));
+
+    // Bad input: exit 2 with the file and what differs.
+    let o = scan("2/3", "default", "other-policy.json").await;
+    assert!(o.status.success() || o.status.code() == Some(1));
+    let shard2 = std::fs::read_to_string(d.join("shard-2.json")).unwrap();
+    write(&d, "truncated.json", &shard2[..shard2.len() / 2]);
+    write(
+        &d,
+        "v9.json",
+        &shard2.replacen("\"schema_version\": 1", "\"schema_version\": 9", 1),
+    );
+    write(
+        &d,
+        "facts.json",
+        "{\"schema_version\": 1, \"endpoints\": []}",
+    );
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["merge", "shard-1.json", "other-policy.json"],
+            "other-policy.json has policy default",
+        ),
+        (
+            &["merge", "shard-1.json", "shard-1.json"],
+            "overlapping shards: shard-1.json and shard-1.json are both shard 1",
+        ),
+        (
+            &["merge", "shard-1.json", "truncated.json"],
+            "truncated.json: not valid JSON",
+        ),
+        (
+            &["merge", "shard-1.json", "v9.json"],
+            "v9.json: report schema_version 9",
+        ),
+        (
+            &["merge", "facts.json"],
+            "facts.json: not a vetcrypt JSON report",
+        ),
+    ];
+    assert_usage_errors(cases, &d);
+    assert!(
+        text(&vetcrypt(&["merge", "shard-1.json", "truncated.json"], &d).stderr)
+            .contains("truncated?")
+    );
+
+    // SARIF paths start at the repository root; a root outside it is refused with the fix.
+    let elsewhere = workdir();
+    let o = vetcrypt(
+        &[
+            "merge",
+            "shard-1.json",
+            "shard-2.json",
+            "shard-3.json",
+            "--format",
+            "sarif=x.sarif",
+            "--sarif-root",
+            elsewhere.path().to_str().unwrap(),
+        ],
+        &d,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("is outside the repository") && err.contains("leave --sarif-root out"),
+        "{err}"
+    );
+    assert!(!d.join("x.sarif").exists());
 }

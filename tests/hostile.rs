@@ -163,10 +163,18 @@ async fn hostile_names_are_inert_in_every_format_and_exact_in_json() {
         let dir = workdir();
         let d = dir.path().to_path_buf();
         let server = hostile_server(invalid_utf8).await;
-        let target = format!("127.0.0.1:{}", server.addr.port());
+        // SARIF points at the file that named the endpoint.
+        std::fs::write(
+            d.join("targets.txt"),
+            format!("127.0.0.1:{}\n", server.addr.port()),
+        )
+        .unwrap();
         let args: Vec<String> = [
             "scan",
-            &target,
+            "--targets",
+            "targets.txt",
+            "--sarif-root",
+            ".",
             "--sni",
             "hostile.test",
             "--trust",
@@ -223,6 +231,8 @@ async fn hostile_names_are_inert_in_every_format_and_exact_in_json() {
         let html = read(&d, "report.html");
         assert!(!html.contains("<script") && !html.contains("<img"));
         assert!(hazards(&html, false).is_empty());
+        // The hostile SARIF is still one GitHub accepts (schema, GitHub's rules, the multitool).
+        common::platforms::assert_sarif_accepted(&d.join("report.sarif"));
         let sarif: serde_json::Value = serde_json::from_str(&read(&d, "report.sarif")).unwrap();
         for r in sarif["runs"][0]["results"].as_array().unwrap() {
             let text = r["message"]["text"].as_str().unwrap();

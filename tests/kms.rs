@@ -484,8 +484,6 @@ async fn aws_cli_end_to_end_with_plan_facts_and_bad_keys() {
             "-f",
             "json=report.json",
             "-f",
-            "sarif=report.sarif",
-            "-f",
             "junit=report.xml",
             "--save-facts",
             "facts.json",
@@ -519,15 +517,10 @@ async fn aws_cli_end_to_end_with_plan_facts_and_bad_keys() {
         serde_json::from_str(include_str!("../schemas/report.schema.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     assert!(validator.is_valid(&report));
-    let sarif = std::fs::read_to_string(d.join("report.sarif")).unwrap();
-    assert!(
-        sarif.contains("kms.rotation_enabled") && sarif.contains(&id),
-        "{sarif}"
-    );
     let junit = std::fs::read_to_string(d.join("report.xml")).unwrap();
     assert!(junit.contains("<error") && junit.contains("kms.tenant_keys_distinct"));
     for secret in ["vetcrypt-test-secret", "AKIAVETCRYPTTEST"] {
-        for f in ["report.json", "report.sarif", "report.xml", "facts.json"] {
+        for f in ["report.json", "report.xml", "facts.json"] {
             assert!(
                 !std::fs::read_to_string(d.join(f)).unwrap().contains(secret),
                 "{f} has a credential"
@@ -548,13 +541,38 @@ async fn aws_cli_end_to_end_with_plan_facts_and_bad_keys() {
         m.url
     );
     common::write(d, "plan.toml", &plan);
-    let out = vetcrypt(&["scan", "plan.toml"], d);
+    let out = vetcrypt(
+        &[
+            "scan",
+            "plan.toml",
+            "-f",
+            "terminal",
+            "-f",
+            "sarif=plan.sarif",
+            "--sarif-root",
+            ".",
+        ],
+        d,
+    );
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{stdout}");
     assert!(
         stdout.contains("tenant typo") && stdout.contains("alias/order"),
         "{stdout}"
     );
+    // The key's SARIF result points at the [[aws]] table that asked for it.
+    let sarif = common::platforms::assert_sarif_accepted(&d.join("plan.sarif"));
+    let result = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "kms.rotation_enabled")
+        .expect("a kms.rotation_enabled result");
+    let fqn = result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].as_str();
+    assert!(fqn.unwrap().contains(&id), "{result}");
+    let at = &result["locations"][0]["physicalLocation"];
+    assert_eq!(at["artifactLocation"]["uri"], "plan.toml");
+    assert_eq!(at["region"]["startLine"], 1);
 
     // Nothing listening: a per-region network error, exit 3, no hang.
     let closed = common::closed_port();

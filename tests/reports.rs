@@ -3,12 +3,16 @@
 //!
 //! Regenerate after an intended change: `UPDATE_GOLDEN=1 UPDATE_SCHEMAS=1 cargo test --test reports`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::platforms::{assert_sarif_accepted, codequality_problems, github_problems};
 use serde_json::Value;
 use time::OffsetDateTime;
 use vetcrypt::facts::FactSet;
 use vetcrypt::policy::{Policy, Severity};
+use vetcrypt::report::location::{locate, SourceRoot};
 use vetcrypt::report::{self, Format, Report};
 
 fn root() -> PathBuf {
@@ -24,6 +28,40 @@ fn fixture_report() -> Report {
     let facts = fixture_facts();
     let at: OffsetDateTime = facts.observed_at;
     report::build(&Policy::load("default").unwrap(), &facts, Severity::Low, at)
+}
+
+/// The fixture report with each endpoint pointing at its line of tests/fixtures/demo-plan.toml,
+/// paths from the repository root, as the CI formats see it.
+fn located_report() -> Report {
+    let mut facts = fixture_facts();
+    let plan_path = root().join("tests/fixtures/demo-plan.toml");
+    let plan = vetcrypt::plan::load_plan(&plan_path).unwrap();
+    for e in &mut facts.endpoints {
+        let planned = plan
+            .endpoints
+            .iter()
+            .find(|t| t.authority() == e.target.authority());
+        e.target.source = planned.and_then(|t| t.source.clone());
+    }
+    let r = report::build(
+        &Policy::load("default").unwrap(),
+        &facts,
+        Severity::Low,
+        facts.observed_at,
+    );
+    let root = SourceRoot {
+        root: root().canonicalize().unwrap(),
+        cwd: std::env::current_dir().unwrap(),
+    };
+    locate(&r, &root).unwrap()
+}
+
+/// Writes `text` to a temporary file for the checkers that read files.
+fn temp_file(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
 }
 
 fn golden(name: &str, actual: &str) {
@@ -128,9 +166,11 @@ fn facts_match_their_schema() {
 
 #[test]
 fn sarif_matches_golden_and_the_official_schema() {
-    let r = fixture_report();
+    let r = located_report();
     let text = report::render(&r, Format::Sarif, false, false);
     golden("demo.sarif", &text);
+    let (_dir, file) = temp_file("demo.sarif", &text);
+    assert_sarif_accepted(&file);
     let doc: Value = serde_json::from_str(&text).unwrap();
     assert_valid(
         &validator(&root().join("tests/schemas/sarif-2.1.0.json")),
@@ -266,4 +306,176 @@ fn fail_on_threshold_sets_the_exit_code() {
             .exit_code,
         0
     );
+}
+
+/// GitHub's requirements, as the checker reads them: every result at a file line of the plan
+/// that asked for its endpoint, rules that read well, one category.
+#[test]
+fn sarif_points_every_result_at_its_plan_line() {
+    let r = located_report();
+    let doc: Value =
+        serde_json::from_str(&report::render(&r, Format::Sarif, false, false)).unwrap();
+    let run = &doc["runs"][0];
+    assert_eq!(run["automationDetails"]["id"], "vetcrypt/scan/");
+    let plan = std::fs::read_to_string(root().join("tests/fixtures/demo-plan.toml")).unwrap();
+    for res in run["results"].as_array().unwrap() {
+        let at = &res["locations"][0]["physicalLocation"];
+        assert_eq!(
+            at["artifactLocation"]["uri"],
+            "tests/fixtures/demo-plan.toml"
+        );
+        let line = at["region"]["startLine"].as_u64().unwrap() as usize;
+        let target = res["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+            .as_str()
+            .unwrap();
+        assert_eq!(
+            plan.lines().nth(line - 1).unwrap(),
+            format!("target = \"{target}\"")
+        );
+    }
+    for rule in run["tool"]["driver"]["rules"].as_array().unwrap() {
+        let md = rule["help"]["markdown"].as_str().unwrap();
+        assert!(
+            md.contains("## Remediation")
+                && md.contains("## Reference")
+                && md.contains("## Examples"),
+            "{md}"
+        );
+    }
+    // The checker bites: a result with only a logical location, a rule without security-severity.
+    let mut broken = doc.clone();
+    broken["runs"][0]["results"][0]["locations"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("physicalLocation");
+    broken["runs"][0]["tool"]["driver"]["rules"][0]["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("security-severity");
+    let problems = github_problems(&broken, b"{}");
+    assert_eq!(problems.len(), 3, "{problems:?}");
+}
+
+/// The same rule on the same endpoint keeps its fingerprint when the evidence changes (a new
+/// suite accepted is the same open alert); another endpoint gets another.
+#[test]
+fn sarif_fingerprints_follow_rule_and_subject_not_evidence() {
+    let prints = |r: &Report| -> Vec<(String, String, String)> {
+        let doc: Value =
+            serde_json::from_str(&report::render(r, Format::Sarif, false, false)).unwrap();
+        doc["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["ruleId"].as_str().unwrap().to_string(),
+                    x["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                    x["partialFingerprints"]["vetcryptFinding/v1"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                )
+            })
+            .collect()
+    };
+    let r = located_report();
+    let before = prints(&r);
+    let mut changed = r.clone();
+    for ep in &mut changed.endpoints {
+        for f in &mut ep.findings {
+            f.evidence
+                .push("TLSv1.2 TLS_RSA_WITH_AES_128_CBC_SHA newly accepted".into());
+        }
+    }
+    assert_eq!(prints(&changed), before);
+    let mut moved = r.clone();
+    moved.endpoints[1].facts.target.port += 1;
+    let after = prints(&moved);
+    let legacy = r.endpoints[1].facts.target.authority();
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(b.2 == a.2, b.1 != legacy, "{b:?} / {a:?}");
+    }
+    let all: std::collections::HashSet<&String> = before.iter().map(|x| &x.2).collect();
+    assert_eq!(
+        all.len(),
+        before.len(),
+        "one fingerprint per rule and endpoint"
+    );
+}
+
+/// Past GitHub's limits the most severe results are kept and a notification says how many were
+/// left out; the file stays valid and within the limit.
+#[test]
+fn sarif_summarises_past_the_limits() {
+    let r = located_report();
+    let full: Value =
+        serde_json::from_str(&report::render(&r, Format::Sarif, false, false)).unwrap();
+    let all = full["runs"][0]["results"].as_array().unwrap().len();
+    assert!(all > 5);
+    let limits = report::sarif::Limits {
+        results: 3,
+        bytes: 10_000_000,
+    };
+    let text = report::sarif::render_within(&r, limits);
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    assert!(
+        results.iter().all(|x| x["level"] == "error"),
+        "most severe first"
+    );
+    let notes = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    assert!(
+        notes.iter().any(|n| n["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{} of {all} results left out", all - 3))),
+        "{notes:?}"
+    );
+    let limits = report::sarif::Limits {
+        results: 25_000,
+        bytes: text.len() - 1,
+    };
+    let smaller = report::sarif::render_within(&r, limits);
+    assert!(smaller.len() < text.len());
+    assert!(
+        github_problems(&serde_json::from_str(&smaller).unwrap(), smaller.as_bytes()).is_empty()
+    );
+}
+
+#[test]
+fn codequality_has_gitlabs_required_fields() {
+    let r = located_report();
+    let text = report::render(&r, Format::CodeQuality, false, false);
+    golden("demo.codequality.json", &text);
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let problems = codequality_problems(&doc);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(
+        doc.as_array().unwrap().len(),
+        r.summary.findings.fail as usize
+    );
+    assert_eq!(doc[0]["location"]["path"], "tests/fixtures/demo-plan.toml");
+    // The checker bites.
+    let mut broken = doc.clone();
+    broken[0].as_object_mut().unwrap().remove("fingerprint");
+    broken[1]["location"]["lines"]["begin"] = Value::from(0);
+    assert_eq!(codequality_problems(&broken).len(), 2);
+}
+
+/// A subject that came from no file cannot be a located result.
+#[test]
+fn subjects_from_no_file_are_refused() {
+    let root = SourceRoot {
+        root: root(),
+        cwd: root(),
+    };
+    let e = locate(&fixture_report(), &root).unwrap_err();
+    assert!(matches!(e, vetcrypt::report::location::LocateError::Unsourced(n) if n.len() == 5));
 }

@@ -59,8 +59,8 @@ fn assert_no_secret(out: &Output, dir: &Path) {
         }
     }
     let names: Vec<&str> = places.iter().map(|(n, _)| n.as_str()).collect();
-    // stdout, stderr, five report files and the facts.
-    assert_eq!(places.len(), 2 + 6, "every output was written: {names:?}");
+    // stdout, stderr, five report files, the facts and the file that named the subjects.
+    assert_eq!(places.len(), 2 + 7, "every output was written: {names:?}");
     for (place, bytes) in places {
         let text = String::from_utf8_lossy(&bytes);
         for secret in [SECRET_KEY, SESSION_TOKEN, GOOGLE_PRIVATE] {
@@ -100,13 +100,21 @@ async fn no_secret_reaches_an_output_or_a_log() {
     let dir = workdir();
     let d = dir.path().to_path_buf();
     let gkey = google_key(&d);
+    // A plan names the account, so that SARIF has a line to point at.
+    std::fs::write(
+        d.join("plan.toml"),
+        format!(
+            "[[aws]]\nregions = [\"us-east-1\"]\nendpoint_url = \"{}\"\n",
+            m.url
+        ),
+    )
+    .unwrap();
     let mut args = vec![
-        "kms",
-        "aws",
-        "--endpoint-url",
-        &m.url,
-        "--region",
-        "us-east-1",
+        "scan",
+        "--plan",
+        "plan.toml",
+        "--sarif-root",
+        ".",
         "--save-facts",
         "facts.json",
     ];
@@ -146,7 +154,16 @@ async fn no_secret_reaches_an_output_or_a_log() {
     let out = tokio::task::spawn_blocking({
         let sd = sd.clone();
         move || {
-            let mut args = vec!["scan", target.as_str(), "--save-facts", "facts.json"];
+            std::fs::write(sd.join("targets.txt"), format!("{target}\n")).unwrap();
+            let mut args = vec![
+                "scan",
+                "--targets",
+                "targets.txt",
+                "--sarif-root",
+                ".",
+                "--save-facts",
+                "facts.json",
+            ];
             args.extend(FORMATS);
             vetcrypt(&args, &sd, &gkey)
         }

@@ -102,7 +102,7 @@ pub fn run(args: BenchArgs) -> Result<u8> {
                 report::bench::markdown(bench, findings.as_deref(), chart.as_deref())
             }
             Format::Html => report::bench::html(bench, findings.as_deref()),
-            Format::Sarif | Format::Junit => {
+            Format::Sarif | Format::Junit | Format::CodeQuality => {
                 unreachable!("not a benchmark format: {:?}", out.format)
             }
         })

@@ -12,7 +12,7 @@ use super::observe::record;
 use super::settings::DEFAULT_CONCURRENCY;
 use super::{print_out, runtime, Result, Ui};
 use crate::cli::DemoArgs;
-use crate::error::{exit, Error};
+use crate::error::{exit, Error, UsageError};
 use crate::facts::FactSet;
 use crate::kms;
 use crate::tls::{self, ProbeConfig};
@@ -25,8 +25,13 @@ pub struct DemoRequest {
 
 impl DemoRequest {
     pub fn resolve(args: DemoArgs) -> Result<DemoRequest> {
+        let judging = Judging::resolve(&args.report)?;
+        if judging.points_at_files() {
+            let names = ["the demo's endpoints".to_string()];
+            return Err(UsageError(super::sources::unsourced(&names)).into());
+        }
         Ok(DemoRequest {
-            judging: Judging::resolve(&args.report)?,
+            judging,
             save_facts: args.save_facts,
         })
     }

@@ -1,15 +1,16 @@
 //! How a findings report is judged and written (`scan`, `kms`, `check`, `demo`): the policy,
 //! waivers, baseline and outputs, resolved from `ReportArgs` before any probe runs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
-use super::{write_outputs, Result, Ui};
+use super::{sources, write_report, Result, Ui};
 use crate::cli::ReportArgs;
 use crate::error::{exit, read_input, UsageError};
 use crate::facts::FactSet;
 use crate::policy::{self, waiver::Waiver, Policy, Severity};
+use crate::report::model::RunInfo;
 use crate::report::{self, Format, Output, Report};
 
 /// The policy and outputs, checked before any probe runs so mistakes cost nothing.
@@ -20,6 +21,10 @@ pub struct Judging {
     pub waivers: Vec<Waiver>,
     pub baseline: Option<Report>,
     pub fail_on_new_only: bool,
+    /// `--sarif-root`: where SARIF and code quality paths start [default: the repository's root].
+    pub sarif_root: Option<PathBuf>,
+    /// The plan and shard of the run, recorded in the report.
+    pub run: Option<RunInfo>,
 }
 
 impl Judging {
@@ -34,16 +39,21 @@ impl Judging {
             },
             baseline: args.baseline.as_deref().map(load_baseline).transpose()?,
             fail_on_new_only: args.fail_on_new_only,
+            sarif_root: args.sarif_root.clone(),
+            run: None,
         })
+    }
+
+    /// Whether an output points results at file lines (SARIF, code quality).
+    pub fn points_at_files(&self) -> bool {
+        sources::needed(&self.outputs)
     }
 
     /// Judges the facts and writes every output; returns the run's exit code.
     pub fn emit(&self, facts: &FactSet, ui: &Ui) -> Result<u8> {
-        let report = self.judge(facts);
-        write_outputs(&self.outputs, |out| {
-            let color = ui.color && out.path.is_none() && out.format == Format::Terminal;
-            Ok(report::render(&report, out.format, color, ui.verbose))
-        })?;
+        let mut report = self.judge(facts);
+        report.run.clone_from(&self.run);
+        write_report(&report, &self.outputs, self.sarif_root.as_deref(), ui)?;
         Ok(report.summary.exit_code)
     }
 

@@ -36,9 +36,14 @@ impl KmsRequest {
                 keys: keys.clone(),
             })
             .collect();
+        let judging = Judging::resolve(&common.report)?;
+        if judging.points_at_files() {
+            let names = ["the keys named on the `vetcrypt kms` command line".to_string()];
+            return Err(UsageError(super::sources::unsourced(&names)).into());
+        }
         Ok(KmsRequest {
             plan,
-            judging: Judging::resolve(&common.report)?,
+            judging,
             concurrency: common
                 .concurrency
                 .map_or(kms::DEFAULT_KEY_CONCURRENCY, usize::from),
@@ -74,6 +79,7 @@ fn aws_plan(a: KmsAwsArgs) -> (KmsPlan, KmsCommonArgs) {
             all_regions: a.all_regions,
             keys: a.keys,
             endpoint_url: a.common.endpoint_url.clone(),
+            origin: Default::default(),
         }],
         ..KmsPlan::default()
     };
@@ -98,6 +104,7 @@ fn gcp_plan(g: KmsGcpArgs) -> Result<(KmsPlan, KmsCommonArgs)> {
             keys: g.keys,
             endpoint_url: g.common.endpoint_url.clone(),
             anonymous: g.anonymous,
+            origin: Default::default(),
         }],
         ..KmsPlan::default()
     };

@@ -11,11 +11,13 @@ mod check;
 mod demo;
 mod judging;
 mod kms;
+mod merge;
 mod observe;
 mod policy;
 mod progress;
 mod scan;
 mod settings;
+mod sources;
 mod verify;
 
 use std::io::{IsTerminal, Write};
@@ -23,7 +25,7 @@ use std::path::Path;
 
 use crate::cli::{Cli, Command};
 use crate::error::{Error, UsageError};
-use crate::report::Output;
+use crate::report::{self, Format, Output, Report};
 
 pub use check::load_facts;
 
@@ -52,6 +54,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Policy(cmd) => policy::run(cmd),
         Command::Demo(args) => demo::run(args, &ui),
         Command::Bench(args) => bench::run(args),
+        Command::Merge(args) => merge::run(args, &ui),
     }
 }
 
@@ -76,6 +79,29 @@ fn write_outputs(
         }
     }
     Ok(())
+}
+
+/// Writes a findings report in every output; SARIF and code quality from a copy whose paths
+/// start at the repository root (refused when a subject came from no file).
+fn write_report(
+    report: &Report,
+    outputs: &[Output],
+    sarif_root: Option<&Path>,
+    ui: &Ui,
+) -> Result<()> {
+    let located = if sources::needed(outputs) {
+        Some(sources::locate(report, sarif_root)?)
+    } else {
+        None
+    };
+    write_outputs(outputs, |out| {
+        let r = match &located {
+            Some(l) if out.format.points_at_files() => l,
+            _ => report,
+        };
+        let color = ui.color && out.path.is_none() && out.format == Format::Terminal;
+        Ok(report::render(r, out.format, color, ui.verbose))
+    })
 }
 
 /// Writes an output file (report, saved facts, chart) whole or not at all: the text goes to a

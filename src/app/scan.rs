@@ -10,6 +10,7 @@ use crate::cli::ScanArgs;
 use crate::error::UsageError;
 use crate::kms::KmsPlan;
 use crate::plan::{self, Plan, Target};
+use crate::report::model::{RunInfo, Shard};
 
 /// `vetcrypt scan`, resolved: what to probe, how, and how to judge it.
 pub struct ScanRequest {
@@ -24,8 +25,12 @@ pub struct ScanRequest {
 
 impl ScanRequest {
     pub fn resolve(args: ScanArgs) -> Result<ScanRequest> {
-        let judging = Judging::resolve(&args.report)?;
+        let mut judging = Judging::resolve(&args.report)?;
         let mut plan = gather(&args)?;
+        if judging.points_at_files() {
+            refuse_unsourced(&plan)?;
+        }
+        judging.run = run_info(&args)?;
         if let Some(shard) = args.shard {
             keep_shard(shard, &mut plan);
         }
@@ -89,6 +94,60 @@ fn gather(args: &ScanArgs) -> Result<Plan> {
         .into());
     }
     Ok(plan)
+}
+
+/// SARIF and code quality results point at the file line that asked for each subject: targets
+/// given on the command line have none, and are refused before any probe runs.
+fn refuse_unsourced(plan: &Plan) -> Result<()> {
+    let names: Vec<String> = plan
+        .endpoints
+        .iter()
+        .filter(|t| t.source.is_none())
+        .map(|t| t.input.clone())
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    Err(UsageError(super::sources::unsourced(&names)).into())
+}
+
+/// The plan files and shard of the run, recorded in its report for `vetcrypt merge` and for
+/// SARIF's per-plan, per-shard category.
+fn run_info(args: &ScanArgs) -> Result<Option<RunInfo>> {
+    let mut files: Vec<&Path> = args.plan.iter().map(PathBuf::as_path).collect();
+    files.extend(
+        args.targets
+            .iter()
+            .map(Path::new)
+            .filter(|t| t.extension().is_some_and(|e| e == "toml") && t.is_file()),
+    );
+    files.extend(args.targets_file.as_deref());
+    if files.is_empty() && args.shard.is_none() {
+        return Ok(None);
+    }
+    let mut digest = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    for f in &files {
+        let text = crate::error::read_input(f, "plan file")?;
+        digest.update(f.display().to_string().as_bytes());
+        digest.update(&[0]);
+        digest.update(text.as_bytes());
+        digest.update(&[0]);
+    }
+    let hex: String = digest
+        .finish()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Some(RunInfo {
+        plan_files: files.iter().map(|f| f.display().to_string()).collect(),
+        plan_sha256: (!files.is_empty()).then_some(hex),
+        shard: args.shard.map(|(i, n)| Shard {
+            index: i as u32,
+            total: n as u32,
+        }),
+        merged: None,
+    }))
 }
 
 /// Keeps shard `i` of `n`: each endpoint by a stable hash of host:port, the KMS accounts and

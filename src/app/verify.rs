@@ -161,7 +161,9 @@ impl Verdicts<'_> {
                     "claims": self.results,
                 }))? + "\n"
             }
-            Format::Sarif | Format::Junit => unreachable!("not a claims format: {:?}", out.format),
+            Format::Sarif | Format::Junit | Format::CodeQuality => {
+                unreachable!("not a claims format: {:?}", out.format)
+            }
         })
     }
 

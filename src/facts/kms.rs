@@ -134,6 +134,10 @@ pub struct KeyFacts {
     /// Calls that failed for this key while others succeeded (e.g. GetKeyPolicy denied).
     #[serde(default)]
     pub partial_errors: Vec<KmsError>,
+    /// The plan file line that asked for the key: its entry under `keys`, else its `[[aws]]` or
+    /// `[[gcp]]` table (none for the command line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::subject::SourceLine>,
 }
 
 impl KeyFacts {

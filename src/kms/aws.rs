@@ -486,6 +486,7 @@ async fn describe(
         key: Some(details),
         error: None,
         partial_errors: partial,
+        source: None,
     }
 }
 

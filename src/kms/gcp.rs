@@ -286,6 +286,7 @@ async fn describe(
         key: Some(details),
         error: None,
         partial_errors: partial,
+        source: None,
     }
 }
 
@@ -809,6 +810,7 @@ mod tests {
                 keys: keys.iter().map(|k| k.to_string()).collect(),
                 endpoint_url: None,
                 anonymous: true,
+                origin: Default::default(),
             }
         }
 

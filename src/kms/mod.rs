@@ -61,7 +61,18 @@ async fn probe_clouds(
     let aws = join_all(plan.aws.iter().map(|t| aws::probe(t, concurrency, on_key)));
     let gcp = join_all(plan.gcp.iter().map(|t| gcp::probe(t, concurrency, on_key)));
     let (aws, gcp) = futures::join!(aws, gcp);
-    aws.into_iter().chain(gcp).collect()
+    let origins = plan.aws.iter().map(|t| &t.origin);
+    let origins = origins.chain(plan.gcp.iter().map(|t| &t.origin));
+    aws.into_iter()
+        .chain(gcp)
+        .zip(origins)
+        .map(|(mut observed, origin)| {
+            for k in &mut observed.keys {
+                k.source = origin.of(k.requested_as.as_deref());
+            }
+            observed
+        })
+        .collect()
 }
 
 /// A build without the cloud SDKs: every target is a scope error that says so.
@@ -137,6 +148,7 @@ pub(crate) fn undescribed(
         key: None,
         error: Some(e),
         partial_errors: Vec::new(),
+        source: None,
     }
 }
 

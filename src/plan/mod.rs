@@ -11,7 +11,7 @@ pub use crate::subject::{Target, DEFAULT_PORT};
 
 use crate::error::{read_input, FileError};
 use crate::subject::{
-    Attestation, AwsTarget, Claim, GcpTarget, KmsPlan, SourceLine, Tenant, TrustKind,
+    Attestation, AwsTarget, Claim, GcpTarget, KmsPlan, Origin, SourceLine, Tenant, TrustKind,
 };
 
 /// Scan settings a plan may carry; command-line options win over them.
@@ -46,9 +46,9 @@ struct RawPlan {
     #[serde(default)]
     endpoint: Vec<RawEndpoint>,
     #[serde(default)]
-    aws: Vec<RawAws>,
+    aws: Vec<Spanned<RawAws>>,
     #[serde(default)]
-    gcp: Vec<RawGcp>,
+    gcp: Vec<Spanned<RawGcp>>,
     #[serde(default)]
     tenant: Vec<RawTenant>,
     vendor: Option<String>,
@@ -75,7 +75,7 @@ struct RawAws {
     #[serde(default)]
     all_regions: bool,
     #[serde(default)]
-    keys: Vec<String>,
+    keys: Vec<Spanned<String>>,
     endpoint_url: Option<String>,
 }
 
@@ -86,7 +86,7 @@ struct RawGcp {
     #[serde(default)]
     locations: Vec<String>,
     #[serde(default)]
-    keys: Vec<String>,
+    keys: Vec<Spanned<String>>,
     endpoint_url: Option<String>,
     #[serde(default)]
     anonymous: bool,
@@ -158,19 +158,25 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
             FileError::at(path, src, at, m.replace("--sni", "sni"))
         })?;
         target.name = ep.name;
+        target.source = Some(source_line(path, src, ep.target.span().start));
         endpoints.push(target);
     }
     let mut kms = KmsPlan::default();
     for a in raw.aws {
+        let origin = origin(path, src, a.span().start, &a.get_ref().keys);
+        let a = a.into_inner();
         kms.aws.push(AwsTarget {
             profile: a.profile,
             regions: a.regions,
             all_regions: a.all_regions,
-            keys: a.keys,
+            keys: a.keys.into_iter().map(Spanned::into_inner).collect(),
             endpoint_url: a.endpoint_url,
+            origin,
         });
     }
     for g in raw.gcp {
+        let origin = origin(path, src, g.span().start, &g.get_ref().keys);
+        let g = g.into_inner();
         let project = g.project.get_ref().trim().to_string();
         if project.is_empty() {
             return Err(FileError::at(
@@ -180,19 +186,18 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
                 "`project` must name a Google Cloud project id",
             ));
         }
-        if let Some(bad) = g
-            .keys
-            .iter()
-            .find(|k| !k.starts_with("projects/") || !k.contains("/cryptoKeys/"))
-        {
-            return Err(FileError::at(path, src, g.project.span().start, format!("gcp key `{bad}` is not a resource name (projects/P/locations/L/keyRings/R/cryptoKeys/K)")));
+        if let Some(bad) = g.keys.iter().find(|k| {
+            !k.get_ref().starts_with("projects/") || !k.get_ref().contains("/cryptoKeys/")
+        }) {
+            return Err(FileError::at(path, src, bad.span().start, format!("gcp key `{}` is not a resource name (projects/P/locations/L/keyRings/R/cryptoKeys/K)", bad.get_ref())));
         }
         kms.gcp.push(GcpTarget {
             project,
             locations: g.locations,
-            keys: g.keys,
+            keys: g.keys.into_iter().map(Spanned::into_inner).collect(),
             endpoint_url: g.endpoint_url,
             anonymous: g.anonymous,
+            origin,
         });
     }
     for t in raw.tenant {
@@ -231,12 +236,7 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
     let mut claims = Vec::new();
     flatten_claims("", &raw.claims, &mut claims);
     for c in &mut claims {
-        let at = FileError::at(path, src, claim_offset(src, &c.name), "");
-        c.at = Some(SourceLine {
-            path: at.path,
-            line: at.line,
-            column: at.column,
-        });
+        c.at = Some(source_line(path, src, claim_offset(src, &c.name)));
     }
     let mut attested = Vec::new();
     for a in raw.attested {
@@ -288,6 +288,27 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
     })
 }
 
+/// The file, line and column of byte `offset` of `src`.
+fn source_line(path: &Path, src: &str, offset: usize) -> SourceLine {
+    let at = FileError::at(path, src, offset, "");
+    SourceLine {
+        path: at.path,
+        line: at.line,
+        column: at.column,
+    }
+}
+
+/// Where a `[[aws]]` or `[[gcp]]` table starting at `table` asks for its keys.
+fn origin(path: &Path, src: &str, table: usize, keys: &[Spanned<String>]) -> Origin {
+    Origin {
+        table: Some(source_line(path, src, table)),
+        entries: keys
+            .iter()
+            .map(|k| (k.get_ref().clone(), source_line(path, src, k.span().start)))
+            .collect(),
+    }
+}
+
 fn flatten_claims(prefix: &str, t: &toml::Table, out: &mut Vec<Claim>) {
     for (k, v) in t {
         let name = if prefix.is_empty() {
@@ -330,8 +351,9 @@ pub fn parse_targets(path: &Path, src: &str, sni: Option<&str>) -> Result<Vec<Ta
         let trimmed = content.trim();
         if !trimmed.is_empty() {
             let col = content.find(trimmed).unwrap_or(0);
-            let target = Target::parse(trimmed, sni)
+            let mut target = Target::parse(trimmed, sni)
                 .map_err(|m| FileError::at(path, src, offset + col, m))?;
+            target.source = Some(source_line(path, src, offset + col));
             out.push(target);
         }
         offset += line.len();
@@ -395,6 +417,22 @@ mod tests {
         assert_eq!(p.settings.timeout, Some(Duration::from_secs(2)));
         assert_eq!(p.endpoints[0].name.as_deref(), Some("api"));
         assert_eq!(p.endpoints[0].checked_name(), "api.example");
+    }
+
+    #[test]
+    fn subjects_remember_the_line_that_asked_for_them() {
+        let src = "# plan\n[[endpoint]]\nname = \"api\"\ntarget = \"a.example\"\n\n[[aws]]\nregions = [\"eu-west-1\"]\nkeys = [\n  \"alias/a\",\n  \"alias/b\",\n]\n\n[[gcp]]\nproject = \"p\"\n";
+        let p = parse_plan(Path::new("dir/p.toml"), src).unwrap();
+        let at = p.endpoints[0].source.clone().unwrap();
+        assert_eq!((at.path.as_str(), at.line), ("dir/p.toml", 4));
+        let aws = &p.kms.aws[0].origin;
+        assert_eq!(aws.table.as_ref().unwrap().line, 6, "{aws:?}");
+        assert_eq!(aws.of(Some("alias/b")).unwrap().line, 10);
+        assert_eq!(aws.of(Some("alias/other")).unwrap().line, 6);
+        assert_eq!(p.kms.gcp[0].origin.of(None).unwrap().line, 13);
+        let t = parse_targets(Path::new("t.txt"), "# x\n\n  b.example\n", None).unwrap();
+        let at = t[0].source.clone().unwrap();
+        assert_eq!((at.line, at.column), (3, 3));
     }
 
     #[test]

@@ -4,12 +4,14 @@
 pub mod bench;
 pub mod chart;
 pub mod claims;
+mod codequality;
 pub mod document;
 pub mod drift;
 mod junit;
+pub mod location;
 pub mod model;
 pub mod safe;
-mod sarif;
+pub mod sarif;
 mod terminal;
 
 use std::path::PathBuf;
@@ -28,6 +30,8 @@ pub enum Format {
     /// The review document, self-contained HTML.
     Html,
     Markdown,
+    /// GitLab Code Quality (merge-request widgets).
+    CodeQuality,
 }
 
 impl Format {
@@ -40,6 +44,7 @@ impl Format {
         Format::Junit,
         Format::Html,
         Format::Markdown,
+        Format::CodeQuality,
     ];
 
     pub fn name(self) -> &'static str {
@@ -50,6 +55,7 @@ impl Format {
             Format::Junit => "junit",
             Format::Html => "html",
             Format::Markdown => "markdown",
+            Format::CodeQuality => "codequality",
         }
     }
 
@@ -61,8 +67,14 @@ impl Format {
             "junit" | "xml" => Some(Format::Junit),
             "html" => Some(Format::Html),
             "markdown" | "md" => Some(Format::Markdown),
+            "codequality" | "code-quality" | "gitlab" => Some(Format::CodeQuality),
             _ => None,
         }
+    }
+
+    /// Whether each result points at a file line (the subjects must come from files).
+    pub fn points_at_files(self) -> bool {
+        matches!(self, Format::Sarif | Format::CodeQuality)
     }
 }
 
@@ -150,6 +162,7 @@ pub fn render(report: &Report, format: Format, color: bool, verbose: bool) -> St
         Format::Junit => junit::render(report),
         Format::Html => document::html(report, None),
         Format::Markdown => document::markdown(report, None),
+        Format::CodeQuality => codequality::render(report),
     }
 }
 

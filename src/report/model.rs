@@ -9,6 +9,7 @@ use crate::error::exit;
 use crate::facts::{BenchFacts, Cloud, EndpointFacts, FactSet, KeyFacts, KmsScopeError};
 use crate::policy::waiver::{self, ExpiredWaiver, Waiver};
 use crate::policy::{self, Finding, Policy, Severity, Status};
+use crate::subject::SourceLine;
 
 /// Version of the report layout. Bump on any incompatible change.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -39,6 +40,93 @@ pub struct Report {
     pub drift: Option<super::drift::Drift>,
     /// The rules applied, in report order.
     pub rules: Vec<RuleInfo>,
+    /// The plan and shard the run covered (what `vetcrypt merge` checks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunInfo>,
+}
+
+/// What a run was asked to cover: its plan (and targets files) and its shard.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RunInfo {
+    /// The plan, vendor or targets files, as given.
+    #[serde(default)]
+    pub plan_files: Vec<String>,
+    /// SHA-256 over the plan files' names and contents: shards of one plan share it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_sha256: Option<String>,
+    /// `--shard I/N`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+    /// For a merged report (`vetcrypt merge`): the shards it holds and those missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<Merged>,
+}
+
+/// The shards of a merged report.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Merged {
+    /// N of `--shard I/N`.
+    pub total: u32,
+    pub shards: Vec<u32>,
+    /// Shards with no report: what they hold was not observed.
+    pub missing: Vec<u32>,
+}
+
+/// Shard `index` of `total` (1-based).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Shard {
+    pub index: u32,
+    pub total: u32,
+}
+
+impl Merged {
+    /// `shards 2/4, 4/4 missing: their endpoints and keys were not observed`.
+    pub fn missing_text(&self) -> String {
+        let names: Vec<String> = self
+            .missing
+            .iter()
+            .map(|i| format!("{i}/{}", self.total))
+            .collect();
+        format!(
+            "shard{} {} missing: {} endpoints and keys were not observed",
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", "),
+            if names.len() == 1 { "its" } else { "their" }
+        )
+    }
+}
+
+impl RunInfo {
+    /// GitHub code scanning's category for the run (`runAutomationDetails.id`, ending in `/`):
+    /// `vetcrypt/PLAN/` and, for one shard, `vetcrypt/PLAN/shard-I-of-N/`, so the uploads of
+    /// several shards or plans for one commit do not replace each other.
+    pub fn automation_id(&self) -> String {
+        let plan = self
+            .plan_files
+            .first()
+            .map(|p| {
+                let stem = std::path::Path::new(p)
+                    .file_stem()
+                    .map_or(p.clone(), |s| s.to_string_lossy().into_owned());
+                stem.chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                            c
+                        } else {
+                            '-'
+                        }
+                    })
+                    .collect::<String>()
+            })
+            .unwrap_or_else(|| "scan".to_string());
+        match self.shard {
+            Some(s) => format!("vetcrypt/{plan}/shard-{}-of-{}/", s.index, s.total),
+            None => format!("vetcrypt/{plan}/"),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
@@ -171,6 +259,8 @@ pub struct Subject<'a> {
     pub findings: &'a [Finding],
     /// Why the probe could not observe it.
     pub error: Option<String>,
+    /// The file line that asked for it.
+    pub source: Option<&'a SourceLine>,
 }
 
 impl Report {
@@ -182,6 +272,7 @@ impl Report {
             kind: "endpoint",
             findings: &ep.findings,
             error: ep.facts.error.as_ref().map(|e| e.message.clone()),
+            source: ep.facts.target.source.as_ref(),
         });
         let keys = self.keys.iter().map(|k| Subject {
             display: &k.display,
@@ -193,6 +284,7 @@ impl Report {
                 .error
                 .as_ref()
                 .map(|e| format!("{}: {}", e.operation, e.message)),
+            source: k.facts.source.as_ref(),
         });
         let bench = self.benchmark.iter().map(|b| Subject {
             display: "benchmark",
@@ -200,6 +292,7 @@ impl Report {
             kind: "benchmark",
             findings: &b.findings,
             error: None,
+            source: None,
         });
         eps.chain(keys).chain(bench).collect()
     }
@@ -355,6 +448,7 @@ pub fn build_with_waivers(
         kms_errors: facts.kms_errors.clone(),
         benchmark,
         drift: None,
+        run: None,
         rules: policy
             .rules
             .iter()

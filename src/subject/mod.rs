@@ -20,6 +20,25 @@ pub struct SourceLine {
     pub column: usize,
 }
 
+/// Where a plan table asks for its subjects: the table's own line, and the line of each entry
+/// it lists (a key named under `keys`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub table: Option<SourceLine>,
+    pub entries: Vec<(String, SourceLine)>,
+}
+
+impl Origin {
+    /// The line that asked for a subject requested as `entry` (its own entry when listed, else
+    /// the table's).
+    pub fn of(&self, entry: Option<&str>) -> Option<SourceLine> {
+        entry
+            .and_then(|e| self.entries.iter().find(|(name, _)| name == e))
+            .map(|(_, at)| at.clone())
+            .or_else(|| self.table.clone())
+    }
+}
+
 /// Which roots to start from; `--ca-file` adds to them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -68,6 +87,8 @@ pub struct AwsTarget {
     pub keys: Vec<String>,
     /// An endpoint other than AWS's: a VPC endpoint or an emulator.
     pub endpoint_url: Option<String>,
+    /// Where a plan asks for it (empty for the command line).
+    pub origin: Origin,
 }
 
 /// What to look at in one Google Cloud project.
@@ -81,6 +102,8 @@ pub struct GcpTarget {
     pub endpoint_url: Option<String>,
     /// Send no credentials (emulators and test fakes only).
     pub anonymous: bool,
+    /// Where a plan asks for it (empty for the command line).
+    pub origin: Origin,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -6,6 +6,8 @@ use rustls::pki_types::{DnsName, ServerName};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::SourceLine;
+
 pub const DEFAULT_PORT: u16 = 443;
 
 /// One TLS endpoint to probe.
@@ -22,6 +24,9 @@ pub struct Target {
     /// Server name sent in SNI and checked against the certificate. `None` for an IP address
     /// without `--sni`: then no SNI is sent and the IP address is checked against IP SANs.
     pub sni: Option<String>,
+    /// The plan or targets file line that names it (none for a target given on the command line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceLine>,
 }
 
 impl Target {
@@ -70,6 +75,7 @@ impl Target {
             host,
             port,
             sni,
+            source: None,
         })
     }
 

@@ -106,6 +106,7 @@ pub fn openssl(args: &[&str], dir: &Path) {
 
 /// A real `openssl s_server` on 127.0.0.1, killed on drop.
 pub mod kms;
+pub mod platforms;
 
 pub struct OpensslServer {
     pub addr: SocketAddr,

@@ -716,6 +716,7 @@ mod tests {
             }),
             error: None,
             partial_errors: Vec::new(),
+            source: None,
         }
     }
 
