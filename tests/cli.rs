@@ -1389,3 +1389,77 @@ async fn merge_checks_its_shards() {
     );
     assert!(!d.join("x.sarif").exists());
 }
+
+/// One `--sni` for several targets would check every certificate against one name (a false
+/// pass for a mismatch on the others): refused, with the per-target form that fixes it; and
+/// that form checks each target against its own name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_target_is_checked_against_its_own_name() {
+    let dir = workdir();
+    let d = dir.path().to_path_buf();
+    let o = vetcrypt(
+        &[
+            "scan",
+            "a.example:443",
+            "b.example:443",
+            "--sni",
+            "a.example",
+        ],
+        &d,
+    );
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("a.example:443@a.example b.example:443@b.example"),
+        "{err}"
+    );
+
+    let root = Ca::root("Names Root").unwrap();
+    write(&d, "root.pem", &root.pem);
+    let a = root.leaf(&LeafSpec::valid("a.test", 60)).unwrap();
+    let b = root.leaf(&LeafSpec::valid("b.test", 60)).unwrap();
+    let sa = lab::serve(ServerSpec::new(vec![a.cert], a.key))
+        .await
+        .unwrap();
+    let sb = lab::serve(ServerSpec::new(vec![b.cert], b.key))
+        .await
+        .unwrap();
+    let (pa, pb) = (sa.addr.port(), sb.addr.port());
+    let run = |targets: Vec<String>| {
+        let mut args = vec!["scan".to_string()];
+        args.extend(targets);
+        args.extend(
+            ["--ca-file", "root.pem", "--format", "json"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        vetcrypt_async(args, d.clone())
+    };
+    let mismatch = |o: &Output| -> Vec<bool> {
+        let report: Value = serde_json::from_slice(&o.stdout).unwrap();
+        report["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                e["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|f| f["rule_id"] == "cert.hostname_mismatch" && f["status"] == "fail")
+            })
+            .collect()
+    };
+    let o = run(vec![
+        format!("127.0.0.1:{pa}@a.test"),
+        format!("127.0.0.1:{pb}@b.test"),
+    ])
+    .await;
+    assert_eq!(mismatch(&o), vec![false, false], "{}", text(&o.stderr));
+    let o = run(vec![
+        format!("127.0.0.1:{pa}@a.test"),
+        format!("127.0.0.1:{pb}@a.test"),
+    ])
+    .await;
+    assert_eq!(mismatch(&o), vec![false, true], "{}", text(&o.stderr));
+}

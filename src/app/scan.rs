@@ -71,6 +71,7 @@ fn gather(args: &ScanArgs) -> Result<Plan> {
         None => Plan::default(),
     };
     let sni = args.sni.as_deref();
+    let mut named = Vec::new();
     for t in &args.targets {
         if t.ends_with(".toml") && Path::new(t).is_file() {
             let more = super::load_plan(Path::new(t))?;
@@ -81,12 +82,13 @@ fn gather(args: &ScanArgs) -> Result<Plan> {
             plan.kms.tenants.extend(more.kms.tenants);
             continue;
         }
-        plan.endpoints
-            .push(Target::parse(t, sni).map_err(UsageError)?);
+        named.push(Target::parse(t, sni).map_err(UsageError)?);
     }
     if let Some(f) = &args.targets_file {
-        plan.endpoints.extend(plan::load_targets_file(f, sni)?);
+        named.extend(plan::load_targets_file(f, sni)?);
     }
+    one_sni_one_target(&named, sni)?;
+    plan.endpoints.extend(named);
     if plan.endpoints.is_empty() && plan.kms.is_empty() {
         return Err(UsageError(
             "no target: name one (`vetcrypt scan vendor.example:443`), or use --targets FILE or --plan FILE".into(),
@@ -94,6 +96,37 @@ fn gather(args: &ScanArgs) -> Result<Plan> {
         .into());
     }
     Ok(plan)
+}
+
+/// `--sni` is the name every command-line target is checked against: with several targets it
+/// would check each certificate against one name (a false pass for a mismatch elsewhere), so
+/// it is refused, with the per-target form that says what was meant.
+fn one_sni_one_target(named: &[Target], sni: Option<&str>) -> Result<()> {
+    let Some(sni) = sni else {
+        return Ok(());
+    };
+    if named.len() <= 1 {
+        return Ok(());
+    }
+    let example: Vec<String> = named
+        .iter()
+        .take(2)
+        .map(|t| {
+            let name = if t.host.parse::<std::net::IpAddr>().is_ok() {
+                "NAME"
+            } else {
+                t.host.as_str()
+            };
+            format!("{}@{name}", t.authority())
+        })
+        .collect();
+    Err(UsageError(format!(
+        "--sni {sni} would check all {} targets' certificates against one name: give each target its own, \
+         `HOST:PORT@NAME` (e.g. `vetcrypt scan {}`), one per line in a --targets file, or `sni` in a plan",
+        named.len(),
+        example.join(" ")
+    ))
+    .into())
 }
 
 /// SARIF and code quality results point at the file line that asked for each subject: targets

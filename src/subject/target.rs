@@ -1,4 +1,5 @@
-//! Targets: what the user names (`host`, `host:port`, `[::1]:8443`, `https://host/path`).
+//! Targets: what the user names (`host`, `host:port`, `[::1]:8443`, `https://host/path`, and
+//! `host:port@name` to send and check another server name).
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -35,6 +36,22 @@ impl Target {
         let raw = input.trim();
         if raw.is_empty() {
             return Err("empty target".into());
+        }
+        // `HOST:PORT@NAME`: this target's own server name (the port keeps it apart from
+        // credentials, which targets never carry).
+        if !raw.contains("://") {
+            if let Some((authority, name)) = raw.rsplit_once('@') {
+                if has_port(authority) {
+                    if sni.is_some_and(|s| s != name) {
+                        return Err(format!(
+                            "`{raw}` names its server name, and --sni names another: keep one"
+                        ));
+                    }
+                    let mut t = Target::parse(authority, Some(name))?;
+                    t.input = raw.to_string();
+                    return Ok(t);
+                }
+            }
         }
         let authority = match raw.split_once("://") {
             Some((scheme, rest)) => {
@@ -160,6 +177,16 @@ fn parse_port(p: &str) -> Result<u16, String> {
     }
 }
 
+/// Whether `authority` ends in an explicit `:PORT` (`h:443`, `[::1]:443`).
+fn has_port(authority: &str) -> bool {
+    authority.rsplit_once(':').is_some_and(|(h, p)| {
+        !h.is_empty()
+            && !p.is_empty()
+            && p.chars().all(|c| c.is_ascii_digit())
+            && (!h.contains(':') || h.ends_with(']'))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +224,24 @@ mod tests {
     }
 
     #[test]
+    fn a_target_can_name_its_own_server_name() {
+        let t = Target::parse("10.0.0.5:8443@api.internal", None).unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.sni.as_deref()),
+            ("10.0.0.5", 8443, Some("api.internal"))
+        );
+        assert_eq!(t.checked_name(), "api.internal");
+        assert_eq!(t.input, "10.0.0.5:8443@api.internal");
+        let v6 = Target::parse("[::1]:443@localhost", None).unwrap();
+        assert_eq!(
+            (v6.host.as_str(), v6.sni.as_deref()),
+            ("::1", Some("localhost"))
+        );
+        assert!(Target::parse("10.0.0.5:443@a.example", Some("b.example")).is_err());
+        assert!(Target::parse("10.0.0.5:443@a.example", Some("a.example")).is_ok());
+    }
+
+    #[test]
     fn rejects_nonsense() {
         for bad in [
             "",
@@ -209,6 +254,8 @@ mod tests {
             "a b",
             ":443",
             "u@h",
+            "h:443@bad name",
+            "h@name",
         ] {
             assert!(
                 Target::parse(bad, None).is_err(),
