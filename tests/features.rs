@@ -283,3 +283,104 @@ async fn ocsp_stapling_is_seen() {
     let facts = probe(s.addr, Some("api.test"), trust_pem(&root)).await;
     assert_eq!(tls(&facts).features.ocsp_stapling, Some(false));
 }
+
+/// The curve `openssl s_client` negotiates under TLS 1.2 when it offers `groups` (the server's
+/// truth, established by OpenSSL itself).
+fn s_client_curve(addr: std::net::SocketAddr, groups: &str) -> Option<String> {
+    let out = std::process::Command::new(common::openssl_bin())
+        .args([
+            "s_client",
+            "-connect",
+            &addr.to_string(),
+            "-tls1_2",
+            "-groups",
+            groups,
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let line = text.lines().find(|l| l.contains("Server Temp Key:"))?;
+    Some(line.split_once(':')?.1.trim().to_string())
+}
+
+/// Behind an ECDSA P-256 certificate every TLS 1.2 offer must carry P-256, or the server cannot
+/// use its certificate: each curve OpenSSL accepts is still found, and a server whose own order
+/// hides curves behind P-256 is said to be incomplete, never "no other curve".
+#[tokio::test]
+async fn ecdhe_curves_behind_an_ecdsa_certificate() {
+    let dir = workdir();
+    let d = dir.path();
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "c.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=ec.test",
+            "-addext",
+            "subjectAltName=DNS:ec.test",
+        ],
+        d,
+    );
+    let root = std::fs::read_to_string(d.join("c.pem")).unwrap();
+    let groups = "X25519:P-256:P-384:P-521:X448";
+    let base = [
+        "-cert", "c.pem", "-key", "k.pem", "-tls1_2", "-groups", groups,
+    ];
+    let server = openssl_server(&base, d);
+    // OpenSSL's truth: each curve, offered first with P-256 after it, is the one negotiated.
+    for (curve, name) in [
+        ("X25519", "X25519"),
+        ("P-384", "secp384r1"),
+        ("P-521", "secp521r1"),
+        ("X448", "X448"),
+    ] {
+        let got = s_client_curve(server.addr, &format!("{curve}:P-256"));
+        assert!(
+            got.as_deref().is_some_and(|g| g.contains(name)),
+            "{curve}: s_client says {got:?}"
+        );
+    }
+    let facts = probe(server.addr, Some("ec.test"), trust_pem(&root)).await;
+    let g = &tls(&facts).groups;
+    let mut ecdhe: Vec<String> = g.ecdhe.iter().map(ToString::to_string).collect();
+    ecdhe.sort();
+    assert_eq!(
+        ecdhe,
+        vec!["X25519", "X448", "secp256r1", "secp384r1", "secp521r1"],
+        "{g:?}"
+    );
+    assert_eq!(g.ecdhe_complete, Some(true));
+
+    // The server's own order, P-256 before the others: what ranks below it cannot be seen.
+    let mut pref: Vec<&str> = base.to_vec();
+    pref.push("-serverpref");
+    let server = openssl_server(&pref, d);
+    let facts = probe(server.addr, Some("ec.test"), trust_pem(&root)).await;
+    let g = &tls(&facts).groups;
+    assert_eq!(g.ecdhe, vec!["X25519", "secp256r1"], "{g:?}");
+    assert_eq!(g.ecdhe_complete, Some(false));
+    // A policy that allows only those two cannot pass on what it could not see.
+    let p = vetcrypt::policy::Policy::parse(
+        "test.toml",
+        "name = \"t\"\nversion = \"1\"\n[rules.\"tls.allowed_groups\"]\ngroups = [\"X25519\", \"P-256\"]\n",
+    )
+    .unwrap();
+    assert_status(
+        &judge_with(&facts, &p),
+        "tls.allowed_groups",
+        Status::NotObserved,
+    );
+}

@@ -220,6 +220,11 @@ pub struct GroupFacts {
     pub tls13_complete: bool,
     /// Curves the server uses for ECDHE under TLS 1.2 and below, in its order of preference.
     pub ecdhe: Vec<NamedGroup>,
+    /// Whether `ecdhe` is every curve the server accepts: `false` when the server's own order
+    /// ranks the curve of its ECDSA certificate (which every TLS 1.2 offer must carry) above the
+    /// curves left, so that they cannot be observed; absent in facts from before this was known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecdhe_complete: Option<bool>,
     /// Size in bits of the finite-field DH prime the server sends with DHE suites.
     pub dh_bits: Option<u32>,
     /// Whether a post-quantum hybrid group (X25519MLKEM768...) is accepted for TLS 1.3.

@@ -59,23 +59,9 @@ impl Prober<'_> {
             g.post_quantum = Some(false);
         }
         if let Some((v, ecdhe)) = legacy_with(suites, |id| suites::ephemeral_kx(id) == Some(true)) {
-            let mut remaining = ECDHE_CURVES.to_vec();
-            while !remaining.is_empty() {
-                let spec = HelloSpec {
-                    groups: Some(&remaining),
-                    ..HelloSpec::new(v, &ecdhe, self.target.sni.as_deref())
-                };
-                match self.ask(&spec, true).await {
-                    Answer::Accepted { flight, .. } => match flight.key_exchange {
-                        Some(KxParams::NamedGroup(c)) if remaining.contains(&c) => {
-                            g.ecdhe.push(NamedGroup(c));
-                            remaining.retain(|x| *x != c);
-                        }
-                        _ => break,
-                    },
-                    _ => break,
-                }
-            }
+            let (curves, complete) = self.ecdhe_curves(v, &ecdhe).await;
+            g.ecdhe = curves;
+            g.ecdhe_complete = Some(complete);
         }
         if let Some((v, dhe)) = legacy_with(suites, |id| suites::ephemeral_kx(id) == Some(false)) {
             // No finite-field groups offered: the server sends the prime it is configured with.
@@ -91,4 +77,84 @@ impl Prober<'_> {
         }
         g
     }
+
+    /// ECDHE curves under TLS 1.2 and below, by remove and retry. In TLS 1.2 the client's curve
+    /// list also governs the curve of an ECDSA certificate, so once the server has shown that
+    /// curve it stays in every offer (without it the server cannot use its certificate and
+    /// refuses, which would hide every curve left). When the server picks that curve again over
+    /// all those left: under the client's order none of them is accepted; under the server's
+    /// own order they rank below it and cannot be observed (`complete` is then false).
+    async fn ecdhe_curves(&mut self, v: ProtocolVersion, ecdhe: &[u16]) -> (Vec<NamedGroup>, bool) {
+        let mut found: Vec<u16> = Vec::new();
+        let mut remaining = ECDHE_CURVES.to_vec();
+        let mut anchor: Option<u16> = None;
+        while !remaining.is_empty() {
+            let mut offer = remaining.clone();
+            offer.extend(anchor.filter(|a| !remaining.contains(a)));
+            match self.curve_pick(v, ecdhe, &offer).await {
+                Some((c, leaf_curve)) if remaining.contains(&c) => {
+                    found.push(c);
+                    remaining.retain(|x| *x != c);
+                    anchor = anchor.or(leaf_curve);
+                }
+                // The certificate's curve again, over every curve left.
+                Some(_) => {
+                    let client_order = self
+                        .follows_client_curve_order(v, ecdhe, &found, anchor)
+                        .await;
+                    return (found.into_iter().map(NamedGroup).collect(), client_order);
+                }
+                None => break,
+            }
+        }
+        (found.into_iter().map(NamedGroup).collect(), true)
+    }
+
+    /// The curve the server picks from `offer`, and the curve of the ECDSA certificate it sent.
+    async fn curve_pick(
+        &mut self,
+        v: ProtocolVersion,
+        ecdhe: &[u16],
+        offer: &[u16],
+    ) -> Option<(u16, Option<u16>)> {
+        let spec = HelloSpec {
+            groups: Some(offer),
+            ..HelloSpec::new(v, ecdhe, self.target.sni.as_deref())
+        };
+        match self.ask(&spec, true).await {
+            Answer::Accepted { flight, .. } => match flight.key_exchange {
+                Some(KxParams::NamedGroup(c)) if offer.contains(&c) => {
+                    Some((c, leaf_curve(flight.certificates.as_deref())))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Whether the server takes the client's first curve: two accepted curves offered in the
+    /// reverse of the order the server picked them (the certificate's curve after them).
+    /// Unknown (fewer than two) counts as no.
+    async fn follows_client_curve_order(
+        &mut self,
+        v: ProtocolVersion,
+        ecdhe: &[u16],
+        found: &[u16],
+        anchor: Option<u16>,
+    ) -> bool {
+        let [first, second, ..] = found else {
+            return false;
+        };
+        let mut offer = vec![*second, *first];
+        offer.extend(anchor.filter(|a| !offer.contains(a)));
+        matches!(self.curve_pick(v, ecdhe, &offer).await, Some((c, _)) if c == *second)
+    }
+}
+
+/// The named curve of the leaf an answer carried, when its key is EC.
+fn leaf_curve(chain: Option<&[Vec<u8>]>) -> Option<u16> {
+    let leaf = chain?.first()?;
+    let parsed = crate::cert::x509::parse(0, leaf, ::time::OffsetDateTime::UNIX_EPOCH).ok()?;
+    let curve = parsed.facts.key.curve?;
+    NamedGroup::from_name(&curve).map(|g| g.0)
 }

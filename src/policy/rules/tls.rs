@@ -681,6 +681,11 @@ pub fn allowed_groups(ctx: &Ctx<'_>) -> Outcome {
     if !g.tls13_complete && !g.tls13.is_empty() {
         return Outcome::not_observed("the TLS 1.3 group enumeration was incomplete");
     }
+    if g.ecdhe_complete == Some(false) {
+        return Outcome::not_observed(
+            "the server's own order hides the ECDHE curves it ranks below its ECDSA certificate's curve",
+        );
+    }
     if g.tls13.is_empty() && g.ecdhe.is_empty() {
         return Outcome::not_observed("no key-exchange group was observed");
     }
