@@ -98,14 +98,21 @@ fn gather(args: &ScanArgs) -> Result<Plan> {
     Ok(plan)
 }
 
-/// `--sni` is the name every command-line target is checked against: with several targets it
-/// would check each certificate against one name (a false pass for a mismatch elsewhere), so
-/// it is refused, with the per-target form that says what was meant.
+/// `--sni` is the name every command-line target is checked against: with several targets of
+/// which some are other host names it would check their certificates against a name that is
+/// not theirs (a false pass for a mismatch), so it is refused, with the per-target form that
+/// says what was meant. Several IP addresses under one `--sni` (a name's backends) stay allowed.
 fn one_sni_one_target(named: &[Target], sni: Option<&str>) -> Result<()> {
     let Some(sni) = sni else {
         return Ok(());
     };
-    if named.len() <= 1 {
+    // Several addresses under one name (a vendor's backends) is what --sni is for; several
+    // names under one --sni checks some certificate against a name that is not its own.
+    let other_names = named
+        .iter()
+        .filter(|t| t.host.parse::<std::net::IpAddr>().is_err())
+        .any(|t| !t.host.trim_end_matches('.').eq_ignore_ascii_case(sni));
+    if named.len() <= 1 || !other_names {
         return Ok(());
     }
     let example: Vec<String> = named
