@@ -384,3 +384,22 @@ async fn ecdhe_curves_behind_an_ecdsa_certificate() {
         Status::NotObserved,
     );
 }
+
+/// HTTP is asked on any port, not only 443/4443/8443: an `s_server -www` on a random port
+/// speaks HTTP without HSTS, which is not the same as a TLS service that does not answer HTTP.
+#[tokio::test]
+async fn http_is_asked_on_any_port() {
+    let dir = workdir();
+    let root = rsa_cert(dir.path(), "www.test");
+    let www = openssl_server(&["-cert", "c.pem", "-key", "k.pem", "-www"], dir.path());
+    assert!(![443, 4443, 8443].contains(&www.addr.port()));
+    let facts = probe(www.addr, Some("www.test"), trust_pem(&root)).await;
+    let f = &tls(&facts).features;
+    assert_eq!((f.http, f.hsts.clone()), (Some(true), None), "{f:?}");
+
+    // The same server without -www reads the request and never answers: not observed.
+    let quiet = openssl_server(&["-cert", "c.pem", "-key", "k.pem"], dir.path());
+    let facts = probe(quiet.addr, Some("www.test"), trust_pem(&root)).await;
+    let f = &tls(&facts).features;
+    assert_eq!((f.http, f.hsts.clone()), (None, None), "{f:?}");
+}

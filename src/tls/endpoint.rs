@@ -175,11 +175,15 @@ async fn groups_and_features(
             modern.result.as_ref().ok(),
         )
         .await;
-    let http_alpn = features
-        .alpn
-        .iter()
-        .any(|p| p == "h2" || p.starts_with("http"));
-    if http_alpn || matches!(probe.target.port, 443 | 4443 | 8443) {
+    // HTTP is asked on any port (vendor APIs live on many), unless ALPN says the endpoint
+    // speaks something else. `http`: Some(false) when it answered but not in HTTP, None when
+    // it said nothing within the timeout — apart from "no HSTS header" (`hsts` None on HTTP).
+    let other_protocol = !features.alpn.is_empty()
+        && !features
+            .alpn
+            .iter()
+            .any(|p| p == "h2" || p.starts_with("http"));
+    if !other_protocol {
         let (http, hsts) = http::http_headers(probe.connector, probe.target.server_name()).await;
         features.http = http;
         features.hsts = hsts.map(PeerText::from);
