@@ -22,12 +22,28 @@ fn xml_allowed(c: char) -> bool {
 
 /// A value for XML text or an attribute (quick-xml escapes the markup characters).
 pub fn xml(s: &str) -> Cow<'_, str> {
-    let t = terminal(s);
-    if t.chars().all(xml_allowed) {
-        return t;
+    match terminal(s) {
+        Cow::Borrowed(t) => xml_chars(t),
+        Cow::Owned(t) => Cow::Owned(xml_chars(&t).into_owned()),
+    }
+}
+
+/// A whole XML document with anything XML 1.0 forbids shown visibly: the last guard, after
+/// every value went through [`xml`].
+pub fn xml_document(doc: String) -> String {
+    match xml_chars(&doc) {
+        Cow::Borrowed(_) => doc,
+        Cow::Owned(d) => d,
+    }
+}
+
+/// `s` with every character XML 1.0 forbids shown as `\u{…}`.
+fn xml_chars(s: &str) -> Cow<'_, str> {
+    if s.chars().all(xml_allowed) {
+        return Cow::Borrowed(s);
     }
     Cow::Owned(
-        t.chars()
+        s.chars()
             .map(|c| {
                 if xml_allowed(c) {
                     c.to_string()
@@ -37,23 +53,6 @@ pub fn xml(s: &str) -> Cow<'_, str> {
             })
             .collect(),
     )
-}
-
-/// A whole XML document with anything XML 1.0 forbids shown visibly: the last guard, after
-/// every value went through [`xml`].
-pub fn xml_document(doc: String) -> String {
-    if doc.chars().all(xml_allowed) {
-        return doc;
-    }
-    doc.chars()
-        .map(|c| {
-            if xml_allowed(c) {
-                c.to_string()
-            } else {
-                format!("\\u{{{:x}}}", c as u32)
-            }
-        })
-        .collect()
 }
 
 /// A value for one Markdown table cell or list line.

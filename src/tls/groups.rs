@@ -92,10 +92,13 @@ impl Prober<'_> {
             let mut offer = remaining.clone();
             offer.extend(anchor.filter(|a| !remaining.contains(a)));
             match self.curve_pick(v, ecdhe, &offer).await {
-                Some((c, leaf_curve)) if remaining.contains(&c) => {
+                Some((c, leaf)) if remaining.contains(&c) => {
                     found.push(c);
                     remaining.retain(|x| *x != c);
-                    anchor = anchor.or(leaf_curve);
+                    // The certificate is the same on every answer: read it once.
+                    if anchor.is_none() {
+                        anchor = leaf_curve(leaf.as_deref());
+                    }
                 }
                 // The certificate's curve again, over every curve left.
                 Some(_) => {
@@ -110,13 +113,13 @@ impl Prober<'_> {
         (found.into_iter().map(NamedGroup).collect(), true)
     }
 
-    /// The curve the server picks from `offer`, and the curve of the ECDSA certificate it sent.
+    /// The curve the server picks from `offer`, and the chain it sent with it.
     async fn curve_pick(
         &mut self,
         v: ProtocolVersion,
         ecdhe: &[u16],
         offer: &[u16],
-    ) -> Option<(u16, Option<u16>)> {
+    ) -> Option<(u16, Option<Vec<Vec<u8>>>)> {
         let spec = HelloSpec {
             groups: Some(offer),
             ..HelloSpec::new(v, ecdhe, self.target.sni.as_deref())
@@ -124,7 +127,7 @@ impl Prober<'_> {
         match self.ask(&spec, true).await {
             Answer::Accepted { flight, .. } => match flight.key_exchange {
                 Some(KxParams::NamedGroup(c)) if offer.contains(&c) => {
-                    Some((c, leaf_curve(flight.certificates.as_deref())))
+                    Some((c, flight.certificates))
                 }
                 _ => None,
             },
