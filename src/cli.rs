@@ -186,6 +186,11 @@ pub struct ScanArgs {
     /// At most this many new connections per second, overall [default: unlimited].
     #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate)]
     pub rate: Option<f64>,
+    /// When a chain's issuer is neither sent nor trusted, fetch its certificate from the AIA
+    /// caIssuers URL (plain HTTP, contacting the CA the certificate names, not the endpoint) to
+    /// tell a missing intermediate from an untrusted root; plan: `fetch_issuers = true`.
+    #[arg(long)]
+    pub fetch_issuers: bool,
     /// Probe only shard I of N (1-based), for splitting a large estate across CI jobs: each
     /// endpoint belongs to one shard by a stable hash of host:port; KMS accounts and projects
     /// are dealt out in turn.

@@ -150,16 +150,178 @@ async fn untrusted_root_sent_by_the_server() {
     assert_eq!(failing(&f), Vec::<String>::new());
 }
 
+/// A leaf whose issuer is neither sent nor trusted is an unknown issuer: a missing
+/// intermediate and an untrusted root cannot be told apart without the issuer's certificate
+/// (issue 15, point 5). The chain reaches no trusted root either way, so it fails; whether an
+/// intermediate is missing is not observed.
 #[tokio::test]
-async fn incomplete_chain() {
+async fn unknown_issuer_without_the_issuers_certificate() {
     let p = pki();
     let s = serve_leaf(&p, &LeafSpec::valid("api.test", 60), false).await;
     let facts = probe(s.addr, Some("api.test"), trust_pem(&p.root.pem)).await;
+    let chain = facts.certificates.as_ref().unwrap();
+    assert_eq!(
+        chain
+            .issues
+            .iter()
+            .map(|i| (i.kind, i.position))
+            .collect::<Vec<_>>(),
+        vec![(ChainIssueKind::UnknownIssuer, Some(0))]
+    );
+    let f = judge(&facts);
+    assert_eq!(failing(&f), vec!["cert.untrusted_root"]);
+    let evidence = &f["cert.untrusted_root"].evidence[0];
+    assert!(
+        evidence.contains("Test Issuing CA") && evidence.contains("unknown issuer"),
+        "{evidence}"
+    );
+    assert!(
+        evidence.contains("names no AIA caIssuers URL"),
+        "{evidence}"
+    );
+    assert_status(&f, "cert.incomplete_chain", Status::NotObserved);
+    assert!(chain.fetched_issuers.is_empty());
+}
+
+/// A CA's files on a real HTTP server (nginx on 127.0.0.1), named by the leaf's AIA caIssuers.
+fn publish(dir: &std::path::Path, name: &str, der: &[u8]) {
+    std::fs::create_dir_all(dir.join("www")).unwrap();
+    std::fs::write(dir.join("www").join(name), der).unwrap();
+}
+
+fn fetching(trust: std::sync::Arc<vetcrypt::cert::TrustStore>) -> vetcrypt::tls::ProbeConfig {
+    let mut cfg = vetcrypt::tls::ProbeConfig::new(TIMEOUT, trust);
+    cfg.fetch_issuers = true;
+    cfg
+}
+
+/// With `--fetch-issuers`, the issuer fetched from the AIA URL settles it: through the
+/// fetched intermediate the chain reaches the trusted root, so the server left out an
+/// intermediate (incomplete chain, proven), and the root is trusted.
+#[tokio::test]
+async fn a_fetched_issuer_proves_a_missing_intermediate() {
+    let dir = workdir();
+    let ca = nginx_files(dir.path());
+    let p = pki();
+    publish(dir.path(), "issuing.der", &p.inter.cert);
+    let url = format!("http://{}/issuing.der", ca.addr);
+    let spec = LeafSpec {
+        ca_issuers: vec![url.clone()],
+        ..LeafSpec::valid("api.test", 60)
+    };
+    let s = serve_leaf(&p, &spec, false).await;
+    let target = target(s.addr, Some("api.test"));
+
+    // Without the opt-in nothing is fetched; the evidence names the URL and the flag.
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&p.root.pem)).await;
+    let f = judge(&facts);
+    assert!(f["cert.untrusted_root"].evidence[0].contains("--fetch-issuers"));
+    assert!(facts
+        .certificates
+        .as_ref()
+        .unwrap()
+        .fetched_issuers
+        .is_empty());
+
+    let facts = vetcrypt::tls::probe_endpoint(&target, &fetching(trust_pem(&p.root.pem))).await;
+    let chain = facts.certificates.as_ref().unwrap();
+    assert_eq!(chain.certificates[0].ca_issuers, vec![url.as_str()]);
+    assert_eq!(
+        chain.fetched_issuers.len(),
+        1,
+        "{:?}",
+        chain.fetched_issuers
+    );
+    let fetched = &chain.fetched_issuers[0];
+    assert_eq!((fetched.for_position, fetched.url.raw()), (0, url.as_str()));
+    assert!(fetched
+        .certificate
+        .as_ref()
+        .unwrap()
+        .subject
+        .raw()
+        .contains("Test Issuing CA"));
+    assert_eq!(
+        chain.issues.iter().map(|i| i.kind).collect::<Vec<_>>(),
+        vec![ChainIssueKind::IncompleteChain]
+    );
     let f = judge(&facts);
     assert_eq!(failing(&f), vec!["cert.incomplete_chain"]);
     assert!(f["cert.incomplete_chain"].evidence[0].contains("Test Issuing CA"));
-    // Whether the root is trusted cannot be known: never a pass.
-    assert_status(&f, "cert.untrusted_root", Status::NotObserved);
+    assert_status(&f, "cert.untrusted_root", Status::Pass);
+}
+
+/// A leaf from a private root the user did not pass: the fetched issuer is a self-signed root
+/// outside the trust store, so the root is untrusted and no intermediate is missing.
+#[tokio::test]
+async fn a_fetched_issuer_shows_an_untrusted_root() {
+    let dir = workdir();
+    let ca = nginx_files(dir.path());
+    let private = Ca::root("Private Root").unwrap();
+    publish(dir.path(), "root.der", &private.cert);
+    let spec = LeafSpec {
+        ca_issuers: vec![format!("http://{}/root.der", ca.addr)],
+        ..LeafSpec::valid("api.test", 60)
+    };
+    let leaf = private.leaf(&spec).unwrap();
+    let s = lab::serve(ServerSpec::new(vec![leaf.cert], leaf.key))
+        .await
+        .unwrap();
+    let stranger = Ca::root("Somebody Else").unwrap();
+    let facts = vetcrypt::tls::probe_endpoint(
+        &target(s.addr, Some("api.test")),
+        &fetching(trust_pem(&stranger.pem)),
+    )
+    .await;
+    let chain = facts.certificates.as_ref().unwrap();
+    assert_eq!(
+        chain.issues.iter().map(|i| i.kind).collect::<Vec<_>>(),
+        vec![ChainIssueKind::UntrustedRoot]
+    );
+    let f = judge(&facts);
+    assert_eq!(failing(&f), vec!["cert.untrusted_root"]);
+    assert!(f["cert.untrusted_root"].evidence[0].contains("Private Root"));
+    assert_status(&f, "cert.incomplete_chain", Status::Pass);
+}
+
+/// A caIssuers URL that answers 404, one that answers garbage, and one where nothing
+/// listens: each fetch failure is recorded, the issuer stays unknown, never a pass.
+#[tokio::test]
+async fn a_failed_fetch_leaves_the_issuer_unknown() {
+    let dir = workdir();
+    let ca = nginx_files(dir.path());
+    publish(dir.path(), "garbage.der", b"not a certificate at all");
+    let p = pki();
+    for url in [
+        format!("http://{}/missing.der", ca.addr),
+        format!("http://{}/garbage.der", ca.addr),
+        format!("http://{}/x.der", closed_port()),
+    ] {
+        let spec = LeafSpec {
+            ca_issuers: vec![url.clone()],
+            ..LeafSpec::valid("api.test", 60)
+        };
+        let s = serve_leaf(&p, &spec, false).await;
+        let facts = vetcrypt::tls::probe_endpoint(
+            &target(s.addr, Some("api.test")),
+            &fetching(trust_pem(&p.root.pem)),
+        )
+        .await;
+        let chain = facts.certificates.as_ref().unwrap();
+        assert_eq!(chain.issues[0].kind, ChainIssueKind::UnknownIssuer, "{url}");
+        let fetched = &chain.fetched_issuers[0];
+        assert!(
+            fetched.certificate.is_none() && fetched.error.is_some(),
+            "{url}: {fetched:?}"
+        );
+        let f = judge(&facts);
+        assert_eq!(failing(&f), vec!["cert.untrusted_root"], "{url}");
+        assert!(
+            f["cert.untrusted_root"].evidence[0].contains("failed"),
+            "{url}"
+        );
+        assert_status(&f, "cert.incomplete_chain", Status::NotObserved);
+    }
 }
 
 #[tokio::test]
@@ -242,6 +404,7 @@ async fn several_issues_on_one_certificate_are_all_reported() {
         not_before: now - Duration::days(900),
         not_after: now - Duration::days(1),
         alg: KeyAlg::Rsa2048,
+        ca_issuers: Vec::new(),
     })
     .unwrap();
     let s = lab::serve(ServerSpec::new(vec![leaf.cert], leaf.key))

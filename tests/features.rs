@@ -403,3 +403,83 @@ async fn http_is_asked_on_any_port() {
     let f = &tls(&facts).features;
     assert_eq!((f.http, f.hsts.clone()), (None, None), "{f:?}");
 }
+
+/// Client-initiated renegotiation (issue 15, point 1): `s_server -client_renegotiation` lets a
+/// client renegotiate, OpenSSL's default refuses with `no_renegotiation`, and so does rustls;
+/// the truth of each s_server is `s_client`'s own `R`. A TLS 1.2 server with only CBC suites
+/// cannot be asked: not observed, never a pass.
+#[tokio::test]
+async fn client_renegotiation_is_observed() {
+    use vetcrypt::facts::{AlertDescription, RenegotiationAnswer};
+    let dir = workdir();
+    let root = rsa_cert(dir.path(), "reneg.test");
+    let cert = ["-cert", "c.pem", "-key", "k.pem"];
+    for (extra, accepts) in [(&["-client_renegotiation"][..], true), (&[][..], false)] {
+        let args: Vec<&str> = cert.iter().chain(extra).copied().collect();
+        let server = openssl_server(&args, dir.path());
+        assert_eq!(s_client_renegotiates(server.addr), accepts, "{extra:?}");
+        let facts = probe(server.addr, Some("reneg.test"), trust_pem(&root)).await;
+        let r = tls(&facts)
+            .features
+            .client_renegotiation
+            .clone()
+            .expect("asked");
+        let findings = judge(&facts);
+        if accepts {
+            assert_eq!(
+                (r.answer, r.alert),
+                (RenegotiationAnswer::Accepted, None),
+                "{r:?}"
+            );
+            assert_status(&findings, "tls.client_renegotiation", Status::Fail);
+        } else {
+            assert_eq!(
+                (r.answer, r.alert),
+                (
+                    RenegotiationAnswer::Refused,
+                    Some(AlertDescription::NO_RENEGOTIATION)
+                ),
+                "{r:?}"
+            );
+            assert_status(&findings, "tls.client_renegotiation", Status::Pass);
+        }
+        assert_status(&findings, "tls.secure_renegotiation", Status::Pass);
+    }
+
+    // A rustls server reading an HTTP request queues its no_renegotiation warning but sends it
+    // only with its next write: on the wire it ignores the hello, and the verdict says that it
+    // rests on the timeout.
+    let (s, root) = rustls_endpoint(|s| s.https("")).await;
+    let facts = probe(s.addr, Some("api.test"), trust_pem(&root)).await;
+    let r = tls(&facts).features.client_renegotiation.clone();
+    assert_eq!(
+        r.as_ref().map(|r| (r.answer, r.alert)),
+        Some((RenegotiationAnswer::Ignored, None)),
+        "{r:?}"
+    );
+    assert!(r.unwrap().detail.contains("timeout"));
+    assert_status(&judge(&facts), "tls.client_renegotiation", Status::Pass);
+
+    // Only CBC suites under TLS 1.2, renegotiation allowed: it cannot be asked, so it is
+    // not observed, never a pass.
+    let cbc = openssl_server(
+        &[
+            &cert[..],
+            &[
+                "-client_renegotiation",
+                "-tls1_2",
+                "-cipher",
+                "ECDHE-RSA-AES128-SHA",
+            ],
+        ]
+        .concat(),
+        dir.path(),
+    );
+    let facts = probe(cbc.addr, Some("reneg.test"), trust_pem(&root)).await;
+    assert_eq!(tls(&facts).features.client_renegotiation, None);
+    assert_status(
+        &judge(&facts),
+        "tls.client_renegotiation",
+        Status::NotObserved,
+    );
+}

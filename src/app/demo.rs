@@ -59,7 +59,9 @@ fn observe_lab(save: Option<&std::path::Path>) -> Result<FactSet> {
     let endpoints = rt.block_on(async {
         // The local endpoints not starting is a probe that could not run.
         let lab = crate::lab::demo().await.map_err(Error::Probe)?;
-        let cfg = ProbeConfig::new(Duration::from_secs(3), Arc::new(lab.trust.clone()));
+        let mut cfg = ProbeConfig::new(Duration::from_secs(3), Arc::new(lab.trust.clone()));
+        // The demo's CA publishes its intermediate on 127.0.0.1: show what fetching it proves.
+        cfg.fetch_issuers = true;
         Ok::<_, Error>(tls::scan(&lab.targets, &cfg, DEFAULT_CONCURRENCY).await)
     })?;
     record(

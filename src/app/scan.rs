@@ -41,6 +41,7 @@ impl ScanRequest {
             concurrency: args.concurrency.map(usize::from),
             max_conn_per_host: args.max_conn_per_host.map(usize::from),
             rate: args.rate,
+            fetch_issuers: args.fetch_issuers,
         };
         Ok(ScanRequest {
             probe: ProbeSettings::resolve(flags, &plan.settings),

@@ -24,6 +24,8 @@ pub struct ProbeFlags {
     pub concurrency: Option<usize>,
     pub max_conn_per_host: Option<usize>,
     pub rate: Option<f64>,
+    /// `--fetch-issuers` given.
+    pub fetch_issuers: bool,
 }
 
 /// How endpoints are probed, every setting decided.
@@ -41,6 +43,9 @@ pub struct ProbeSettings {
     pub max_conn_per_host: usize,
     /// New connections per second, overall (`None`: unlimited).
     pub rate: Option<f64>,
+    /// Fetch unknown issuers from their AIA caIssuers URLs: the command line's flag, or the
+    /// plan's `fetch_issuers`.
+    pub fetch_issuers: bool,
 }
 
 impl ProbeSettings {
@@ -62,6 +67,7 @@ impl ProbeSettings {
                 .unwrap_or(DEFAULT_CONCURRENCY),
             max_conn_per_host: flags.max_conn_per_host.unwrap_or(DEFAULT_MAX_CONN_PER_HOST),
             rate: flags.rate,
+            fetch_issuers: flags.fetch_issuers || plan.fetch_issuers.unwrap_or(false),
         }
     }
 
@@ -75,6 +81,7 @@ impl ProbeSettings {
             timeout: self.timeout,
             trust: Arc::new(trust),
             limits: Arc::new(Limits::new(self.max_conn_per_host, self.rate)),
+            fetch_issuers: self.fetch_issuers,
         })
     }
 }
@@ -95,6 +102,7 @@ mod tests {
                 concurrency: DEFAULT_CONCURRENCY,
                 max_conn_per_host: DEFAULT_MAX_CONN_PER_HOST,
                 rate: None,
+                fetch_issuers: false,
             }
         );
         let plan = ScanSettings {
@@ -102,11 +110,24 @@ mod tests {
             concurrency: Some(3),
             trust: Some(TrustKind::System),
             ca_files: vec!["plan.pem".into()],
+            fetch_issuers: Some(true),
         };
         let from_plan = ProbeSettings::resolve(ProbeFlags::default(), &plan);
         assert_eq!(from_plan.timeout, Duration::from_secs(9));
         assert_eq!(from_plan.concurrency, 3);
         assert_eq!(from_plan.trust, TrustKind::System);
+        assert!(from_plan.fetch_issuers, "the plan's fetch_issuers");
+        assert!(
+            ProbeSettings::resolve(
+                ProbeFlags {
+                    fetch_issuers: true,
+                    ..ProbeFlags::default()
+                },
+                &ScanSettings::default()
+            )
+            .fetch_issuers,
+            "--fetch-issuers"
+        );
         let flags = ProbeFlags {
             trust: Some(TrustKind::None),
             ca_files: vec!["cli.pem".into()],
@@ -114,6 +135,7 @@ mod tests {
             concurrency: Some(7),
             max_conn_per_host: Some(2),
             rate: Some(1.5),
+            fetch_issuers: false,
         };
         let s = ProbeSettings::resolve(flags, &plan);
         assert_eq!(s.timeout, Duration::from_millis(500));

@@ -49,6 +49,7 @@ pub fn inspect(
         trusted: false,
         name_matches: false,
         issues: Vec::new(),
+        fetched_issuers: Vec::new(),
     };
     let Some(leaf_der) = chain.first() else {
         issues.push(issue(
@@ -289,14 +290,90 @@ fn unknown_issuer(parsed: &[x509::Parsed], trust: &TrustStore) -> ChainIssue {
             ),
         )
     } else {
+        let aia = if top.facts.ca_issuers.is_empty() {
+            "it names no AIA caIssuers URL to fetch it from".to_string()
+        } else {
+            format!(
+                "its AIA caIssuers URL ({}) can tell: run with --fetch-issuers",
+                PeerText::join(&top.facts.ca_issuers, ", ")
+            )
+        };
         issue(
-            ChainIssueKind::IncompleteChain,
+            ChainIssueKind::UnknownIssuer,
             Some(pos),
             format!(
                 "certificate #{pos} was issued by `{}`, which the server did not send and the trust store ({}) does not hold: \
-                 a missing intermediate, or a private root (pass it with --ca-file)",
+                 an unknown issuer (a missing intermediate, or a root that is not trusted: pass a private one with --ca-file); \
+                 which one cannot be told without the issuer's certificate, and {aia}",
                 top.facts.issuer, trust.description
             ),
         )
+    }
+}
+
+/// Settles an unknown issuer with issuer certificates fetched from AIA caIssuers URLs
+/// (`fetched`, in the order fetched): through them the chain reaches a trusted root (the
+/// server left out an intermediate: [`ChainIssueKind::IncompleteChain`]), or it ends in a
+/// root that is not trusted (and, when an intermediate had to be fetched on the way, the
+/// server left that out too), or the issuer is still unknown, or the path is invalid.
+pub fn settle_unknown_issuer(
+    chain: &[CertificateDer<'_>],
+    fetched: &[CertificateDer<'_>],
+    trust: &TrustStore,
+    now: UnixTime,
+) -> Vec<ChainIssue> {
+    let observed = time::OffsetDateTime::from_unix_timestamp(now.as_secs() as i64)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let all: Vec<CertificateDer<'_>> = chain.iter().chain(fetched).cloned().collect();
+    let parsed: Vec<x509::Parsed> = all
+        .iter()
+        .enumerate()
+        .filter_map(|(i, der)| x509::parse(i, der, observed).ok())
+        .collect();
+    let leaf = match all.first().map(EndEntityCert::try_from) {
+        Some(Ok(l)) => l,
+        _ => {
+            return vec![issue(
+                ChainIssueKind::InvalidChain,
+                Some(0),
+                "leaf certificate unusable".into(),
+            )]
+        }
+    };
+    let fetched_parsed = &parsed[chain.len().min(parsed.len())..];
+    let names = |certs: &mut dyn Iterator<Item = &x509::Parsed>| {
+        certs
+            .map(|p| format!("`{}`", p.facts.subject))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let fetched_names = names(&mut fetched_parsed.iter());
+    let intermediates = names(&mut fetched_parsed.iter().filter(|p| !p.facts.self_signed));
+    let missing = |detail: String| {
+        issue(
+            ChainIssueKind::IncompleteChain,
+            Some(chain.len().saturating_sub(1)),
+            detail,
+        )
+    };
+    match check_trust(&leaf, &all, &parsed, trust, now) {
+        Ok(()) => vec![missing(format!(
+            "the server did not send the intermediate {fetched_names}: fetched from the AIA caIssuers URL, it completes a path to a root in {}",
+            trust.description
+        ))],
+        Err(mut i) => {
+            i.detail = format!(
+                "{} (with {fetched_names} fetched from AIA caIssuers)",
+                i.detail
+            );
+            let also_missing = i.kind == ChainIssueKind::UntrustedRoot && !intermediates.is_empty();
+            let mut issues = vec![i];
+            if also_missing {
+                issues.push(missing(format!(
+                    "the server did not send the intermediate {intermediates}, fetched from the AIA caIssuers URL"
+                )));
+            }
+            issues
+        }
     }
 }

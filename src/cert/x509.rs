@@ -50,6 +50,7 @@ pub fn parse(position: usize, der: &[u8], now: ::time::OffsetDateTime) -> Result
         _ => Vec::new(),
     };
     let is_ca = matches!(cert.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
+    let ca_issuers = ca_issuers(&cert);
     let sig_oid = cert.signature_algorithm.algorithm.to_id_string();
     let facts = CertificateFacts {
         position,
@@ -67,12 +68,35 @@ pub fn parse(position: usize, der: &[u8], now: ::time::OffsetDateTime) -> Result
         is_ca,
         eku,
         self_signed,
+        ca_issuers: ca_issuers.into_iter().map(PeerText::from).collect(),
     };
     Ok(Parsed {
         facts,
         subject_raw,
         issuer_raw,
     })
+}
+
+/// Most AIA caIssuers URLs kept from one certificate.
+const MAX_CA_ISSUERS: usize = 4;
+
+/// The AIA caIssuers URLs (RFC 5280 §4.2.2.1), at most [`MAX_CA_ISSUERS`].
+fn ca_issuers(cert: &X509Certificate<'_>) -> Vec<String> {
+    let ca_issuers = x509_parser::oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_CA_ISSUERS;
+    cert.extensions()
+        .iter()
+        .filter_map(|e| match e.parsed_extension() {
+            ParsedExtension::AuthorityInfoAccess(aia) => Some(aia),
+            _ => None,
+        })
+        .flat_map(|aia| aia.accessdescs.iter())
+        .filter(|d| d.access_method == ca_issuers)
+        .filter_map(|d| match &d.access_location {
+            GeneralName::URI(u) => Some(u.to_string()),
+            _ => None,
+        })
+        .take(MAX_CA_ISSUERS)
+        .collect()
 }
 
 fn san(g: &GeneralName<'_>) -> Option<String> {

@@ -241,6 +241,11 @@ pub struct Features {
     pub downgrade_sentinel: Option<bool>,
     /// Secure renegotiation (RFC 5746) offered.
     pub secure_renegotiation: Option<bool>,
+    /// What the server did with a second ClientHello sent inside an established TLS 1.2
+    /// connection (client-initiated renegotiation); absent when it could not be asked (no TLS
+    /// 1.2 ECDHE AES-GCM suite, TLS 1.3 only) or in facts from before it was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_renegotiation: Option<ClientRenegotiation>,
     /// TLS-level compression accepted (CRIME).
     pub compression: Option<bool>,
     /// An OCSP response is stapled.
@@ -255,6 +260,28 @@ pub struct Features {
     pub hsts: Option<PeerText>,
     /// Whether the endpoint answered HTTP over TLS at all.
     pub http: Option<bool>,
+}
+
+/// A server's answer to client-initiated renegotiation.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClientRenegotiation {
+    pub answer: RenegotiationAnswer,
+    /// The alert the server sent when it refused with one (`no_renegotiation`, or a fatal one).
+    pub alert: Option<AlertDescription>,
+    /// What happened, in words: the message that decided, or the timeout that did.
+    pub detail: String,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RenegotiationAnswer {
+    /// The server started a second handshake (it sent a ServerHello).
+    Accepted,
+    /// The server sent an alert or closed the connection.
+    Refused,
+    /// The server said nothing within the timeout: the verdict rests on a timeout, not a message.
+    Ignored,
 }
 
 impl TlsFacts {
@@ -366,6 +393,24 @@ pub struct ChainFacts {
     pub name_matches: bool,
     /// Named problems found while validating.
     pub issues: Vec<ChainIssue>,
+    /// Issuer certificates fetched from AIA caIssuers URLs (`--fetch-issuers`) to tell a
+    /// missing intermediate from an untrusted root; empty when none was fetched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fetched_issuers: Vec<IssuerFetch>,
+}
+
+/// One AIA caIssuers fetch: the URL a certificate names, and what it gave.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerFetch {
+    /// Position of the certificate whose AIA named the URL.
+    pub for_position: usize,
+    /// The URL, as the certificate states it (peer text).
+    pub url: PeerText,
+    /// The certificate it gave (position: how far above the last one sent).
+    pub certificate: Option<CertificateFacts>,
+    /// Why it gave none (unreachable, not HTTP 200, not a certificate, too large...).
+    pub error: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
@@ -382,8 +427,14 @@ pub struct ChainIssue {
 pub enum ChainIssueKind {
     /// The chain ends in a self-signed root that is not in the trust store.
     UntrustedRoot,
-    /// The issuer of the last certificate sent was neither sent nor in the trust store.
+    /// The server did not send an intermediate: proven by fetching the missing issuer from
+    /// the certificate's AIA caIssuers URL (`--fetch-issuers`), with which the chain reaches
+    /// a trusted root.
     IncompleteChain,
+    /// The issuer of the last certificate sent was neither sent nor in the trust store, and
+    /// its certificate was not fetched: a missing intermediate and an untrusted root cannot be
+    /// told apart. Clients fail the path either way.
+    UnknownIssuer,
     /// The leaf is not valid for the name (or IP address) that was checked.
     HostnameMismatch,
     /// A path exists but is invalid for another reason (bad signature, constraints, usage...).
@@ -423,6 +474,9 @@ pub struct CertificateFacts {
     pub eku: Vec<String>,
     /// Issued by itself: same subject and issuer, and its signature verifies with its own key.
     pub self_signed: bool,
+    /// AIA caIssuers URLs: where the issuer's certificate can be fetched (peer text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ca_issuers: Vec<PeerText>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]

@@ -322,11 +322,25 @@ impl AlertDescription {
     pub const HANDSHAKE_FAILURE: AlertDescription = AlertDescription(40);
     pub const PROTOCOL_VERSION: AlertDescription = AlertDescription(70);
     pub const INAPPROPRIATE_FALLBACK: AlertDescription = AlertDescription(86);
+    pub const NO_RENEGOTIATION: AlertDescription = AlertDescription(100);
 
     pub fn name(self) -> Option<&'static str> {
         ALERTS.iter().find(|(c, _)| *c == self.0).map(|(_, n)| *n)
     }
+
+    /// Reads an alert as written in the facts: its name, or `(N)` for one the registry lacks.
+    pub fn from_name(text: &str) -> Option<AlertDescription> {
+        if let Some(n) = text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+            return n.parse().ok().map(AlertDescription);
+        }
+        ALERTS
+            .iter()
+            .find(|(_, n)| *n == text)
+            .map(|(c, _)| AlertDescription(*c))
+    }
 }
+
+text_serde!(AlertDescription, AlertDescription::from_name, "a TLS alert");
 
 impl fmt::Display for AlertDescription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

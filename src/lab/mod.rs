@@ -60,6 +60,8 @@ pub struct LeafSpec {
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     pub alg: KeyAlg,
+    /// AIA caIssuers URLs the leaf names (where its issuer's certificate is served).
+    pub ca_issuers: Vec<String>,
 }
 
 impl LeafSpec {
@@ -71,8 +73,42 @@ impl LeafSpec {
             not_before: now - Duration::days(1),
             not_after: now - Duration::days(1) + Duration::days(days),
             alg: KeyAlg::EcdsaP256,
+            ca_issuers: Vec::new(),
         }
     }
+}
+
+/// A DER TLV: `tag`, a definite length, `content`.
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// The Authority Information Access extension (RFC 5280 §4.2.2.1) naming caIssuers URLs.
+fn aia_extension(urls: &[String]) -> rcgen::CustomExtension {
+    // id-ad-caIssuers, 1.3.6.1.5.5.7.48.2
+    const CA_ISSUERS: [u8; 8] = [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
+    let descriptions: Vec<u8> = urls
+        .iter()
+        .flat_map(|u| {
+            let body = [der(0x06, &CA_ISSUERS), der(0x86, u.as_bytes())].concat();
+            der(0x30, &body)
+        })
+        .collect();
+    rcgen::CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], der(0x30, &descriptions))
 }
 
 fn ca_params(name: &str) -> Result<CertificateParams, rcgen::Error> {
@@ -106,6 +142,9 @@ fn leaf_params(spec: &LeafSpec) -> Result<CertificateParams, rcgen::Error> {
     ];
     p.not_before = spec.not_before;
     p.not_after = spec.not_after;
+    if !spec.ca_issuers.is_empty() {
+        p.custom_extensions.push(aia_extension(&spec.ca_issuers));
+    }
     Ok(p)
 }
 
@@ -273,17 +312,55 @@ async fn serve_with(
                 else {
                     return;
                 };
-                if let Some(response) = http.as_ref() {
-                    let mut buf = [0u8; 2048];
-                    if let Ok(Ok(n)) =
-                        tokio::time::timeout(StdDuration::from_secs(10), tls.read(&mut buf)).await
-                    {
-                        if n > 0 {
-                            let _ = tls.write_all(response.as_bytes()).await;
-                        }
+                // Like a real service, wait for the client to speak (or leave) before
+                // answering or closing: an HTTP response when configured, else a close.
+                let mut buf = [0u8; 2048];
+                let read =
+                    tokio::time::timeout(StdDuration::from_secs(10), tls.read(&mut buf)).await;
+                if let (Some(response), Ok(Ok(n))) = (http.as_ref(), read) {
+                    if n > 0 {
+                        let _ = tls.write_all(response.as_bytes()).await;
                     }
                 }
                 let _ = tls.shutdown().await;
+            });
+        }
+    });
+    Ok(LabServer { addr, task })
+}
+
+/// A plain-HTTP server on 127.0.0.1 answering `GET` for each of `files` (path, body) and 404
+/// for anything else: where a lab CA publishes its certificates (AIA caIssuers).
+pub async fn serve_files(files: Vec<(String, Vec<u8>)>) -> anyhow::Result<LabServer> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    let files = Arc::new(files);
+    let task = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let files = files.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while head.len() < 8192 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tokio::time::timeout(StdDuration::from_secs(10), stream.read(&mut buf))
+                        .await
+                    {
+                        Ok(Ok(n)) if n > 0 => head.extend_from_slice(&buf[..n]),
+                        _ => return,
+                    }
+                }
+                let line = String::from_utf8_lossy(&head);
+                let path = line.split_whitespace().nth(1).unwrap_or("");
+                let answer = match files.iter().find(|(p, _)| p == path) {
+                    Some((_, body)) => [
+                        format!("HTTP/1.1 200 OK\r\nContent-Type: application/pkix-cert\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).into_bytes(),
+                        body.clone(),
+                    ]
+                    .concat(),
+                    None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+                };
+                let _ = stream.write_all(&answer).await;
+                let _ = stream.shutdown().await;
             });
         }
     });
@@ -325,6 +402,7 @@ pub async fn demo() -> anyhow::Result<Demo> {
         not_before: now - Duration::days(400),
         not_after: now - Duration::days(12),
         alg: KeyAlg::Rsa2048,
+        ca_issuers: Vec::new(),
     })?;
     let s = serve(ServerSpec::new(vec![old.cert], old.key).tls12_only()).await?;
     targets.push(target("legacy", s.addr, "legacy.demo.test")?);
@@ -340,8 +418,14 @@ pub async fn demo() -> anyhow::Result<Demo> {
     targets.push(target("wrong-name", s.addr, "api.demo.test")?);
     servers.push(s);
 
-    // 4. Missing intermediate, and a two-year certificate.
-    let long = inter.leaf(&LeafSpec::valid("portal.demo.test", 730))?;
+    // 4. Missing intermediate, and a two-year certificate. The leaf names where its issuer is
+    // published (AIA caIssuers, served on 127.0.0.1), so fetching it proves what is missing.
+    let ca = serve_files(vec![("/issuing.der".into(), inter.cert.to_vec())]).await?;
+    let long = inter.leaf(&LeafSpec {
+        ca_issuers: vec![format!("http://{}/issuing.der", ca.addr)],
+        ..LeafSpec::valid("portal.demo.test", 730)
+    })?;
+    servers.push(ca);
     let s = serve(ServerSpec::new(vec![long.cert], long.key)).await?;
     targets.push(target("no-intermediate", s.addr, "portal.demo.test")?);
     servers.push(s);
@@ -352,6 +436,7 @@ pub async fn demo() -> anyhow::Result<Demo> {
         not_before: now - Duration::days(78),
         not_after: now + Duration::days(12),
         alg: KeyAlg::EcdsaP384,
+        ca_issuers: Vec::new(),
     })?;
     let s = serve(ServerSpec::new(
         vec![soon.cert, inter.cert.clone()],

@@ -22,6 +22,8 @@ pub struct ScanSettings {
     pub trust: Option<TrustKind>,
     /// CA files, resolved relative to the plan file.
     pub ca_files: Vec<PathBuf>,
+    /// Fetch unknown issuers from their AIA caIssuers URLs.
+    pub fetch_issuers: Option<bool>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -107,6 +109,7 @@ struct RawScan {
     trust: Option<TrustKind>,
     #[serde(default)]
     ca_files: Vec<String>,
+    fetch_issuers: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -145,6 +148,7 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
             settings.concurrency = Some(*c.get_ref() as usize);
         }
         settings.trust = scan.trust;
+        settings.fetch_issuers = scan.fetch_issuers;
         settings.ca_files = scan.ca_files.iter().map(|f| base.join(f)).collect();
     }
     let mut endpoints = Vec::with_capacity(raw.endpoint.len());

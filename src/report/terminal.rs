@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::model::Report;
 use super::safe::{self, terminal as t};
-use crate::facts::{EndpointFacts, Support};
+use crate::facts::{EndpointFacts, RenegotiationAnswer, Support};
 use crate::policy::{Finding, Severity, Status};
 
 struct Paint(bool);
@@ -427,6 +427,14 @@ fn features_line(out: &mut String, p: &Paint, f: &EndpointFacts) {
         yn(fe.compression),
         yn(fe.ocsp_stapling)
     ));
+    if let Some(r) = &fe.client_renegotiation {
+        let answer = match r.answer {
+            RenegotiationAnswer::Accepted => "accepted",
+            RenegotiationAnswer::Refused => "refused",
+            RenegotiationAnswer::Ignored => "ignored",
+        };
+        parts.push(format!("client reneg {answer}"));
+    }
     if !fe.alpn.is_empty() {
         parts.push(format!("ALPN {}", t(&fe.alpn.join(","))));
     }

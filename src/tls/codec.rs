@@ -79,6 +79,10 @@ pub struct HelloSpec<'a> {
     pub compression: bool,
     /// ALPN protocols offered (none: no extension).
     pub alpn: &'a [&'a str],
+    /// A renegotiating hello (RFC 5746): the renegotiation_info extension carrying the
+    /// client's verify_data from the connection's Finished (empty when the server did not
+    /// offer secure renegotiation), and no SCSV.
+    pub renegotiation: Option<&'a [u8]>,
 }
 
 impl<'a> HelloSpec<'a> {
@@ -91,6 +95,7 @@ impl<'a> HelloSpec<'a> {
             fallback_scsv: false,
             compression: false,
             alpn: &[],
+            renegotiation: None,
         }
     }
 }
@@ -146,7 +151,7 @@ pub fn client_hello(spec: &HelloSpec<'_>, random: [u8; 32]) -> Vec<u8> {
             }
             w.nested(2, |w| {
                 spec.suites.iter().for_each(|s| w.u16(*s));
-                if !tls13 {
+                if !tls13 && spec.renegotiation.is_none() {
                     w.u16(EMPTY_RENEGOTIATION_INFO_SCSV);
                 }
                 if spec.fallback_scsv {
@@ -181,6 +186,11 @@ pub fn client_hello(spec: &HelloSpec<'_>, random: [u8; 32]) -> Vec<u8> {
                     });
                 }
                 w.extension(ext::STATUS_REQUEST, |w| w.bytes(&[1, 0, 0, 0, 0]));
+                if let Some(verify_data) = spec.renegotiation {
+                    w.extension(ext::RENEGOTIATION_INFO, |w| {
+                        w.nested(1, |w| w.bytes(verify_data))
+                    });
+                }
                 w.extension(ext::EXTENDED_MASTER_SECRET, |_| {});
                 w.extension(ext::SESSION_TICKET, |_| {});
                 if !spec.alpn.is_empty() {

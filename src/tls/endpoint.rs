@@ -8,7 +8,7 @@ use super::handshake::{modern_handshake, ModernError, ModernOutcome};
 use super::prober::Prober;
 use super::transport::{resolve, Connector, Route};
 use super::versions::{self, Versions};
-use super::{http, ProbeConfig};
+use super::{http, issuers, renegotiation, ProbeConfig};
 use crate::cert;
 use crate::facts::{
     ChainFacts, Coverage, EndpointFacts, Features, GroupFacts, PeerText, ProbeError,
@@ -98,8 +98,9 @@ fn unreachable(modern: &ModernOutcome, connector: &Connector) -> Option<ProbeErr
     }
 }
 
-/// Step: the chain a modern client gets (or the first one a raw hello brought back), judged,
-/// and the other chains the server sends for other key types.
+/// Step: the chain a modern client gets (or the first one a raw hello brought back), judged
+/// (with an unknown issuer fetched from its AIA URL when the user allows it), and the other
+/// chains the server sends for other key types.
 async fn chains(
     probe: &mut Prober<'_>,
     modern: &ModernOutcome,
@@ -114,9 +115,12 @@ async fn chains(
             .clone()
             .map(|c| c.into_iter().map(CertificateDer::from).collect())
     });
-    let main = chain
+    let mut main = chain
         .as_ref()
         .map(|c| cert::inspect(c, target, &cfg.trust, started));
+    if let (true, Some(facts), Some(sent)) = (cfg.fetch_issuers, main.as_mut(), chain.as_ref()) {
+        issuers::settle(facts, sent, cfg, started).await;
+    }
     let seen: Vec<Vec<u8>> = chain
         .iter()
         .filter_map(|c| c.first().map(|l| l.to_vec()))
@@ -161,7 +165,8 @@ fn refused_everything(
     })
 }
 
-/// Steps: key-exchange groups, protocol features, then HTTP where the endpoint may speak it.
+/// Steps: key-exchange groups, protocol features, client-initiated renegotiation, then HTTP
+/// where the endpoint may speak it.
 async fn groups_and_features(
     probe: &mut Prober<'_>,
     modern: &ModernOutcome,
@@ -183,8 +188,25 @@ async fn groups_and_features(
             .alpn
             .iter()
             .any(|p| p == "h2" || p.starts_with("http"));
+    // The two are independent and may each wait out a timeout (a server that ignores the
+    // second hello, one that never answers HTTP): they run side by side.
+    let connector = probe.connector;
+    let reneg = async {
+        if !renegotiation::askable(&versions.suites) {
+            return None;
+        }
+        let secure = features.secure_renegotiation;
+        renegotiation::client_renegotiation(connector, probe.target.server_name(), secure).await
+    };
+    let headers = async {
+        if other_protocol {
+            return (None, None);
+        }
+        http::http_headers(connector, probe.target.server_name()).await
+    };
+    let (client_renegotiation, (http, hsts)) = tokio::join!(reneg, headers);
+    features.client_renegotiation = client_renegotiation;
     if !other_protocol {
-        let (http, hsts) = http::http_headers(probe.connector, probe.target.server_name()).await;
         features.http = http;
         features.hsts = hsts.map(PeerText::from);
     }

@@ -113,7 +113,20 @@ impl std::fmt::Display for ModernError {
 pub(super) fn recording_config(
     alpn: &[&[u8]],
 ) -> Result<(rustls::ClientConfig, Arc<RecordingVerifier>), rustls::Error> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    let versions: [&'static rustls::SupportedProtocolVersion; 2] =
+        [&rustls::version::TLS13, &rustls::version::TLS12];
+    recording_config_with(provider, &versions, alpn)
+}
+
+/// A client configuration that records what the server sends and accepts any chain, over
+/// `provider` (its suites and groups) and `versions`.
+pub(super) fn recording_config_with(
+    provider: CryptoProvider,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    alpn: &[&[u8]],
+) -> Result<(rustls::ClientConfig, Arc<RecordingVerifier>), rustls::Error> {
+    let provider = Arc::new(provider);
     let verifier = Arc::new(RecordingVerifier {
         provider: provider.clone(),
         chain: Mutex::new(None),
@@ -121,7 +134,7 @@ pub(super) fn recording_config(
         ocsp: Mutex::new(false),
     });
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+        .with_protocol_versions(versions)?
         .dangerous()
         .with_custom_certificate_verifier(verifier.clone())
         .with_no_client_auth();

@@ -13,13 +13,16 @@ pub mod codec;
 pub mod deframer;
 mod endpoint;
 mod features;
+pub mod fetch;
 mod groups;
 mod handshake;
 mod http;
+mod issuers;
 pub mod limits;
 pub mod openssl_names;
 mod prober;
 pub mod raw;
+mod renegotiation;
 pub mod sslv2;
 pub mod suites;
 pub mod transport;
@@ -42,6 +45,9 @@ pub struct ProbeConfig {
     pub trust: Arc<TrustStore>,
     /// Connection caps shared by every probe of a scan.
     pub limits: Arc<limits::Limits>,
+    /// Fetch an unknown issuer's certificate from its AIA caIssuers URL (it contacts the CA
+    /// the certificate names, not the endpoint): `--fetch-issuers`.
+    pub fetch_issuers: bool,
 }
 
 impl ProbeConfig {
@@ -50,6 +56,7 @@ impl ProbeConfig {
             timeout,
             trust,
             limits: Arc::default(),
+            fetch_issuers: false,
         }
     }
 }

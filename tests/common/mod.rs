@@ -424,6 +424,18 @@ impl Drop for NginxServer {
 /// Starts nginx with `server_body` inside a `server { listen ...; }` block, serving from `dir`
 /// (certificates named in the body are relative to it). Returns once it accepts connections.
 pub fn nginx_server(server_body: &str, dir: &Path) -> NginxServer {
+    nginx_listening(" ssl", server_body, dir)
+}
+
+/// A plain-HTTP nginx on 127.0.0.1 serving the files of `dir/www` (where a CA publishes its
+/// certificates for AIA caIssuers, its CRLs...). Returns once it accepts connections.
+pub fn nginx_files(dir: &Path) -> NginxServer {
+    std::fs::create_dir_all(dir.join("www")).unwrap();
+    let body = format!("    root {}/www;", dir.display());
+    nginx_listening("", &body, dir)
+}
+
+fn nginx_listening(listen_options: &str, server_body: &str, dir: &Path) -> NginxServer {
     let bin = if Path::new("/usr/sbin/nginx").exists() {
         "/usr/sbin/nginx"
     } else {
@@ -442,7 +454,7 @@ pub fn nginx_server(server_body: &str, dir: &Path) -> NginxServer {
          events {{ worker_connections 64; }}\n\
          http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
          fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
-         server {{\n    listen 127.0.0.1:{port} ssl;\n{server_body}\n  }}\n}}\n"
+         server {{\n    listen 127.0.0.1:{port}{listen_options};\n{server_body}\n  }}\n}}\n"
     );
     write(dir, "nginx.conf", &conf);
     let mut child = Command::new(bin)
@@ -512,4 +524,59 @@ pub fn assert_xml_parses(path: &Path) {
         path.display(),
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+/// The truth of client-initiated renegotiation, from `openssl s_client` itself: it connects with
+/// TLS 1.2, types `R`, and the server either runs a second handshake (s_client verifies its
+/// certificate again: `verify return`) or refuses (an error line). Decided on the first of
+/// those lines after `RENEGOTIATING`, not on a delay.
+pub fn s_client_renegotiates(addr: SocketAddr) -> bool {
+    use std::io::Write;
+    let mut child = Command::new(openssl_bin())
+        .args(["s_client", "-connect", &addr.to_string(), "-tls1_2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start openssl s_client");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let out = child.stdout.take().unwrap();
+    let err = child.stderr.take().unwrap();
+    let tx2 = tx.clone();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    std::thread::spawn(move || {
+        for l in BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx2.send(l);
+        }
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    let (mut sent, mut asked) = (false, false);
+    let mut verdict = None;
+    let mut seen = Vec::new();
+    while verdict.is_none() {
+        let Ok(line) = rx.recv_timeout(Duration::from_secs(20)) else {
+            break;
+        };
+        if !sent && line.contains("Verify return code") {
+            sent = true;
+            // The first handshake is done: ask for the second one.
+            stdin.write_all(b"R\n").unwrap();
+            stdin.flush().unwrap();
+        }
+        if line.contains("RENEGOTIATING") {
+            asked = true;
+        } else if asked && line.contains("verify return") {
+            verdict = Some(true);
+        } else if asked && (line.contains(":error:") || line.contains("alert")) {
+            verdict = Some(false);
+        }
+        seen.push(line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    verdict.unwrap_or_else(|| panic!("s_client gave no renegotiation verdict: {seen:#?}"))
 }

@@ -219,7 +219,12 @@ pub fn untrusted_root(ctx: &Ctx<'_>) -> Outcome {
 }
 
 fn untrusted_root_of(_ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
-    let bad = issues_of(c, ChainIssueKind::UntrustedRoot);
+    // An unknown issuer fails too: whether an intermediate is missing or the root is not
+    // trusted, the chain as served reaches no trusted root.
+    let bad: Vec<String> = issues_of(c, ChainIssueKind::UntrustedRoot)
+        .into_iter()
+        .chain(issues_of(c, ChainIssueKind::UnknownIssuer))
+        .collect();
     if !bad.is_empty() {
         return Outcome::fail(bad);
     }
@@ -229,7 +234,14 @@ fn untrusted_root_of(_ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
             c.trust_store
         )]);
     }
-    let blocking: Vec<String> = issues_of(c, ChainIssueKind::IncompleteChain)
+    let proven = issues_of(c, ChainIssueKind::IncompleteChain);
+    if !proven.is_empty() && issues_of(c, ChainIssueKind::InvalidChain).is_empty() {
+        return Outcome::pass([format!(
+            "with the intermediate fetched from its AIA URL, the chain validates to a root in {}",
+            c.trust_store
+        )]);
+    }
+    let blocking: Vec<String> = proven
         .into_iter()
         .chain(issues_of(c, ChainIssueKind::InvalidChain))
         .chain(issues_of(c, ChainIssueKind::ValidationLimit))
@@ -266,8 +278,9 @@ fn incomplete_chain_of(_ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
             c.certificates.len()
         )]);
     }
-    let blocking: Vec<String> = issues_of(c, ChainIssueKind::InvalidChain)
+    let blocking: Vec<String> = issues_of(c, ChainIssueKind::UnknownIssuer)
         .into_iter()
+        .chain(issues_of(c, ChainIssueKind::InvalidChain))
         .chain(issues_of(c, ChainIssueKind::ValidationLimit))
         .collect();
     Outcome::not_observed(format!(

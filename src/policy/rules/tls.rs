@@ -12,7 +12,8 @@ macro_rules! tls_or_return {
     };
 }
 use crate::facts::{
-    Authentication, BulkCipher, CipherSuiteInfo, KeyExchange, NamedGroup, ProtocolVersion, Support,
+    Authentication, BulkCipher, CipherSuiteInfo, KeyExchange, NamedGroup, ProtocolVersion,
+    RenegotiationAnswer, Support,
 };
 use crate::policy::catalog::{Check, Ctx, ParamDef, ParamKind, RuleDef};
 use crate::policy::finding::{Outcome, Severity, Status};
@@ -35,6 +36,7 @@ pub(super) const RULES: &[RuleDef] = &[
     FALLBACK_PROTECTION,
     NO_COMPRESSION,
     SECURE_RENEGOTIATION,
+    CLIENT_RENEGOTIATION,
     POST_QUANTUM,
 ];
 
@@ -618,6 +620,36 @@ pub fn secure_renegotiation(ctx: &Ctx<'_>) -> Outcome {
         Some(true) => Outcome::pass(["the ServerHello carries renegotiation_info (RFC 5746)".to_string()]),
         Some(false) => Outcome::fail(["the ServerHello lacks renegotiation_info: renegotiation is not secured (CVE-2009-3555)".to_string()]),
         None => Outcome::not_observed("no TLS 1.2-or-older ServerHello was examined"),
+    }
+}
+
+pub(super) const CLIENT_RENEGOTIATION: RuleDef = RuleDef {
+    id: "tls.client_renegotiation",
+    title: "Clients cannot start a renegotiation",
+    severity: Severity::Medium,
+    needs: &["tls.features.client_renegotiation"],
+    remediation: "Refuse client-initiated renegotiation: OpenSSL 3 refuses it unless SSL_OP_ALLOW_CLIENT_RENEGOTIATION (s_server `-client_renegotiation`) is set; OpenSSL 1.1.1 servers set SSL_OP_NO_RENEGOTIATION; nginx, HAProxy and rustls refuse it; Apache and others: upgrade.",
+    reference: "CVE-2011-1473 (a client makes the server redo its handshake at will); sslyze session_renegotiation; testssl.sh -R",
+    params: &[],
+    check: Check::Endpoint(client_renegotiation),
+};
+
+pub fn client_renegotiation(ctx: &Ctx<'_>) -> Outcome {
+    let tls = tls_or_return!(ctx);
+    if !tls
+        .suites
+        .iter()
+        .any(|v| v.version < ProtocolVersion::Tls13)
+        && !tls.suites.is_empty()
+    {
+        return Outcome::not_applicable("TLS 1.3 only: there is no renegotiation");
+    }
+    match &tls.features.client_renegotiation {
+        Some(r) if r.answer == RenegotiationAnswer::Accepted => Outcome::fail([r.detail.clone()]),
+        Some(r) => Outcome::pass([r.detail.clone()]),
+        None => Outcome::not_observed(
+            "client renegotiation is asked on an open TLS 1.2 connection with an ECDHE AES-GCM suite: this endpoint accepts no such suite, or the handshake failed, or it closed the connection right after the handshake",
+        ),
     }
 }
 
