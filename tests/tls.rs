@@ -658,3 +658,195 @@ async fn openssl_static_rsa_only_and_one_tls13_suite() {
     let facts = probe(only12.addr, Some("rsa.test"), trust_pem(&root)).await;
     assert_eq!(facts.tls.as_ref().unwrap().forward_secrecy, Coverage::None);
 }
+
+/// Facts of one endpoint as JSON, with what depends on timing alone taken out (the figure a
+/// renegotiation "ignored" verdict waited, which follows the connection's measured set-up).
+fn comparable(facts: &EndpointFacts) -> serde_json::Value {
+    let mut v = serde_json::to_value(facts).unwrap();
+    if let Some(r) = v.pointer_mut("/tls/features/client_renegotiation/detail") {
+        *r = serde_json::Value::Null;
+    }
+    v
+}
+
+/// The paths where two JSON values differ, for a readable failure.
+fn differences(a: &serde_json::Value, b: &serde_json::Value, path: &str, out: &mut Vec<String>) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for k in x.keys().chain(y.keys()).collect::<BTreeSet<_>>() {
+                let (l, r) = (
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                );
+                differences(l, r, &format!("{path}/{k}"), out);
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (l, r)) in x.iter().zip(y).enumerate() {
+                differences(l, r, &format!("{path}/{i}"), out);
+            }
+        }
+        _ if a != b => out.push(format!("{path}: sequential {a} · side by side {b}")),
+        _ => {}
+    }
+}
+
+/// Issue 16: probing side by side (steps, versions, suite batches, features at once, under the
+/// per-host cap) gives the same facts as one hello after another, connection count included,
+/// on every kind of peer the suite uses: the demo's rustls endpoints (TLS 1.3, TLS 1.2 RSA,
+/// bad chains), `openssl s_server` with everything in server order, with legacy CBC versions,
+/// with an ECDSA P-256 certificate and five curves, nginx, and a scripted SSLv3/RC4 peer.
+#[tokio::test]
+async fn side_by_side_and_sequential_probing_give_the_same_facts() {
+    let demo = lab::demo().await.unwrap();
+    let demo_trust = std::sync::Arc::new(demo.trust.clone());
+    let mut peers: Vec<(
+        vetcrypt::plan::Target,
+        std::sync::Arc<vetcrypt::cert::TrustStore>,
+    )> = demo
+        .targets
+        .iter()
+        .map(|t| (t.clone(), demo_trust.clone()))
+        .collect();
+
+    let dir = workdir();
+    let root = trust_pem(&rsa_cert(dir.path(), "modes.test"));
+    let cert = ["-cert", "c.pem", "-key", "k.pem"];
+    let with = |extra: &[&str]| -> Vec<String> {
+        cert.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+    let configs = [
+        with(&["-serverpref", "-cipher", "ALL:COMPLEMENTOFALL:@SECLEVEL=0"]),
+        with(&[
+            "-no_tls1_3",
+            "-cipher",
+            "ECDHE-RSA-AES128-SHA:AES256-SHA:DES-CBC3-SHA:@SECLEVEL=0",
+        ]),
+        with(&["-client_renegotiation", "-tls1_2"]),
+    ];
+    let servers: Vec<OpensslServer> = configs
+        .iter()
+        .map(|args| {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            openssl_server(&args, dir.path())
+        })
+        .collect();
+    for s in &servers {
+        peers.push((target(s.addr, Some("modes.test")), root.clone()));
+    }
+
+    let ec_dir = workdir();
+    openssl(
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "ec.key",
+        ],
+        ec_dir.path(),
+    );
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-key",
+            "ec.key",
+            "-out",
+            "ec.pem",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=ec.test",
+        ],
+        ec_dir.path(),
+    );
+    let ec = openssl_server(
+        &[
+            "-cert",
+            "ec.pem",
+            "-key",
+            "ec.key",
+            "-tls1_2",
+            "-groups",
+            "X25519:P-256:P-384:P-521:X448",
+        ],
+        ec_dir.path(),
+    );
+    peers.push((target(ec.addr, Some("ec.test")), root.clone()));
+
+    let nginx_dir = workdir();
+    let nginx_root = trust_pem(&rsa_cert(nginx_dir.path(), "nginx.test"));
+    let nginx = nginx_server(
+        "    ssl_certificate c.pem;\n    ssl_certificate_key k.pem;\n    ssl_protocols TLSv1.2 TLSv1.3;\n    \
+         location / { return 200 \"ok\"; }",
+        nginx_dir.path(),
+    );
+    peers.push((target(nginx.addr, Some("nginx.test")), nginx_root));
+
+    let legacy = scripted_legacy(vec![0x0300, 0x0301], vec![0x0005, 0x000a, 0x0003]).await;
+    peers.push((target(legacy.addr, Some("old.test")), root.clone()));
+
+    for (t, trust) in &peers {
+        let mut cfg = ProbeConfig::new(TIMEOUT, trust.clone());
+        cfg.sequential = true;
+        let one_by_one = vetcrypt::tls::probe_endpoint(t, &cfg).await;
+        cfg.sequential = false;
+        let side_by_side = vetcrypt::tls::probe_endpoint(t, &cfg).await;
+        assert!(one_by_one.error.is_none(), "{t:?}: {:?}", one_by_one.error);
+        let mut diff = Vec::new();
+        differences(
+            &comparable(&one_by_one),
+            &comparable(&side_by_side),
+            "",
+            &mut diff,
+        );
+        assert!(diff.is_empty(), "{}: {diff:#?}", t.authority());
+    }
+}
+
+/// Issue 16: a server that drops hellos of the versions it refuses without a word (a tarpit,
+/// some middleboxes) is not an outage. Once it has answered other hellos, its silence (twice,
+/// within a few measured round trips, not the whole timeout) is its refusal: the versions are
+/// rejected and say the verdict rests on a timeout, and every other step still runs.
+#[tokio::test]
+async fn silently_dropped_hellos_are_refusals_resting_on_a_timeout() {
+    // TLS 1.2 only, ECDHE-RSA-AES128-GCM-SHA256 and AES128-SHA; older hellos are dropped.
+    let peer = scripted_tarpit(vec![0x0303], vec![0xc02f, 0x002f]).await;
+    let facts = probe(
+        peer.addr,
+        Some("tarpit.test"),
+        trust_pem(&Ca::root("R").unwrap().pem),
+    )
+    .await;
+    assert!(facts.error.is_none(), "{:?}", facts.error);
+    let tls = facts.tls.as_ref().unwrap();
+    let p = |v| tls.protocol(v).unwrap();
+    assert_eq!(p(ProtocolVersion::Tls12).support, Support::Accepted);
+    assert!(!p(ProtocolVersion::Tls12).silent);
+    assert_eq!(
+        enumerated(&facts, ProtocolVersion::Tls12),
+        BTreeSet::from([0xc02f, 0x002f])
+    );
+    for v in [
+        ProtocolVersion::Tls11,
+        ProtocolVersion::Tls10,
+        ProtocolVersion::Ssl3,
+    ] {
+        assert_eq!(p(v).support, Support::Rejected, "{v}: {}", p(v).detail);
+        assert!(p(v).silent, "{v}: {}", p(v).detail);
+        assert!(
+            p(v).detail.contains("resting on a timeout"),
+            "{v}: {}",
+            p(v).detail
+        );
+    }
+    // TLS 1.3 is refused with an alert, not by silence.
+    assert!(!p(ProtocolVersion::Tls13).silent);
+    let findings = judge(&facts);
+    assert_status(&findings, "tls.min_version", Status::Pass);
+    assert_status(&findings, "tls.forward_secrecy", Status::Fail);
+}

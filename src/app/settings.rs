@@ -82,6 +82,7 @@ impl ProbeSettings {
             trust: Arc::new(trust),
             limits: Arc::new(Limits::new(self.max_conn_per_host, self.rate)),
             fetch_issuers: self.fetch_issuers,
+            sequential: false,
         })
     }
 }

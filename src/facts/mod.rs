@@ -349,6 +349,10 @@ pub struct ProtocolSupport {
     pub support: Support,
     /// What the server answered: the suite it chose, the alert it sent, or why the probe failed.
     pub detail: String,
+    /// Refused by silence: the server answered other hellos but dropped this version's
+    /// without a word, twice, so the verdict rests on a timeout rather than an alert.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub silent: bool,
 }
 
 /// A cipher suite, described from the IANA registry.

@@ -212,7 +212,8 @@ pub async fn next_event<S: AsyncRead + Unpin>(
     stream: &mut S,
     d: &mut Deframer,
 ) -> Result<Event, ReadError> {
-    let mut chunk = [0u8; 8192];
+    // On the heap: this future sits under several levels of steps run side by side.
+    let mut chunk = vec![0u8; 8192];
     loop {
         if let Some(ev) = d.next_event()? {
             return Ok(ev);

@@ -11,8 +11,8 @@ use super::versions::{self, Versions};
 use super::{http, issuers, renegotiation, ProbeConfig};
 use crate::cert;
 use crate::facts::{
-    ChainFacts, Coverage, EndpointFacts, Features, GroupFacts, PeerText, ProbeError,
-    ProbeErrorKind, ProtocolSupport, Sslv2Support, Support, TlsFacts, VersionSuites,
+    Authentication, ChainFacts, Coverage, EndpointFacts, Features, GroupFacts, PeerText,
+    ProbeError, ProbeErrorKind, ProtocolSupport, Sslv2Support, Support, TlsFacts, VersionSuites,
 };
 use crate::subject::Target;
 
@@ -45,19 +45,35 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
         return facts;
     }
 
-    let mut probe = Prober::new(&connector, target);
-    let versions = versions::probe(&mut probe, &modern).await;
-    let (certificates, other_chains) = chains(&mut probe, &modern, &versions, cfg, started).await;
-    facts.certificates = certificates;
-    facts.other_chains = other_chains;
-    let sslv2 = probe.sslv2().await;
+    let probe = Prober::new(&connector, target, cfg.sequential);
+    if !matches!(
+        modern.result,
+        Err(ModernError::Timeout | ModernError::Connect(_))
+    ) {
+        probe.mark_responsive();
+    }
+    // Versions (side by side) and SSLv2 need nothing but the address; chains, groups and
+    // features need the suites, and run side by side after them.
+    let (versions, sslv2) = probe
+        .both(versions::probe(&probe, &modern), probe.sslv2())
+        .await;
     facts.error = refused_everything(&probe, &modern, &versions.protocols, &sslv2);
     let usable = facts.error.is_none();
-    let (groups, features) = if usable {
-        groups_and_features(&mut probe, &modern, &versions).await
-    } else {
-        Default::default()
+    let more = async {
+        if usable {
+            groups_and_features(&probe, &modern, &versions).await
+        } else {
+            Default::default()
+        }
     };
+    let ((certificates, other_chains), (groups, mut features)) = probe
+        .both(chains(&probe, &modern, &versions, cfg, started), more)
+        .await;
+    if usable {
+        lingering(&probe, &versions, &mut features).await;
+    }
+    facts.certificates = certificates;
+    facts.other_chains = other_chains;
     let Versions {
         protocols, suites, ..
     } = versions;
@@ -102,7 +118,7 @@ fn unreachable(modern: &ModernOutcome, connector: &Connector) -> Option<ProbeErr
 /// (with an unknown issuer fetched from its AIA URL when the user allows it), and the other
 /// chains the server sends for other key types.
 async fn chains(
-    probe: &mut Prober<'_>,
+    probe: &Prober<'_>,
     modern: &ModernOutcome,
     versions: &Versions,
     cfg: &ProbeConfig,
@@ -125,8 +141,20 @@ async fn chains(
         .iter()
         .filter_map(|c| c.first().map(|l| l.to_vec()))
         .collect();
+    let seen_auth = main
+        .as_ref()
+        .and_then(|m| m.certificates.first())
+        .and_then(|leaf| match leaf.key.algorithm.as_str() {
+            "RSA" => Some(Authentication::Rsa),
+            "EC" => Some(Authentication::Ecdsa),
+            "DSA" => Some(Authentication::Dss),
+            _ => None,
+        });
     let mut others = Vec::new();
-    for other in probe.chains_by_key_type(&versions.suites, seen).await {
+    for other in probe
+        .chains_by_key_type(&versions.suites, seen, seen_auth)
+        .await
+    {
         let der: Vec<CertificateDer<'static>> =
             other.into_iter().map(CertificateDer::from).collect();
         others.push(cert::inspect(&der, target, &cfg.trust, started));
@@ -148,7 +176,7 @@ fn refused_everything(
         return None;
     }
     let addr = probe.connector.addr();
-    Some(match (&probe.not_tls, e) {
+    Some(match (&probe.not_tls(), e) {
         (Some(banner), _) => err(
             ProbeErrorKind::NotTls,
             format!("{addr} does not speak TLS: it sent `{banner}`"),
@@ -165,52 +193,39 @@ fn refused_everything(
     })
 }
 
-/// Steps: key-exchange groups, protocol features, client-initiated renegotiation, then HTTP
-/// where the endpoint may speak it.
+/// Steps, side by side: key-exchange groups and protocol features (raw hellos only).
 async fn groups_and_features(
-    probe: &mut Prober<'_>,
+    probe: &Prober<'_>,
     modern: &ModernOutcome,
     versions: &Versions,
 ) -> (GroupFacts, Features) {
-    let groups = probe.groups(&versions.suites).await;
-    let mut features = probe
-        .features(
-            &versions.protocols,
-            &versions.suites,
-            modern.result.as_ref().ok(),
-        )
-        .await;
-    // HTTP is asked on any port (vendor APIs live on many), unless ALPN says the endpoint
-    // speaks something else. `http`: Some(false) when it answered but not in HTTP, None when
-    // it said nothing within the timeout — apart from "no HSTS header" (`hsts` None on HTTP).
-    let other_protocol = !features.alpn.is_empty()
-        && !features
-            .alpn
-            .iter()
-            .any(|p| p == "h2" || p.starts_with("http"));
-    // The two are independent and may each wait out a timeout (a server that ignores the
-    // second hello, one that never answers HTTP): they run side by side.
+    let features = probe.features(
+        &versions.protocols,
+        &versions.suites,
+        modern.result.as_ref().ok(),
+    );
+    probe.both(probe.groups(&versions.suites), features).await
+}
+
+/// Last steps, one after the other once every raw hello is answered: client-initiated
+/// renegotiation (which needs to know whether renegotiation is secured), then the HTTP GET.
+/// Both keep a connection open while they wait for an answer, so nothing runs beside them: a
+/// server that serves one connection at a time (`openssl s_server`) would keep every other
+/// question waiting.
+async fn lingering(probe: &Prober<'_>, versions: &Versions, features: &mut Features) {
     let connector = probe.connector;
-    let reneg = async {
-        if !renegotiation::askable(&versions.suites) {
-            return None;
-        }
+    if renegotiation::askable(&versions.suites) {
         let secure = features.secure_renegotiation;
-        renegotiation::client_renegotiation(connector, probe.target.server_name(), secure).await
-    };
-    let headers = async {
-        if other_protocol {
-            return (None, None);
-        }
-        http::http_headers(connector, probe.target.server_name()).await
-    };
-    let (client_renegotiation, (http, hsts)) = tokio::join!(reneg, headers);
-    features.client_renegotiation = client_renegotiation;
-    if !other_protocol {
-        features.http = http;
-        features.hsts = hsts.map(PeerText::from);
+        features.client_renegotiation =
+            renegotiation::client_renegotiation(connector, probe.target.server_name(), secure)
+                .await;
     }
-    (groups, features)
+    // HTTP is asked on any port (vendor APIs live on many). `http`: Some(false) when it
+    // answered but not in HTTP, None when it said nothing within the timeout — apart from "no
+    // HSTS header" (`hsts` None on HTTP).
+    let (http, hsts) = http::http_headers(connector, probe.target.server_name()).await;
+    features.http = http;
+    features.hsts = hsts.map(PeerText::from);
 }
 
 /// All, some or none of the accepted suites give forward secrecy; unknown when the

@@ -32,57 +32,76 @@ pub(super) fn legacy_with(
 }
 
 impl Prober<'_> {
+    /// The features, each asked beside the others: one hello for what the ServerHello says,
+    /// one per ALPN protocol, one for fallback protection.
     pub(super) async fn features(
-        &mut self,
+        &self,
         protocols: &[ProtocolSupport],
         suites: &[VersionSuites],
         modern: Option<&Negotiated>,
     ) -> Features {
-        let mut f = Features::default();
         let only_tls13 = suites.iter().all(|v| v.version == ProtocolVersion::Tls13);
-        if let Some(v) = suites.iter().find(|v| v.version < ProtocolVersion::Tls13) {
-            let offered = ids(v);
-            let spec = HelloSpec {
-                compression: true,
-                ..HelloSpec::new(v.version, &offered, self.target.sni.as_deref())
-            };
-            if let Answer::Accepted { sh, flight, .. } = self.ask(&spec, true).await {
-                f.secure_renegotiation = Some(sh.extension(ext::RENEGOTIATION_INFO).is_some());
-                f.extended_master_secret =
-                    Some(sh.extension(ext::EXTENDED_MASTER_SECRET).is_some());
-                f.session_tickets = Some(sh.extension(ext::SESSION_TICKET).is_some());
-                f.compression = Some(sh.compression != 0);
-                f.ocsp_stapling =
-                    Some(flight.stapled_ocsp || modern.is_some_and(|m| m.ocsp_stapled));
-                if suites.iter().any(|s| s.version == ProtocolVersion::Tls13) {
-                    f.downgrade_sentinel = Some(sh.downgrade_sentinel);
-                }
-            }
-            for p in ALPN {
+        let legacy = suites.iter().find(|v| v.version < ProtocolVersion::Tls13);
+        let hello = async {
+            let mut f = Features::default();
+            if let Some(v) = legacy {
+                let offered = ids(v);
                 let spec = HelloSpec {
-                    alpn: &[p],
+                    compression: true,
                     ..HelloSpec::new(v.version, &offered, self.target.sni.as_deref())
                 };
-                if let Answer::Accepted { sh, .. } = self.ask(&spec, false).await {
-                    if sh.alpn().as_deref() == Some(p) {
-                        f.alpn.push(p.to_string());
+                if let Answer::Accepted { sh, flight, .. } = self.ask(&spec, true).await {
+                    f.secure_renegotiation = Some(sh.extension(ext::RENEGOTIATION_INFO).is_some());
+                    f.extended_master_secret =
+                        Some(sh.extension(ext::EXTENDED_MASTER_SECRET).is_some());
+                    f.session_tickets = Some(sh.extension(ext::SESSION_TICKET).is_some());
+                    f.compression = Some(sh.compression != 0);
+                    f.ocsp_stapling =
+                        Some(flight.stapled_ocsp || modern.is_some_and(|m| m.ocsp_stapled));
+                    if suites.iter().any(|s| s.version == ProtocolVersion::Tls13) {
+                        f.downgrade_sentinel = Some(sh.downgrade_sentinel);
                     }
                 }
+            } else if only_tls13 && !suites.is_empty() {
+                // TLS 1.3 has no compression, renegotiation or EMS; ALPN and tickets are
+                // encrypted.
+                f.compression = Some(false);
+                f.ocsp_stapling = modern.map(|m| m.ocsp_stapled);
+                f.alpn.extend(modern.and_then(|m| m.alpn.clone()));
             }
-        } else if only_tls13 && !suites.is_empty() {
-            // TLS 1.3 has no compression, renegotiation or EMS; ALPN and tickets are encrypted.
-            f.compression = Some(false);
-            f.ocsp_stapling = modern.map(|m| m.ocsp_stapled);
-            f.alpn.extend(modern.and_then(|m| m.alpn.clone()));
-        }
-        f.fallback_scsv = self.fallback(protocols, suites).await;
+            f
+        };
+        let alpn = self.all(
+            legacy
+                .into_iter()
+                .flat_map(|v| ALPN.iter().map(move |p| (v, *p)))
+                .map(|(v, p)| async move {
+                    let offered = ids(v);
+                    let spec = HelloSpec {
+                        alpn: &[p],
+                        ..HelloSpec::new(v.version, &offered, self.target.sni.as_deref())
+                    };
+                    match self.ask(&spec, false).await {
+                        Answer::Accepted { sh, .. } if sh.alpn().as_deref() == Some(p) => {
+                            Some(p.to_string())
+                        }
+                        _ => None,
+                    }
+                })
+                .collect(),
+        );
+        let ((mut f, alpn), fallback) = self
+            .both(self.both(hello, alpn), self.fallback(protocols, suites))
+            .await;
+        f.alpn.extend(alpn.into_iter().flatten());
+        f.fallback_scsv = fallback;
         f
     }
 
     /// RFC 7507: a hello for a lower version than the server's best, marked as a fallback,
     /// must be refused with inappropriate_fallback.
     async fn fallback(
-        &mut self,
+        &self,
         protocols: &[ProtocolSupport],
         suites: &[VersionSuites],
     ) -> Option<bool> {

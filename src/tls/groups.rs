@@ -20,62 +20,81 @@ const ECDHE_CURVES: &[u16] = &[
 ];
 
 impl Prober<'_> {
-    pub(super) async fn groups(&mut self, suites: &[VersionSuites]) -> GroupFacts {
-        let mut g = GroupFacts::default();
-        if let Some(v13) = suites.iter().find(|v| v.version == ProtocolVersion::Tls13) {
-            let offered_suites = ids(v13);
-            let mut remaining = TLS13_GROUPS.to_vec();
-            g.tls13_complete = true;
-            while !remaining.is_empty() {
-                let spec = HelloSpec {
-                    groups: Some(&remaining),
-                    ..HelloSpec::new(
-                        ProtocolVersion::Tls13,
-                        &offered_suites,
-                        self.target.sni.as_deref(),
-                    )
-                };
-                match self.ask(&spec, false).await {
-                    Answer::Accepted { sh, .. } => match sh.key_share_group() {
-                        Some(group) => {
-                            g.tls13.push(NamedGroup(group));
-                            remaining.retain(|x| *x != group);
-                        }
-                        None => {
-                            g.tls13_complete = false;
-                            break;
-                        }
-                    },
-                    Answer::Refused { .. } => break,
-                    Answer::Unknown(_) => {
-                        g.tls13_complete = false;
-                        break;
-                    }
-                }
+    /// TLS 1.3 groups, ECDHE curves and the DH prime: three questions asked side by side.
+    pub(super) async fn groups(&self, suites: &[VersionSuites]) -> GroupFacts {
+        let tls13 = async {
+            match suites.iter().find(|v| v.version == ProtocolVersion::Tls13) {
+                Some(v13) => self.tls13_groups(v13).await,
+                None => (Vec::new(), false),
             }
-            let pq = g.tls13.iter().any(|group| group.is_post_quantum());
-            g.post_quantum = (pq || g.tls13_complete).then_some(pq);
-        } else {
-            g.post_quantum = Some(false);
-        }
-        if let Some((v, ecdhe)) = legacy_with(suites, |id| suites::ephemeral_kx(id) == Some(true)) {
-            let (curves, complete) = self.ecdhe_curves(v, &ecdhe).await;
-            g.ecdhe = curves;
-            g.ecdhe_complete = Some(complete);
-        }
-        if let Some((v, dhe)) = legacy_with(suites, |id| suites::ephemeral_kx(id) == Some(false)) {
+        };
+        let ecdhe = async {
+            match legacy_with(suites, |id| suites::ephemeral_kx(id) == Some(true)) {
+                Some((v, ecdhe)) => Some(self.ecdhe_curves(v, &ecdhe).await),
+                None => None,
+            }
+        };
+        let dh = async {
+            let (v, dhe) = legacy_with(suites, |id| suites::ephemeral_kx(id) == Some(false))?;
             // No finite-field groups offered: the server sends the prime it is configured with.
             let spec = HelloSpec {
                 groups: Some(&[29, 23, 24, 25]),
                 ..HelloSpec::new(v, &dhe, self.target.sni.as_deref())
             };
-            if let Answer::Accepted { flight, .. } = self.ask(&spec, true).await {
-                if let Some(KxParams::DhPrime(bits)) = flight.key_exchange {
-                    g.dh_bits = Some(bits);
-                }
+            match self.ask(&spec, true).await {
+                Answer::Accepted { flight, .. } => match flight.key_exchange {
+                    Some(KxParams::DhPrime(bits)) => Some(bits),
+                    _ => None,
+                },
+                _ => None,
+            }
+        };
+        let ((tls13, ecdhe), dh_bits) = self.both(self.both(tls13, ecdhe), dh).await;
+        let mut g = GroupFacts::default();
+        let has_tls13 = suites.iter().any(|v| v.version == ProtocolVersion::Tls13);
+        (g.tls13, g.tls13_complete) = tls13;
+        g.post_quantum = if has_tls13 {
+            let pq = g.tls13.iter().any(|group| group.is_post_quantum());
+            (pq || g.tls13_complete).then_some(pq)
+        } else {
+            Some(false)
+        };
+        if let Some((curves, complete)) = ecdhe {
+            g.ecdhe = curves;
+            g.ecdhe_complete = Some(complete);
+        }
+        g.dh_bits = dh_bits;
+        g
+    }
+
+    /// TLS 1.3 groups in the server's order, by remove and retry over HelloRetryRequests;
+    /// whether every group known was asked about.
+    async fn tls13_groups(&self, v13: &VersionSuites) -> (Vec<NamedGroup>, bool) {
+        let offered_suites = ids(v13);
+        let mut remaining = TLS13_GROUPS.to_vec();
+        let mut found = Vec::new();
+        while !remaining.is_empty() {
+            let spec = HelloSpec {
+                groups: Some(&remaining),
+                ..HelloSpec::new(
+                    ProtocolVersion::Tls13,
+                    &offered_suites,
+                    self.target.sni.as_deref(),
+                )
+            };
+            match self.ask(&spec, false).await {
+                Answer::Accepted { sh, .. } => match sh.key_share_group() {
+                    Some(group) => {
+                        found.push(NamedGroup(group));
+                        remaining.retain(|x| *x != group);
+                    }
+                    None => return (found, false),
+                },
+                Answer::Refused { .. } => break,
+                Answer::Unknown(_) => return (found, false),
             }
         }
-        g
+        (found, true)
     }
 
     /// ECDHE curves under TLS 1.2 and below, by remove and retry. In TLS 1.2 the client's curve
@@ -84,7 +103,7 @@ impl Prober<'_> {
     /// refuses, which would hide every curve left). When the server picks that curve again over
     /// all those left: under the client's order none of them is accepted; under the server's
     /// own order they rank below it and cannot be observed (`complete` is then false).
-    async fn ecdhe_curves(&mut self, v: ProtocolVersion, ecdhe: &[u16]) -> (Vec<NamedGroup>, bool) {
+    async fn ecdhe_curves(&self, v: ProtocolVersion, ecdhe: &[u16]) -> (Vec<NamedGroup>, bool) {
         let mut found: Vec<u16> = Vec::new();
         let mut remaining = ECDHE_CURVES.to_vec();
         let mut anchor: Option<u16> = None;
@@ -115,7 +134,7 @@ impl Prober<'_> {
 
     /// The curve the server picks from `offer`, and the chain it sent with it.
     async fn curve_pick(
-        &mut self,
+        &self,
         v: ProtocolVersion,
         ecdhe: &[u16],
         offer: &[u16],
@@ -139,7 +158,7 @@ impl Prober<'_> {
     /// reverse of the order the server picked them (the certificate's curve after them).
     /// Unknown (fewer than two) counts as no.
     async fn follows_client_curve_order(
-        &mut self,
+        &self,
         v: ProtocolVersion,
         ecdhe: &[u16],
         found: &[u16],

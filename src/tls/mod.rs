@@ -48,6 +48,9 @@ pub struct ProbeConfig {
     /// Fetch an unknown issuer's certificate from its AIA caIssuers URL (it contacts the CA
     /// the certificate names, not the endpoint): `--fetch-issuers`.
     pub fetch_issuers: bool,
+    /// Every step and hello one after another (for comparison: the facts are the same as
+    /// side by side, only slower).
+    pub sequential: bool,
 }
 
 impl ProbeConfig {
@@ -57,6 +60,7 @@ impl ProbeConfig {
             trust,
             limits: Arc::default(),
             fetch_issuers: false,
+            sequential: false,
         }
     }
 }

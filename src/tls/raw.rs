@@ -38,6 +38,11 @@ pub enum HelloOutcome {
         banner: String,
     },
     Protocol(String),
+    /// Connected and sent the hello, but no answer came within the answer timeout.
+    Silent {
+        waited: std::time::Duration,
+    },
+    /// The connection could not be opened within the timeout.
     Timeout,
     Connect(String),
 }
@@ -63,7 +68,10 @@ impl HelloOutcome {
             HelloOutcome::Closed => "connection closed without an answer".into(),
             HelloOutcome::NotTls { banner } => format!("not TLS: peer sent `{banner}`"),
             HelloOutcome::Protocol(m) => format!("protocol error: {m}"),
-            HelloOutcome::Timeout => "no answer within the timeout".into(),
+            HelloOutcome::Silent { waited } => {
+                format!("no answer within {} ms", waited.as_millis())
+            }
+            HelloOutcome::Timeout => "no connection within the timeout".into(),
             HelloOutcome::Connect(m) => format!("connection failed: {m}"),
         }
     }
@@ -71,13 +79,17 @@ impl HelloOutcome {
 
 impl Transient for HelloOutcome {
     fn is_transient(&self) -> bool {
-        matches!(self, HelloOutcome::Timeout | HelloOutcome::Connect(_))
+        matches!(
+            self,
+            HelloOutcome::Silent { .. } | HelloOutcome::Timeout | HelloOutcome::Connect(_)
+        )
     }
 }
 
 /// Sends one hello over a new connection and reads the server's first answer, then, when `read_flight` is
 /// set and the answer is a TLS 1.2-or-older ServerHello, the rest of its flight. Bounded in time
-/// (`timeout` for the hello, as much again for the flight) and memory (the deframer's limits).
+/// (the connector's answer timeout for the answer, its timeout for the flight) and memory
+/// (the deframer's limits).
 pub async fn offer(connector: &Connector, spec: &HelloSpec<'_>, read_flight: bool) -> HelloOutcome {
     let timeout = connector.timeout();
     let mut stream = match connector.connect().await {
@@ -85,11 +97,12 @@ pub async fn offer(connector: &Connector, spec: &HelloSpec<'_>, read_flight: boo
         Err(e) if e.kind == ErrorKind::TimedOut => return HelloOutcome::Timeout,
         Err(e) => return HelloOutcome::Connect(e.message),
     };
-    let first = tokio::time::timeout(timeout, exchange(&mut stream, spec)).await;
+    let waited = connector.answer_timeout();
+    let first = tokio::time::timeout(waited, exchange(&mut stream, spec)).await;
     let (outcome, mut d) = match first {
         Ok(Ok((sh, d))) => (sh, d),
         Ok(Err(outcome)) => return outcome,
-        Err(_) => return HelloOutcome::Timeout,
+        Err(_) => return HelloOutcome::Silent { waited },
     };
     let mut flight = Flight::default();
     // Only a plausible answer earns the wait for its flight.

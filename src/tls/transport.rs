@@ -11,10 +11,10 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -38,7 +38,17 @@ pub struct Connector {
     timeout: Duration,
     limits: Arc<Limits>,
     connections: AtomicU32,
+    /// The shortest TCP connect seen, in microseconds (`u64::MAX` before the first): one
+    /// round trip to the endpoint, the basis of [`Connector::answer_timeout`].
+    rtt_micros: AtomicU64,
 }
+
+/// How many round trips a server gets to answer a hello: one for the hello and its answer,
+/// the rest for the server's work and the path's jitter.
+pub const ANSWER_RTTS: u32 = 8;
+/// The shortest wait for an answer to a hello, whatever the round trip: a loaded server
+/// signing with a large key takes tens of milliseconds.
+pub const ANSWER_FLOOR: Duration = Duration::from_secs(1);
 
 /// Why a connection could not be opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +77,26 @@ impl Connector {
             timeout,
             limits,
             connections: AtomicU32::new(0),
+            rtt_micros: AtomicU64::new(u64::MAX),
+        }
+    }
+
+    /// The round trip measured so far (the shortest TCP connect), if any.
+    pub fn rtt(&self) -> Option<Duration> {
+        match self.rtt_micros.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            us => Some(Duration::from_micros(us)),
+        }
+    }
+
+    /// How long to wait for the answer to a hello once it is sent: [`ANSWER_RTTS`] measured
+    /// round trips, at least [`ANSWER_FLOOR`], at most the user's timeout (all of it before
+    /// any round trip is measured). A server that drops a hello without a word then costs a
+    /// few round trips, not the whole timeout.
+    pub fn answer_timeout(&self) -> Duration {
+        match self.rtt() {
+            Some(rtt) => (rtt * ANSWER_RTTS).max(ANSWER_FLOOR).min(self.timeout),
+            None => self.timeout,
         }
     }
 
@@ -89,6 +119,7 @@ impl Connector {
     pub async fn connect(&self) -> Result<Stream, ConnectError> {
         let slot = self.limits.acquire(self.addr.ip()).await;
         self.connections.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
         let tcp = match &self.route {
             Route::Direct => tokio::time::timeout(self.timeout, TcpStream::connect(self.addr))
                 .await
@@ -101,6 +132,8 @@ impl Connector {
                     message: e.to_string(),
                 })?,
         };
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX - 1);
+        self.rtt_micros.fetch_min(micros, Ordering::Relaxed);
         let _ = tcp.set_nodelay(true);
         Ok(Stream { tcp, _slot: slot })
     }

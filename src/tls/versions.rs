@@ -3,15 +3,18 @@
 
 use super::handshake::ModernOutcome;
 use super::prober::{Answer, Prober};
-use super::raw::Flight;
 use super::{sslv2, suites};
 use crate::facts::{
     AlertDescription, ProtocolSupport, ProtocolVersion, Sslv2Support, Support, VersionSuites,
 };
 
-/// Suites per raw hello: enough to cover the registry in three hellos, few enough for servers
-/// that refuse long hellos.
+/// Most suites per raw hello: few enough for servers that refuse long hellos.
 const SUITES_PER_HELLO: usize = 128;
+/// The registry of a version is split into this many disjoint batches, enumerated side by
+/// side after the first (a version refused outright costs one hello, not one per batch). Four,
+/// the default per-address connection cap, whatever the settings: the batching decides the
+/// order suites are found in, so it must not change with them.
+const BATCHES: usize = 4;
 
 /// Versions probed with raw hellos, newest first.
 const VERSIONS: [ProtocolVersion; 5] = [
@@ -37,6 +40,8 @@ struct Enumerated {
     /// Whether `detail` already says the version itself was refused (an alert
     /// protocol_version, or an answer with another version).
     detail_names_version: bool,
+    /// Whether `detail` is a refusal by silence (a timeout, not a message).
+    silent: bool,
     /// Accepted suites, in the server's order when it imposes one.
     suites: Vec<u16>,
     complete: bool,
@@ -44,24 +49,54 @@ struct Enumerated {
     chain: Option<Vec<Vec<u8>>>,
 }
 
-/// How one batch of candidates ended.
-enum BatchEnd {
-    /// Every suite of the batch was either picked or refused; `picked` says whether any was.
-    Done { picked: bool },
-    /// Nothing more can be learnt of this version.
-    Stop,
+/// What remove-and-retry over one batch of candidates saw, merged in batch order.
+#[derive(Default)]
+struct Batch {
+    /// Suites the server picked, in the order it picked them.
+    suites: Vec<u16>,
+    chain: Option<Vec<Vec<u8>>>,
+    /// The last answer that says something of the version: its words, and whether they say
+    /// the version itself was refused.
+    detail: Option<(String, bool)>,
+    /// Whether that answer was silence.
+    silent: bool,
+    end: BatchEnd,
 }
 
-/// Every version from TLS 1.3 down to SSLv3, with its suites.
-pub(super) async fn probe(probe: &mut Prober<'_>, modern: &ModernOutcome) -> Versions {
+/// How one batch ended.
+#[derive(Default, PartialEq, Eq)]
+enum BatchEnd {
+    /// Every suite of the batch was either picked or refused.
+    #[default]
+    Done,
+    /// The server answered with another version: nothing more can be learnt of this one.
+    OtherVersion,
+    /// The version was refused (an alert protocol_version), or dropped without a word: no
+    /// other batch of a version without suites is worth asking.
+    VersionRefused,
+    /// No answer could be had (timeout, protocol error...).
+    Unknown,
+}
+
+/// Every version from TLS 1.3 down to SSLv3, with its suites, the versions side by side.
+pub(super) async fn probe(probe: &Prober<'_>, modern: &ModernOutcome) -> Versions {
     let mut out = Versions {
         protocols: Vec::new(),
         suites: Vec::new(),
         raw_chain: None,
     };
-    for v in VERSIONS {
-        let want_chain = modern.chain.is_none() && out.raw_chain.is_none();
-        let mut e = probe.enumerate(v, want_chain).await;
+    // Every legacy version reads the flight of its first accepted hello when rustls brought
+    // no chain: the newest version's chain is kept.
+    let want_chain = modern.chain.is_none();
+    let enumerated = probe
+        .all(
+            VERSIONS
+                .iter()
+                .map(|v| probe.enumerate(*v, want_chain))
+                .collect(),
+        )
+        .await;
+    for (v, mut e) in VERSIONS.into_iter().zip(enumerated) {
         if v == ProtocolVersion::Tls13 {
             // A completed TLS 1.3 handshake is proof enough, whatever a raw hello met.
             if let Ok(n) = &modern.result {
@@ -81,6 +116,7 @@ pub(super) async fn probe(probe: &mut Prober<'_>, modern: &ModernOutcome) -> Ver
             version: v,
             support: e.support,
             detail: e.detail.clone(),
+            silent: e.support == Support::Rejected && e.silent,
         });
         if !e.suites.is_empty() {
             out.suites.push(VersionSuites {
@@ -108,30 +144,79 @@ impl Enumerated {
         self.detail = detail;
         self.detail_names_version = names_version;
     }
+
+    /// Adds one batch's answers, in batch order; `false` when no later batch counts (the
+    /// version was refused, answered with another, or could not be asked).
+    fn merge(&mut self, batch: Batch) -> bool {
+        self.suites.extend(&batch.suites);
+        if self.chain.is_none() {
+            self.chain = batch.chain;
+        }
+        if let Some((detail, names_version)) = batch.detail {
+            self.set_detail(detail, names_version);
+            self.silent = batch.silent;
+        }
+        match batch.end {
+            BatchEnd::Done => true,
+            BatchEnd::OtherVersion => {
+                if !self.suites.is_empty() {
+                    self.complete = false;
+                }
+                false
+            }
+            BatchEnd::VersionRefused => !self.suites.is_empty(),
+            BatchEnd::Unknown => {
+                self.complete = false;
+                false
+            }
+        }
+    }
 }
 
 impl Prober<'_> {
-    /// Every suite `version` accepts, by remove-and-retry: offer a batch, note the server's
-    /// pick, drop it, offer the rest, until the batch is refused. About one hello per
-    /// accepted suite, plus one per batch, plus one for the preference check.
-    async fn enumerate(&mut self, version: ProtocolVersion, want_chain: bool) -> Enumerated {
+    /// Every suite `version` accepts, by remove-and-retry over disjoint batches of the
+    /// registry: offer a batch, note the server's pick, drop it, offer the rest, until the
+    /// batch is refused. The first batch goes alone (a refused version costs one hello); the
+    /// others then run side by side. About one hello per accepted suite, plus one per batch,
+    /// plus two for the preference check.
+    async fn enumerate(&self, version: ProtocolVersion, want_chain: bool) -> Enumerated {
         let mut out = Enumerated {
             support: Support::Rejected,
             detail: String::new(),
             detail_names_version: false,
+            silent: false,
             suites: Vec::new(),
             complete: true,
             server_order: None,
             chain: None,
         };
+        let candidates = candidates(version);
+        let size = candidates
+            .len()
+            .div_ceil(BATCHES)
+            .clamp(1, SUITES_PER_HELLO);
+        let mut batches = candidates.chunks(size);
         let mut batches_with_picks = 0;
-        for batch in candidates(version).chunks(SUITES_PER_HELLO) {
-            match self
-                .enumerate_batch(version, batch, want_chain, &mut out)
-                .await
-            {
-                BatchEnd::Done { picked } => batches_with_picks += usize::from(picked),
-                BatchEnd::Stop => break,
+        let mut going = true;
+        if let Some(first) = batches.next() {
+            let b = self.enumerate_batch(version, first, want_chain).await;
+            batches_with_picks += usize::from(!b.suites.is_empty());
+            going = out.merge(b);
+        }
+        if going {
+            let want_chain = want_chain && out.chain.is_none();
+            let rest = self
+                .all(
+                    batches
+                        .map(|b| self.enumerate_batch(version, b, want_chain))
+                        .collect(),
+                )
+                .await;
+            for b in rest {
+                batches_with_picks += usize::from(!b.suites.is_empty());
+                if !out.merge(b) {
+                    break;
+                }
             }
         }
         if out.suites.is_empty() {
@@ -165,14 +250,13 @@ impl Prober<'_> {
 
     /// Remove-and-retry over one batch of candidates.
     async fn enumerate_batch(
-        &mut self,
+        &self,
         version: ProtocolVersion,
         batch: &[u16],
         want_chain: bool,
-        out: &mut Enumerated,
-    ) -> BatchEnd {
+    ) -> Batch {
+        let mut out = Batch::default();
         let mut remaining = batch.to_vec();
-        let mut picked = false;
         while !remaining.is_empty() {
             let read_flight = want_chain && out.chain.is_none() && version < ProtocolVersion::Tls13;
             match self.hello(version, &remaining, read_flight).await {
@@ -184,49 +268,55 @@ impl Prober<'_> {
                 } if got == version.wire() => {
                     out.suites.push(suite);
                     remaining.retain(|s| *s != suite);
-                    picked = true;
-                    keep_chain(out, flight);
+                    if out.chain.is_none() {
+                        out.chain = flight.certificates;
+                    }
                 }
                 Answer::Accepted { version: got, .. } => {
                     let chosen = ProtocolVersion::from_wire(got)
                         .map_or_else(|| format!("0x{got:04x}"), |v| v.to_string());
-                    out.set_detail(format!("server answered with {chosen} instead"), true);
-                    if !out.suites.is_empty() {
-                        out.complete = false;
-                    }
-                    return BatchEnd::Stop;
+                    out.detail = Some((format!("server answered with {chosen} instead"), true));
+                    out.end = BatchEnd::OtherVersion;
+                    return out;
                 }
-                Answer::Refused { alert, detail } => {
+                Answer::Refused {
+                    alert,
+                    detail,
+                    silent,
+                } => {
                     let version_refused = alert == Some(AlertDescription::PROTOCOL_VERSION);
-                    out.set_detail(detail, version_refused);
-                    if version_refused && out.suites.is_empty() {
-                        return BatchEnd::Stop;
+                    out.detail = Some((detail, version_refused));
+                    out.silent = silent;
+                    if version_refused || silent {
+                        out.end = BatchEnd::VersionRefused;
                     }
-                    break;
+                    return out;
                 }
                 Answer::Unknown(m) => {
-                    out.set_detail(m, false);
-                    out.complete = false;
-                    return BatchEnd::Stop;
+                    out.detail = Some((m, false));
+                    out.end = BatchEnd::Unknown;
+                    return out;
                 }
             }
         }
-        BatchEnd::Done { picked }
+        out
     }
 
     /// Whether the server imposes its order: offered the accepted suites in both orders, a
     /// server that chooses picks the same suite twice; one that follows the client picks the
     /// first of each. When the picks came from several batches, the found order says nothing of
     /// the server's, so it is rebuilt over the accepted suites alone.
-    async fn preference(&mut self, version: ProtocolVersion, out: &mut Enumerated, rebuild: bool) {
+    async fn preference(&self, version: ProtocolVersion, out: &mut Enumerated, rebuild: bool) {
         let forward = out.suites.clone();
         let reversed: Vec<u16> = forward.iter().rev().copied().collect();
-        let first = if rebuild {
-            self.pick(version, &forward).await
-        } else {
-            Some(forward[0])
+        let first = async {
+            if rebuild {
+                self.pick(version, &forward).await
+            } else {
+                Some(forward[0])
+            }
         };
-        let last = self.pick(version, &reversed).await;
+        let (first, last) = self.both(first, self.pick(version, &reversed)).await;
         out.server_order = match (first, last) {
             (Some(a), Some(b)) if a == b => Some(true),
             (Some(a), Some(b)) if a == forward[0] && b == reversed[0] => Some(false),
@@ -251,9 +341,9 @@ impl Prober<'_> {
     }
 
     /// SSLv2, asked with an SSLv2-format hello.
-    pub(super) async fn sslv2(&mut self) -> Sslv2Support {
+    pub(super) async fn sslv2(&self) -> Sslv2Support {
         // A peer that "does not speak TLS" may speak SSLv2: ask it all the same.
-        if let (Some(why), None) = (&self.stopped, &self.not_tls) {
+        if let (Some(why), None) = (self.stopped(), self.not_tls()) {
             return Sslv2Support {
                 support: Support::Unknown,
                 ciphers: Vec::new(),
@@ -277,11 +367,5 @@ impl Prober<'_> {
                 detail: m,
             },
         }
-    }
-}
-
-fn keep_chain(out: &mut Enumerated, flight: Flight) {
-    if out.chain.is_none() {
-        out.chain = flight.certificates;
     }
 }

@@ -307,6 +307,17 @@ pub fn assert_error(facts: &EndpointFacts) -> &vetcrypt::facts::ProbeError {
 /// `suites` would (highest common version, first offered suite it knows, alerts otherwise),
 /// for configurations today's OpenSSL cannot serve (SSLv3, RC4, 3DES, export).
 pub async fn scripted_legacy(versions: Vec<u16>, suites: Vec<u16>) -> HostilePeer {
+    scripted(versions, suites, false).await
+}
+
+/// A scripted server behind a tarpit: it answers hellos of the versions it supports as
+/// [`scripted_legacy`] does, and drops a hello for an older version without a word, holding
+/// the connection open until the client leaves (as some servers and middleboxes do).
+pub async fn scripted_tarpit(versions: Vec<u16>, suites: Vec<u16>) -> HostilePeer {
+    scripted(versions, suites, true).await
+}
+
+async fn scripted(versions: Vec<u16>, suites: Vec<u16>, silent_below: bool) -> HostilePeer {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
@@ -332,7 +343,13 @@ pub async fn scripted_legacy(versions: Vec<u16>, suites: Vec<u16>) -> HostilePee
                         )) => {
                             let client = ch.version.0;
                             let max = *versions.iter().max().unwrap();
+                            let min = *versions.iter().min().unwrap();
                             let v = client.min(max);
+                            if silent_below && client < min {
+                                // Say nothing; wait for the client to give up.
+                                let _ = s.read(&mut buf).await;
+                                return;
+                            }
                             if !versions.contains(&v) {
                                 alert(70)
                             } else {
