@@ -4,6 +4,7 @@
 
 use rustls::pki_types::{CertificateDer, UnixTime};
 
+use super::groups::EarlyGroups;
 use super::handshake::{modern_handshake, ModernError, ModernOutcome};
 use super::prober::Prober;
 use super::transport::{resolve, Connector, Route};
@@ -54,20 +55,27 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
     }
     // Versions (side by side) and SSLv2 need nothing but the address; chains, groups and
     // features need the suites, and run side by side after them.
-    let (versions, sslv2) = probe
-        .both(versions::probe(&probe, &modern), probe.sslv2())
+    let ((versions, sslv2), early_groups) = probe
+        .both(
+            probe.both(versions::probe(&probe, &modern), probe.sslv2()),
+            probe.early_groups(&modern),
+        )
         .await;
     facts.error = refused_everything(&probe, &modern, &versions.protocols, &sslv2);
     let usable = facts.error.is_none();
     let more = async {
         if usable {
-            groups_and_features(&probe, &modern, &versions).await
+            groups_and_features(&probe, &modern, &versions, early_groups).await
         } else {
             Default::default()
         }
     };
-    let ((certificates, other_chains), (groups, mut features)) = probe
-        .both(chains(&probe, &modern, &versions, cfg, started), more)
+    // The server's order of suites needs only the suites found: it is asked beside the rest.
+    let (((certificates, other_chains), (groups, mut features)), preferences) = probe
+        .both(
+            probe.both(chains(&probe, &modern, &versions, cfg, started), more),
+            versions::preferences(&probe, &versions),
+        )
         .await;
     if usable {
         lingering(&probe, &versions, &mut features).await;
@@ -75,8 +83,11 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
     facts.certificates = certificates;
     facts.other_chains = other_chains;
     let Versions {
-        protocols, suites, ..
+        mut protocols,
+        mut suites,
+        ..
     } = versions;
+    versions::apply(&mut suites, &mut protocols, preferences);
     let (handshake, handshake_error) = match modern.result {
         Ok(n) => (Some(n), None),
         Err(e) => (None, Some(e.to_string())),
@@ -198,13 +209,16 @@ async fn groups_and_features(
     probe: &Prober<'_>,
     modern: &ModernOutcome,
     versions: &Versions,
+    early_groups: EarlyGroups,
 ) -> (GroupFacts, Features) {
     let features = probe.features(
         &versions.protocols,
         &versions.suites,
         modern.result.as_ref().ok(),
     );
-    probe.both(probe.groups(&versions.suites), features).await
+    probe
+        .both(probe.groups(&versions.suites, early_groups), features)
+        .await
 }
 
 /// Last steps, one after the other once every raw hello is answered: client-initiated

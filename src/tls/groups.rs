@@ -3,10 +3,14 @@
 //! ServerKeyExchange.
 
 use super::codec::{HelloSpec, KxParams};
-use super::features::{ids, legacy_with};
+use super::features::legacy_with;
+use super::handshake::ModernOutcome;
 use super::prober::{Answer, Prober};
 use super::suites;
 use crate::facts::{GroupFacts, NamedGroup, ProtocolVersion, VersionSuites};
+
+/// Most suites offered in the early ECDHE hello (as in the versions step).
+const SUITES_PER_HELLO: usize = 128;
 
 /// Groups asked about for TLS 1.3.
 const TLS13_GROUPS: &[u16] = &[
@@ -19,19 +23,49 @@ const ECDHE_CURVES: &[u16] = &[
     5, 4, 3, 2, 1,
 ];
 
+/// Groups asked beside the versions, before their suites are known: each a chain of
+/// dependent hellos, so starting them early shortens the endpoint's longest chain.
+#[derive(Default)]
+pub(super) struct EarlyGroups {
+    /// TLS 1.3 groups, and whether every group known was asked about.
+    tls13: Option<(Vec<NamedGroup>, bool)>,
+    /// ECDHE curves under a TLS 1.2 hello offering every ECDHE suite of the registry.
+    ecdhe: Option<(Vec<NamedGroup>, bool)>,
+}
+
 impl Prober<'_> {
-    /// TLS 1.3 groups, ECDHE curves and the DH prime: three questions asked side by side.
-    pub(super) async fn groups(&self, suites: &[VersionSuites]) -> GroupFacts {
+    /// The TLS 1.3 groups and the ECDHE curves, asked side by side with each other and with
+    /// the versions: neither needs the suites (the group does not depend on the suite).
+    pub(super) async fn early_groups(&self, modern: &ModernOutcome) -> EarlyGroups {
+        let ecdhe = async {
+            let offered: Vec<u16> = suites::legacy_suites()
+                .iter()
+                .map(|s| s.id.0)
+                .filter(|id| suites::ephemeral_kx(*id) == Some(true))
+                .take(SUITES_PER_HELLO)
+                .collect();
+            Some(self.ecdhe_curves(ProtocolVersion::Tls12, &offered).await)
+        };
+        let (tls13, ecdhe) = self.both(self.tls13_groups(modern), ecdhe).await;
+        EarlyGroups { tls13, ecdhe }
+    }
+
+    /// ECDHE curves and the DH prime, asked side by side, with what [`Self::early_groups`]
+    /// found kept where the suites bear it out: the TLS 1.3 groups when TLS 1.3 is accepted,
+    /// the curves when an ECDHE suite is (asked again, with the suites found, when the early
+    /// hello found none).
+    pub(super) async fn groups(&self, suites: &[VersionSuites], early: EarlyGroups) -> GroupFacts {
         let tls13 = async {
             match suites.iter().find(|v| v.version == ProtocolVersion::Tls13) {
-                Some(v13) => self.tls13_groups(v13).await,
+                Some(_) => early.tls13.unwrap_or_default(),
                 None => (Vec::new(), false),
             }
         };
         let ecdhe = async {
-            match legacy_with(suites, |id| suites::ephemeral_kx(id) == Some(true)) {
-                Some((v, ecdhe)) => Some(self.ecdhe_curves(v, &ecdhe).await),
-                None => None,
+            let (v, ecdhe) = legacy_with(suites, |id| suites::ephemeral_kx(id) == Some(true))?;
+            match early.ecdhe {
+                Some(found) if !found.0.is_empty() => Some(found),
+                _ => Some(self.ecdhe_curves(v, &ecdhe).await),
             }
         };
         let dh = async {
@@ -67,10 +101,19 @@ impl Prober<'_> {
         g
     }
 
-    /// TLS 1.3 groups in the server's order, by remove and retry over HelloRetryRequests;
-    /// whether every group known was asked about.
-    async fn tls13_groups(&self, v13: &VersionSuites) -> (Vec<NamedGroup>, bool) {
-        let offered_suites = ids(v13);
+    /// TLS 1.3 groups in the server's order, by remove and retry over HelloRetryRequests
+    /// offering every TLS 1.3 suite (the group does not depend on the suite), so it needs no
+    /// other step and runs beside the versions; whether every group known was asked about.
+    /// Not asked (`None`) when the modern handshake settled on TLS 1.2 or below: the server
+    /// has no TLS 1.3.
+    pub(super) async fn tls13_groups(
+        &self,
+        modern: &ModernOutcome,
+    ) -> Option<(Vec<NamedGroup>, bool)> {
+        if matches!(&modern.result, Ok(n) if n.version < ProtocolVersion::Tls13) {
+            return None;
+        }
+        let offered_suites = suites::tls13_suites().to_vec();
         let mut remaining = TLS13_GROUPS.to_vec();
         let mut found = Vec::new();
         while !remaining.is_empty() {
@@ -88,13 +131,13 @@ impl Prober<'_> {
                         found.push(NamedGroup(group));
                         remaining.retain(|x| *x != group);
                     }
-                    None => return (found, false),
+                    None => return Some((found, false)),
                 },
                 Answer::Refused { .. } => break,
-                Answer::Unknown(_) => return (found, false),
+                Answer::Unknown(_) => return Some((found, false)),
             }
         }
-        (found, true)
+        Some((found, true))
     }
 
     /// ECDHE curves under TLS 1.2 and below, by remove and retry. In TLS 1.2 the client's curve

@@ -10,11 +10,12 @@ use crate::facts::{
 
 /// Most suites per raw hello: few enough for servers that refuse long hellos.
 const SUITES_PER_HELLO: usize = 128;
-/// The registry of a version is split into this many disjoint batches, enumerated side by
-/// side after the first (a version refused outright costs one hello, not one per batch). Four,
-/// the default per-address connection cap, whatever the settings: the batching decides the
-/// order suites are found in, so it must not change with them.
-const BATCHES: usize = 4;
+/// The registry of a version is split into this many disjoint batches (of at most
+/// [`SUITES_PER_HELLO`]), enumerated side by side after the first: a version refused outright
+/// costs one hello, one refused by a handshake failure one per batch. Three, fixed whatever
+/// the settings: the batching decides the order suites are found in, so it must not change
+/// with them.
+const BATCHES: usize = 3;
 
 /// Versions probed with raw hellos, newest first.
 const VERSIONS: [ProtocolVersion; 5] = [
@@ -31,6 +32,17 @@ pub(super) struct Versions {
     pub suites: Vec<VersionSuites>,
     /// The first chain a raw hello brought back, for servers rustls cannot handshake with.
     pub raw_chain: Option<Vec<Vec<u8>>>,
+    /// The versions whose order is still to be asked ([`preferences`]), and whether their
+    /// suites came from several batches (then the found order says nothing of the server's).
+    pending: Vec<(ProtocolVersion, bool)>,
+}
+
+/// What the preference step learnt of one version: whether the server imposes its order, and
+/// the suites in that order when it had to be rebuilt.
+pub(super) struct Preference {
+    version: ProtocolVersion,
+    server_order: Option<bool>,
+    reordered: Option<Vec<u16>>,
 }
 
 /// The enumeration of one version.
@@ -42,6 +54,8 @@ struct Enumerated {
     detail_names_version: bool,
     /// Whether `detail` is a refusal by silence (a timeout, not a message).
     silent: bool,
+    /// The suites came from several batches.
+    several_batches: bool,
     /// Accepted suites, in the server's order when it imposes one.
     suites: Vec<u16>,
     complete: bool,
@@ -84,6 +98,7 @@ pub(super) async fn probe(probe: &Prober<'_>, modern: &ModernOutcome) -> Version
         protocols: Vec::new(),
         suites: Vec::new(),
         raw_chain: None,
+        pending: Vec::new(),
     };
     // Every legacy version reads the flight of its first accepted hello when rustls brought
     // no chain: the newest version's chain is kept.
@@ -118,6 +133,9 @@ pub(super) async fn probe(probe: &Prober<'_>, modern: &ModernOutcome) -> Version
             detail: e.detail.clone(),
             silent: e.support == Support::Rejected && e.silent,
         });
+        if e.support == Support::Accepted && e.complete && e.suites.len() >= 2 {
+            out.pending.push((v, e.several_batches));
+        }
         if !e.suites.is_empty() {
             out.suites.push(VersionSuites {
                 version: v,
@@ -129,6 +147,72 @@ pub(super) async fn probe(probe: &Prober<'_>, modern: &ModernOutcome) -> Version
         }
     }
     out
+}
+
+/// Step: whether each version's server imposes its order (and that order, when the suites
+/// came from several batches), the versions side by side. It needs only the suites found, so
+/// it runs beside the steps that follow the versions; [`apply`] writes its answers in.
+pub(super) async fn preferences(probe: &Prober<'_>, versions: &Versions) -> Vec<Preference> {
+    let asks = versions
+        .pending
+        .iter()
+        .filter_map(|(v, rebuild)| {
+            let found = versions.suites.iter().find(|s| s.version == *v)?;
+            let ids: Vec<u16> = found.suites.iter().map(|s| s.id.0).collect();
+            Some(async move { probe.preference(*v, &ids, *rebuild).await })
+        })
+        .collect();
+    probe.all(asks).await
+}
+
+/// Writes the preference step's answers into the versions' suites and details.
+pub(super) fn apply(
+    suites: &mut [VersionSuites],
+    protocols: &mut [ProtocolSupport],
+    answers: Vec<Preference>,
+) {
+    for p in answers {
+        let Some(vs) = suites.iter_mut().find(|s| s.version == p.version) else {
+            continue;
+        };
+        vs.server_order = p.server_order;
+        if let Some(order) = p.reordered {
+            vs.suites = order.into_iter().map(suites::info).collect();
+        }
+        vs.detail = accepted_detail(vs.suites.len(), p.server_order);
+        if let Some(ps) = protocols.iter_mut().find(|x| x.version == p.version) {
+            ps.detail = vs.detail.clone();
+        }
+    }
+}
+
+fn accepted_detail(n: usize, server_order: Option<bool>) -> String {
+    format!(
+        "{n} suite{} accepted{}",
+        if n == 1 { "" } else { "s" },
+        match server_order {
+            Some(true) => ", server order",
+            Some(false) => ", client order",
+            None => "",
+        }
+    )
+}
+
+/// The registry split into [`BATCHES`] disjoint batches (more when that would put over
+/// [`SUITES_PER_HELLO`] in one), dealt out in turn like cards: the suites servers commonly
+/// accept sit together in the registry, and dealing spreads them over the batches, so the
+/// remove-and-retry chains enumerated side by side are of like length.
+fn batches(candidates: &[u16]) -> Vec<Vec<u16>> {
+    // TLS 1.3's handful of suites: one chain is as short, and costs fewer hellos.
+    if candidates.len() <= 16 {
+        return vec![candidates.to_vec()];
+    }
+    let k = BATCHES
+        .max(candidates.len().div_ceil(SUITES_PER_HELLO))
+        .min(candidates.len().max(1));
+    (0..k)
+        .map(|i| candidates.iter().skip(i).step_by(k).copied().collect())
+        .collect()
 }
 
 fn candidates(version: ProtocolVersion) -> Vec<u16> {
@@ -185,17 +269,14 @@ impl Prober<'_> {
             detail: String::new(),
             detail_names_version: false,
             silent: false,
+            several_batches: false,
             suites: Vec::new(),
             complete: true,
             server_order: None,
             chain: None,
         };
-        let candidates = candidates(version);
-        let size = candidates
-            .len()
-            .div_ceil(BATCHES)
-            .clamp(1, SUITES_PER_HELLO);
-        let mut batches = candidates.chunks(size);
+        let batches = batches(&candidates(version));
+        let mut batches = batches.iter();
         let mut batches_with_picks = 0;
         let mut going = true;
         if let Some(first) = batches.next() {
@@ -231,20 +312,8 @@ impl Prober<'_> {
             return out;
         }
         out.support = Support::Accepted;
-        if out.complete && out.suites.len() >= 2 {
-            self.preference(version, &mut out, batches_with_picks > 1)
-                .await;
-        }
-        out.detail = format!(
-            "{} suite{} accepted{}",
-            out.suites.len(),
-            if out.suites.len() == 1 { "" } else { "s" },
-            match out.server_order {
-                Some(true) => ", server order",
-                Some(false) => ", client order",
-                None => "",
-            }
-        );
+        out.several_batches = batches_with_picks > 1;
+        out.detail = accepted_detail(out.suites.len(), None);
         out
     }
 
@@ -306,8 +375,18 @@ impl Prober<'_> {
     /// server that chooses picks the same suite twice; one that follows the client picks the
     /// first of each. When the picks came from several batches, the found order says nothing of
     /// the server's, so it is rebuilt over the accepted suites alone.
-    async fn preference(&self, version: ProtocolVersion, out: &mut Enumerated, rebuild: bool) {
-        let forward = out.suites.clone();
+    async fn preference(
+        &self,
+        version: ProtocolVersion,
+        found: &[u16],
+        rebuild: bool,
+    ) -> Preference {
+        let mut out = Preference {
+            version,
+            server_order: None,
+            reordered: None,
+        };
+        let forward = found.to_vec();
         let reversed: Vec<u16> = forward.iter().rev().copied().collect();
         let first = async {
             if rebuild {
@@ -323,7 +402,7 @@ impl Prober<'_> {
             _ => None,
         };
         if !rebuild || out.server_order != Some(true) {
-            return;
+            return out;
         }
         let mut remaining = forward;
         let mut ordered = Vec::new();
@@ -333,11 +412,12 @@ impl Prober<'_> {
                     ordered.push(suite);
                     remaining.retain(|s| *s != suite);
                 }
-                None => return, // keep the order found
+                None => return out, // keep the order found
             }
         }
         ordered.extend(remaining);
-        out.suites = ordered;
+        out.reordered = Some(ordered);
+        out
     }
 
     /// SSLv2, asked with an SSLv2-format hello.
