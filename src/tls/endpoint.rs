@@ -39,28 +39,37 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
     let connector = Connector::new(addr, Route::Direct, cfg.timeout, cfg.limits.clone());
 
     let started = UnixTime::now();
-    let modern = modern_handshake(&connector, target.server_name()).await;
+    let probe = Prober::new(&connector, target, cfg.sequential);
+    // The modern handshake, the versions (side by side), SSLv2 and the groups need nothing but
+    // the address: they start together. Chains, curves' keepers and features need the suites,
+    // and run side by side after them.
+    let first = async {
+        let modern = modern_handshake(&connector, target.server_name()).await;
+        if !matches!(
+            modern.result,
+            Err(ModernError::Timeout | ModernError::Connect(_))
+        ) {
+            probe.mark_responsive();
+        }
+        modern
+    };
+    // The groups' chains of dependent hellos are the longest: they ask for connections first
+    // (the per-host cap serves in order), the versions' many short chains fill in beside them.
+    let raw = probe.both(
+        probe.early_groups(),
+        probe.both(versions::probe(&probe), probe.sslv2()),
+    );
+    let (modern, (early_groups, (mut versions, sslv2))) = probe.both(first, raw).await;
     tracing::debug!(target = %target.authority(), result = ?modern.result, chain = modern.chain.as_ref().map_or(0, Vec::len), "modern handshake");
-    if let Some(e) = unreachable(&modern, &connector) {
+    let raw_accepted = versions
+        .protocols
+        .iter()
+        .any(|p| p.support == Support::Accepted);
+    if let (Some(e), false) = (unreachable(&modern, &connector), raw_accepted) {
         facts.error = Some(e);
         return facts;
     }
-
-    let probe = Prober::new(&connector, target, cfg.sequential);
-    if !matches!(
-        modern.result,
-        Err(ModernError::Timeout | ModernError::Connect(_))
-    ) {
-        probe.mark_responsive();
-    }
-    // Versions (side by side) and SSLv2 need nothing but the address; chains, groups and
-    // features need the suites, and run side by side after them.
-    let ((versions, sslv2), early_groups) = probe
-        .both(
-            probe.both(versions::probe(&probe, &modern), probe.sslv2()),
-            probe.early_groups(&modern),
-        )
-        .await;
+    versions::confirm_tls13(&mut versions, &modern);
     facts.error = refused_everything(&probe, &modern, &versions.protocols, &sslv2);
     let usable = facts.error.is_none();
     let more = async {
@@ -221,23 +230,32 @@ async fn groups_and_features(
         .await
 }
 
-/// Last steps, one after the other once every raw hello is answered: client-initiated
-/// renegotiation (which needs to know whether renegotiation is secured), then the HTTP GET.
-/// Both keep a connection open while they wait for an answer, so nothing runs beside them: a
-/// server that serves one connection at a time (`openssl s_server`) would keep every other
-/// question waiting.
+/// Last steps, once every raw hello is answered: client-initiated renegotiation (which needs
+/// to know whether renegotiation is secured) and the HTTP GET. Both keep a connection open
+/// while they wait for an answer, so no raw hello runs beside them: a server that serves one
+/// connection at a time (`openssl s_server`) would keep it waiting. The GET goes once the
+/// renegotiation's connection is set up: beside it on a server that serves many, after it
+/// on one that serves one at a time, never ahead of it.
 async fn lingering(probe: &Prober<'_>, versions: &Versions, features: &mut Features) {
     let connector = probe.connector;
-    if renegotiation::askable(&versions.suites) {
-        let secure = features.secure_renegotiation;
-        features.client_renegotiation =
-            renegotiation::client_renegotiation(connector, probe.target.server_name(), secure)
-                .await;
-    }
+    let (connected, set_up) = tokio::sync::oneshot::channel();
+    let secure = features.secure_renegotiation;
+    let renegotiation = async {
+        if !renegotiation::askable(&versions.suites) {
+            return None;
+        }
+        let name = probe.target.server_name();
+        renegotiation::client_renegotiation(connector, name, secure, connected).await
+    };
     // HTTP is asked on any port (vendor APIs live on many). `http`: Some(false) when it
     // answered but not in HTTP, None when it said nothing within the timeout — apart from "no
     // HSTS header" (`hsts` None on HTTP).
-    let (http, hsts) = http::http_headers(connector, probe.target.server_name()).await;
+    let headers = async {
+        let _ = set_up.await;
+        http::http_headers(connector, probe.target.server_name()).await
+    };
+    let (client_renegotiation, (http, hsts)) = probe.both(renegotiation, headers).await;
+    features.client_renegotiation = client_renegotiation;
     features.http = http;
     features.hsts = hsts.map(PeerText::from);
 }

@@ -4,7 +4,6 @@
 
 use super::codec::{HelloSpec, KxParams};
 use super::features::legacy_with;
-use super::handshake::ModernOutcome;
 use super::prober::{Answer, Prober};
 use super::suites;
 use crate::facts::{GroupFacts, NamedGroup, ProtocolVersion, VersionSuites};
@@ -36,7 +35,7 @@ pub(super) struct EarlyGroups {
 impl Prober<'_> {
     /// The TLS 1.3 groups and the ECDHE curves, asked side by side with each other and with
     /// the versions: neither needs the suites (the group does not depend on the suite).
-    pub(super) async fn early_groups(&self, modern: &ModernOutcome) -> EarlyGroups {
+    pub(super) async fn early_groups(&self) -> EarlyGroups {
         let ecdhe = async {
             let offered: Vec<u16> = suites::legacy_suites()
                 .iter()
@@ -46,7 +45,7 @@ impl Prober<'_> {
                 .collect();
             Some(self.ecdhe_curves(ProtocolVersion::Tls12, &offered).await)
         };
-        let (tls13, ecdhe) = self.both(self.tls13_groups(modern), ecdhe).await;
+        let (tls13, ecdhe) = self.both(self.tls13_groups(), ecdhe).await;
         EarlyGroups { tls13, ecdhe }
     }
 
@@ -104,15 +103,7 @@ impl Prober<'_> {
     /// TLS 1.3 groups in the server's order, by remove and retry over HelloRetryRequests
     /// offering every TLS 1.3 suite (the group does not depend on the suite), so it needs no
     /// other step and runs beside the versions; whether every group known was asked about.
-    /// Not asked (`None`) when the modern handshake settled on TLS 1.2 or below: the server
-    /// has no TLS 1.3.
-    pub(super) async fn tls13_groups(
-        &self,
-        modern: &ModernOutcome,
-    ) -> Option<(Vec<NamedGroup>, bool)> {
-        if matches!(&modern.result, Ok(n) if n.version < ProtocolVersion::Tls13) {
-            return None;
-        }
+    pub(super) async fn tls13_groups(&self) -> Option<(Vec<NamedGroup>, bool)> {
         let offered_suites = suites::tls13_suites().to_vec();
         let mut remaining = TLS13_GROUPS.to_vec();
         let mut found = Vec::new();

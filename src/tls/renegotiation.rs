@@ -70,19 +70,19 @@ pub(super) fn askable(suites: &[VersionSuites]) -> bool {
 /// RFC 5746 renegotiation_info: the second hello carries the verify_data only then, as a
 /// real client's would. `None` when the question could not be put (the handshake failed, the
 /// keys could not be used): not observed, never a pass.
+/// `connected` is told once the connection is set up (or could not be): a question that must
+/// not take a single-connection server's turn first may go then.
 pub(super) async fn client_renegotiation(
     connector: &Connector,
     server_name: ServerName<'static>,
     secure: Option<bool>,
+    connected: tokio::sync::oneshot::Sender<()>,
 ) -> Option<ClientRenegotiation> {
     let deadline = connector.timeout();
     let started = Instant::now();
-    let (mut stream, mut tx, mut rx, verify_data) = match tokio::time::timeout(
-        deadline,
-        established(connector, server_name),
-    )
-    .await
-    {
+    let set_up = tokio::time::timeout(deadline, established(connector, server_name)).await;
+    let _ = connected.send(());
+    let (mut stream, mut tx, mut rx, verify_data) = match set_up {
         Ok(Ok(e)) => e,
         Ok(Err(why)) => {
             tracing::debug!(addr = %connector.addr(), %why, "renegotiation not asked");

@@ -93,16 +93,16 @@ enum BatchEnd {
 }
 
 /// Every version from TLS 1.3 down to SSLv3, with its suites, the versions side by side.
-pub(super) async fn probe(probe: &Prober<'_>, modern: &ModernOutcome) -> Versions {
+pub(super) async fn probe(probe: &Prober<'_>) -> Versions {
     let mut out = Versions {
         protocols: Vec::new(),
         suites: Vec::new(),
         raw_chain: None,
         pending: Vec::new(),
     };
-    // Every legacy version reads the flight of its first accepted hello when rustls brought
-    // no chain: the newest version's chain is kept.
-    let want_chain = modern.chain.is_none();
+    // Every legacy version reads the flight of its first accepted hello (the modern
+    // handshake runs beside, and may bring no chain): the newest version's chain is kept.
+    let want_chain = true;
     let enumerated = probe
         .all(
             VERSIONS
@@ -112,18 +112,6 @@ pub(super) async fn probe(probe: &Prober<'_>, modern: &ModernOutcome) -> Version
         )
         .await;
     for (v, mut e) in VERSIONS.into_iter().zip(enumerated) {
-        if v == ProtocolVersion::Tls13 {
-            // A completed TLS 1.3 handshake is proof enough, whatever a raw hello met.
-            if let Ok(n) = &modern.result {
-                if n.version == ProtocolVersion::Tls13 && e.support != Support::Accepted {
-                    e.support = Support::Accepted;
-                    e.detail = format!(
-                        "negotiated {} (raw probe: {})",
-                        n.cipher_suite.name, e.detail
-                    );
-                }
-            }
-        }
         if out.raw_chain.is_none() {
             out.raw_chain = e.chain.take();
         }
@@ -147,6 +135,27 @@ pub(super) async fn probe(probe: &Prober<'_>, modern: &ModernOutcome) -> Version
         }
     }
     out
+}
+
+/// A completed TLS 1.3 handshake is proof enough that TLS 1.3 is accepted, whatever a raw
+/// hello met.
+pub(super) fn confirm_tls13(versions: &mut Versions, modern: &ModernOutcome) {
+    let Ok(n) = &modern.result else { return };
+    if n.version != ProtocolVersion::Tls13 {
+        return;
+    }
+    if let Some(p) = versions
+        .protocols
+        .iter_mut()
+        .find(|p| p.version == ProtocolVersion::Tls13 && p.support != Support::Accepted)
+    {
+        p.support = Support::Accepted;
+        p.silent = false;
+        p.detail = format!(
+            "negotiated {} (raw probe: {})",
+            n.cipher_suite.name, p.detail
+        );
+    }
 }
 
 /// Step: whether each version's server imposes its order (and that order, when the suites
