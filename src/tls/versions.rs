@@ -284,7 +284,8 @@ impl Prober<'_> {
             server_order: None,
             chain: None,
         };
-        let batches = batches(&candidates(version));
+        let candidates = candidates(version);
+        let batches = batches(&candidates);
         let mut batches = batches.iter();
         let mut batches_with_picks = 0;
         let mut going = true;
@@ -292,6 +293,27 @@ impl Prober<'_> {
             let b = self.enumerate_batch(version, first, want_chain).await;
             batches_with_picks += usize::from(!b.suites.is_empty());
             going = out.merge(b);
+        }
+        if going && batches.len() > 0 && out.suites.len() >= 2 {
+            // Under the server's own order, one chain over the whole registry yields that
+            // order directly, where batches side by side would need it rebuilt, one hello per
+            // suite. Its hellos are long: the chain counts only if it finds again every suite
+            // the first batch found, else the batches are asked as usual.
+            if self
+                .imposes_order(version, out.suites[0], out.suites[1])
+                .await
+                == Some(true)
+            {
+                let chain = self.enumerate_batch(version, &candidates, false).await;
+                let whole = chain.end == BatchEnd::Done
+                    && out.suites.iter().all(|s| chain.suites.contains(s));
+                if whole {
+                    out.suites.clear();
+                    out.merge(chain);
+                    batches_with_picks = 1;
+                    going = false;
+                }
+            }
         }
         if going {
             let want_chain = want_chain && out.chain.is_none();
@@ -378,6 +400,21 @@ impl Prober<'_> {
             }
         }
         out
+    }
+
+    /// Whether the server picks `first` over `second` whichever comes first in the offer
+    /// (`first` was its pick when offered before `second`): `None` when it picks neither.
+    async fn imposes_order(
+        &self,
+        version: ProtocolVersion,
+        first: u16,
+        second: u16,
+    ) -> Option<bool> {
+        match self.pick(version, &[second, first]).await {
+            Some(s) if s == first => Some(true),
+            Some(s) if s == second => Some(false),
+            _ => None,
+        }
     }
 
     /// Whether the server imposes its order: offered the accepted suites in both orders, a
