@@ -115,6 +115,16 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    // Only a regular file (or a new one) is replaced by a rename: `/dev/null`, `/dev/stdout`,
+    // a FIFO or a terminal is written to as it is. Renaming over a device would replace it with
+    // a regular file (as root, `--output /dev/null` would have destroyed the machine's
+    // /dev/null).
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() && !meta.is_dir() {
+            let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+            return f.write_all(bytes);
+        }
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -150,4 +160,47 @@ fn print_out(text: &str) {
     let _ = stdout
         .write_all(text.as_bytes())
         .and_then(|_| stdout.flush());
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::write_atomically;
+
+    /// A FIFO (like /dev/null, /dev/stdout or a terminal: not a regular file) is written to, not
+    /// replaced by a regular file through a rename.
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_written_to_not_replaced() {
+        use std::io::Read;
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                std::fs::File::open(fifo)
+                    .unwrap()
+                    .read_to_string(&mut text)
+                    .unwrap();
+                text
+            })
+        };
+        write_atomically(&fifo, b"report").unwrap();
+        // Checked before joining: a FIFO replaced by a file would leave the reader waiting.
+        let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+        assert!(kind.is_fifo(), "still a FIFO: {kind:?}");
+        assert_eq!(reader.join().unwrap(), "report");
+
+        // A regular file is still replaced whole.
+        let file = dir.path().join("r.json");
+        std::fs::write(&file, "old").unwrap();
+        write_atomically(&file, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "new");
+    }
 }
