@@ -606,14 +606,18 @@ pub(super) const SECURE_RENEGOTIATION: RuleDef = RuleDef {
     check: Check::Endpoint(secure_renegotiation),
 };
 
+/// Suites were found, all of them TLS 1.3: nothing older to renegotiate.
+fn tls13_only(tls: &crate::facts::TlsFacts) -> bool {
+    !tls.suites.is_empty()
+        && tls
+            .suites
+            .iter()
+            .all(|v| v.version >= ProtocolVersion::Tls13)
+}
+
 pub fn secure_renegotiation(ctx: &Ctx<'_>) -> Outcome {
     let tls = tls_or_return!(ctx);
-    if !tls
-        .suites
-        .iter()
-        .any(|v| v.version < ProtocolVersion::Tls13)
-        && !tls.suites.is_empty()
-    {
+    if tls13_only(tls) {
         return Outcome::not_applicable("TLS 1.3 only: there is no renegotiation");
     }
     match tls.features.secure_renegotiation {
@@ -636,12 +640,7 @@ pub(super) const CLIENT_RENEGOTIATION: RuleDef = RuleDef {
 
 pub fn client_renegotiation(ctx: &Ctx<'_>) -> Outcome {
     let tls = tls_or_return!(ctx);
-    if !tls
-        .suites
-        .iter()
-        .any(|v| v.version < ProtocolVersion::Tls13)
-        && !tls.suites.is_empty()
-    {
+    if tls13_only(tls) {
         return Outcome::not_applicable("TLS 1.3 only: there is no renegotiation");
     }
     match &tls.features.client_renegotiation {
