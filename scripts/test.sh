@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # vetcrypt's whole test suite, from a fresh clone: installs the real peers the tests talk to
-# (openssl for `s_server`, nginx, moto's AWS KMS server in target/moto-venv, chromium for the HTML
+# (openssl for `s_server`, nginx and its stream module, moto's AWS KMS server in target/moto-venv, chromium for the HTML
 # report), then checks formatting
 # and lints, then runs every test.
 # Every peer listens on 127.0.0.1 only; nothing here sends traffic anywhere else.
@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
+# nginx's stream module: the layer-4 round-robin load balancer of tests/addresses.rs.
+[ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 # Debian's Chromium renders the HTML review document in tests/document.rs (headless, offline).

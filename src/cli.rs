@@ -186,6 +186,20 @@ pub struct ScanArgs {
     /// At most this many new connections per second, overall [default: unlimited].
     #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate)]
     pub rate: Option<f64>,
+    /// Probe at most this many addresses of each name (its A and AAAA records, each probed and
+    /// reported on its own) [default: 8]; plan: `max_addresses`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=crate::plan::MAX_ADDRESSES_LIMIT as i64))]
+    pub max_addresses: Option<u16>,
+    /// Probe only the IPv4 addresses of each name.
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Probe only the IPv6 addresses of each name.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+    /// Connect to these addresses for HOST:PORT instead of resolving it, still sending HOST as
+    /// the server name (curl's form; repeatable): HOST:PORT:ADDR[,ADDR...]; plan: `addresses`.
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR", value_parser = crate::plan::parse_pin)]
+    pub resolve: Vec<crate::plan::Pin>,
     /// When a chain's issuer is neither sent nor trusted, fetch its certificate from the AIA
     /// caIssuers URL (plain HTTP, contacting the CA the certificate names, not the endpoint) to
     /// tell a missing intermediate from an untrusted root; plan: `fetch_issuers = true`.

@@ -27,7 +27,7 @@ pub fn observe(
     let progress = progress::endpoints(endpoints.len());
     let (endpoints, keys) = runtime()?.block_on(async {
         let tls = tls::scan_with_progress(endpoints, &cfg, settings.concurrency, |f| {
-            progress.set_message(f.target.display());
+            progress.set_message(f.display());
             progress.inc(1);
         });
         let kms = kms::probe(kms_plan, kms::DEFAULT_KEY_CONCURRENCY, &|_| {});

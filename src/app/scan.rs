@@ -11,6 +11,7 @@ use crate::error::UsageError;
 use crate::kms::KmsPlan;
 use crate::plan::{self, Plan, Target};
 use crate::report::model::{RunInfo, Shard};
+use crate::tls::Family;
 
 /// `vetcrypt scan`, resolved: what to probe, how, and how to judge it.
 pub struct ScanRequest {
@@ -42,6 +43,12 @@ impl ScanRequest {
             max_conn_per_host: args.max_conn_per_host.map(usize::from),
             rate: args.rate,
             fetch_issuers: args.fetch_issuers,
+            max_addresses: args.max_addresses.map(usize::from),
+            family: match (args.ipv4, args.ipv6) {
+                (true, _) => Family::V4,
+                (_, true) => Family::V6,
+                _ => Family::Any,
+            },
         };
         Ok(ScanRequest {
             probe: ProbeSettings::resolve(flags, &plan.settings),
@@ -90,6 +97,7 @@ fn gather(args: &ScanArgs) -> Result<Plan> {
     }
     one_sni_one_target(&named, sni)?;
     plan.endpoints.extend(named);
+    pin(&args.resolve, &mut plan.endpoints)?;
     if plan.endpoints.is_empty() && plan.kms.is_empty() {
         return Err(UsageError(
             "no target: name one (`vetcrypt scan vendor.example:443`), or use --targets FILE or --plan FILE".into(),
@@ -135,6 +143,30 @@ fn one_sni_one_target(named: &[Target], sni: Option<&str>) -> Result<()> {
         example.join(" ")
     ))
     .into())
+}
+
+/// `--resolve`: each pin's addresses replace what the resolver (or the plan) would give for
+/// its HOST:PORT. A pin that matches no target is a typo, and refused.
+fn pin(pins: &[plan::Pin], endpoints: &mut [Target]) -> Result<()> {
+    for p in pins {
+        let mut matched = false;
+        for t in endpoints
+            .iter_mut()
+            .filter(|t| t.port == p.port && t.host.eq_ignore_ascii_case(&p.host))
+        {
+            t.addresses = p.addresses.clone();
+            matched = true;
+        }
+        if !matched {
+            let names: Vec<String> = endpoints.iter().map(Target::authority).collect();
+            return Err(UsageError(format!(
+                "--resolve {p}:...: no target is {p} (the targets are {}); name the host and port as the target does",
+                names.join(", ")
+            ))
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// SARIF and code quality results point at the file line that asked for each subject: targets

@@ -9,7 +9,7 @@ use super::Result;
 use crate::cert::{TrustKind, TrustStore};
 use crate::plan::ScanSettings;
 use crate::tls::limits::{Limits, DEFAULT_MAX_CONN_PER_HOST};
-use crate::tls::ProbeConfig;
+use crate::tls::{Family, ProbeConfig, DEFAULT_MAX_ADDRESSES};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_CONCURRENCY: usize = 16;
@@ -26,6 +26,9 @@ pub struct ProbeFlags {
     pub rate: Option<f64>,
     /// `--fetch-issuers` given.
     pub fetch_issuers: bool,
+    pub max_addresses: Option<usize>,
+    /// `-4` / `-6`.
+    pub family: Family,
 }
 
 /// How endpoints are probed, every setting decided.
@@ -46,6 +49,10 @@ pub struct ProbeSettings {
     /// Fetch unknown issuers from their AIA caIssuers URLs: the command line's flag, or the
     /// plan's `fetch_issuers`.
     pub fetch_issuers: bool,
+    /// Addresses probed per name.
+    pub max_addresses: usize,
+    /// Address family probed.
+    pub family: Family,
 }
 
 impl ProbeSettings {
@@ -68,6 +75,11 @@ impl ProbeSettings {
             max_conn_per_host: flags.max_conn_per_host.unwrap_or(DEFAULT_MAX_CONN_PER_HOST),
             rate: flags.rate,
             fetch_issuers: flags.fetch_issuers || plan.fetch_issuers.unwrap_or(false),
+            max_addresses: flags
+                .max_addresses
+                .or(plan.max_addresses)
+                .unwrap_or(DEFAULT_MAX_ADDRESSES),
+            family: flags.family,
         }
     }
 
@@ -83,6 +95,8 @@ impl ProbeSettings {
             limits: Arc::new(Limits::new(self.max_conn_per_host, self.rate)),
             fetch_issuers: self.fetch_issuers,
             sequential: false,
+            family: self.family,
+            max_addresses: self.max_addresses,
         })
     }
 }
@@ -104,6 +118,8 @@ mod tests {
                 max_conn_per_host: DEFAULT_MAX_CONN_PER_HOST,
                 rate: None,
                 fetch_issuers: false,
+                max_addresses: DEFAULT_MAX_ADDRESSES,
+                family: Family::Any,
             }
         );
         let plan = ScanSettings {
@@ -112,12 +128,14 @@ mod tests {
             trust: Some(TrustKind::System),
             ca_files: vec!["plan.pem".into()],
             fetch_issuers: Some(true),
+            max_addresses: Some(2),
         };
         let from_plan = ProbeSettings::resolve(ProbeFlags::default(), &plan);
         assert_eq!(from_plan.timeout, Duration::from_secs(9));
         assert_eq!(from_plan.concurrency, 3);
         assert_eq!(from_plan.trust, TrustKind::System);
         assert!(from_plan.fetch_issuers, "the plan's fetch_issuers");
+        assert_eq!(from_plan.max_addresses, 2);
         assert!(
             ProbeSettings::resolve(
                 ProbeFlags {
@@ -137,12 +155,15 @@ mod tests {
             max_conn_per_host: Some(2),
             rate: Some(1.5),
             fetch_issuers: false,
+            max_addresses: Some(5),
+            family: Family::V6,
         };
         let s = ProbeSettings::resolve(flags, &plan);
         assert_eq!(s.timeout, Duration::from_millis(500));
         assert_eq!(s.trust, TrustKind::None);
         assert_eq!(s.concurrency, 7);
         assert_eq!((s.max_conn_per_host, s.rate), (2, Some(1.5)));
+        assert_eq!((s.max_addresses, s.family), (5, Family::V6));
         let ca: Vec<PathBuf> = vec!["plan.pem".into(), "cli.pem".into()];
         assert_eq!(
             s.ca_files, ca,

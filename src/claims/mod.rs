@@ -263,7 +263,7 @@ fn judge(c: &Claim, policy: &Policy, facts: &FactSet) -> ClaimResult {
     let ev = policy::evaluate(policy, facts);
     let mut judged: Vec<(String, policy::Finding)> = Vec::new();
     for e in ev.endpoints {
-        let who = e.facts.target.display();
+        let who = e.facts.display();
         judged.extend(e.findings.into_iter().map(|f| (who.clone(), f)));
     }
     for k in ev.keys {

@@ -57,6 +57,10 @@ pub struct EndpointFacts {
     pub target: Target,
     /// The socket address actually probed, once resolved.
     pub address: Option<String>,
+    /// How the target's host name became addresses, when it is a name: every address it has,
+    /// and how many were probed. Each probed address has facts of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Resolution>,
     /// Set when the endpoint could not be probed at all (unreachable, not TLS, timeout...).
     pub error: Option<ProbeError>,
     pub tls: Option<TlsFacts>,
@@ -72,6 +76,75 @@ impl EndpointFacts {
     pub fn chains(&self) -> impl Iterator<Item = &ChainFacts> {
         self.certificates.iter().chain(self.other_chains.iter())
     }
+
+    /// The IP address probed (without the port).
+    pub fn ip(&self) -> Option<std::net::IpAddr> {
+        let a = self.address.as_deref()?;
+        a.parse::<std::net::SocketAddr>()
+            .map(|s| s.ip())
+            .or_else(|_| a.parse())
+            .ok()
+    }
+
+    /// The address worth naming beside the target: when its name has several, or was
+    /// pinned to one by the user.
+    fn named_address(&self) -> Option<std::net::IpAddr> {
+        let r = self.resolution.as_ref()?;
+        if r.addresses.len() > 1 || r.source == AddressSource::Pinned {
+            self.ip()
+        } else {
+            None
+        }
+    }
+
+    /// How reports name this endpoint: the target's name, and the address when its name has
+    /// several (`api.vendor.example:443 @ 203.0.113.10`).
+    pub fn display(&self) -> String {
+        match self.named_address() {
+            Some(ip) => format!("{} @ {ip}", self.target.display()),
+            None => self.target.display(),
+        }
+    }
+
+    /// A stable identity for drift, SARIF and JUnit: `host:port`, with ` @ address` when the
+    /// name has several (or was pinned).
+    pub fn id(&self) -> String {
+        let mut id = self.target.authority();
+        if let Some(ip) = self.named_address() {
+            id.push_str(&format!(" @ {ip}"));
+        }
+        id
+    }
+
+    /// Whether `other` is another address (or name) of the same target: the same host, port
+    /// and server name.
+    pub fn same_target(&self, other: &EndpointFacts) -> bool {
+        let key = |e: &EndpointFacts| (e.target.host.clone(), e.target.port, e.target.sni.clone());
+        key(self) == key(other)
+    }
+}
+
+/// How a host name became the addresses probed.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Resolution {
+    pub source: AddressSource,
+    /// Every address the name has (after `-4`/`-6`), in the order probed.
+    pub addresses: Vec<String>,
+    /// How many of them were probed: the first `--max-addresses`.
+    pub probed: usize,
+    /// Addresses of the other family, left out by `-4` or `-6`.
+    #[serde(default)]
+    pub excluded: usize,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressSource {
+    /// The system resolver (A and AAAA records).
+    Dns,
+    /// The user's `--resolve` or the plan's `addresses`.
+    Pinned,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
@@ -209,6 +282,61 @@ pub struct TlsFacts {
     pub features: Features,
     /// How many connections the probes opened.
     pub connections: u32,
+    /// Whether the connections to this address reached one server: the modern handshake
+    /// repeated at the end and compared (a layer-4 load balancer over backends that differ
+    /// shows here). `None`: not asked (old facts, or no handshake completed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backends: Option<BackendCheck>,
+}
+
+/// The same handshake asked several times at one address, and the distinct servers that
+/// answered it.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BackendCheck {
+    /// Handshakes that completed or were refused with an alert, and so are compared.
+    pub handshakes: u32,
+    /// Each distinct answer, in the order first seen: more than one means the address hides
+    /// several differently configured servers, and the enumeration mixes their answers.
+    pub servers: Vec<ServerIdentity>,
+}
+
+/// What one server answered to the modern handshake.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerIdentity {
+    pub version: Option<ProtocolVersion>,
+    /// The suite's IANA name.
+    pub suite: Option<String>,
+    pub kx_group: Option<NamedGroup>,
+    /// SHA-256 of the leaf certificate, hex.
+    pub leaf_sha256: Option<String>,
+    /// The alert that refused the handshake, when it was refused.
+    pub refused: Option<AlertDescription>,
+    /// How many of the handshakes gave this answer.
+    pub seen: u32,
+}
+
+impl ServerIdentity {
+    /// One line for evidence: `TLSv1.3 TLS_AES_256_GCM_SHA384 X25519, leaf sha256 ab12cd34…`.
+    pub fn describe(&self) -> String {
+        if let Some(a) = self.refused {
+            return format!("refused with {a}");
+        }
+        let mut s = [
+            self.version.map(|v| v.to_string()),
+            self.suite.clone(),
+            self.kx_group.map(|g| g.to_string()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+        if let Some(h) = &self.leaf_sha256 {
+            s.push_str(&format!(", leaf sha256 {}", &h[..h.len().min(16)]));
+        }
+        s
+    }
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default)]

@@ -24,6 +24,8 @@ pub struct ScanSettings {
     pub ca_files: Vec<PathBuf>,
     /// Fetch unknown issuers from their AIA caIssuers URLs.
     pub fetch_issuers: Option<bool>,
+    /// At most this many addresses probed per name.
+    pub max_addresses: Option<usize>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -110,6 +112,7 @@ struct RawScan {
     #[serde(default)]
     ca_files: Vec<String>,
     fetch_issuers: Option<bool>,
+    max_addresses: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -118,6 +121,8 @@ struct RawEndpoint {
     target: Spanned<String>,
     name: Option<String>,
     sni: Option<Spanned<String>>,
+    #[serde(default)]
+    addresses: Option<Spanned<Vec<String>>>,
 }
 
 /// Reads a plan file (TOML). Errors name the file, line and what was expected.
@@ -147,6 +152,17 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
             }
             settings.concurrency = Some(*c.get_ref() as usize);
         }
+        if let Some(m) = scan.max_addresses {
+            if !(1..=MAX_ADDRESSES_LIMIT as i64).contains(m.get_ref()) {
+                return Err(FileError::at(
+                    path,
+                    src,
+                    m.span().start,
+                    format!("max_addresses must be between 1 and {MAX_ADDRESSES_LIMIT}"),
+                ));
+            }
+            settings.max_addresses = Some(*m.get_ref() as usize);
+        }
         settings.trust = scan.trust;
         settings.fetch_issuers = scan.fetch_issuers;
         settings.ca_files = scan.ca_files.iter().map(|f| base.join(f)).collect();
@@ -161,6 +177,10 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
             };
             FileError::at(path, src, at, m.replace("--sni", "sni"))
         })?;
+        if let Some(a) = &ep.addresses {
+            target.addresses = parse_addresses(&target, a.get_ref())
+                .map_err(|m| FileError::at(path, src, a.span().start, m))?;
+        }
         target.name = ep.name;
         target.source = Some(source_line(path, src, ep.target.span().start));
         endpoints.push(target);
@@ -459,6 +479,62 @@ mod tests {
 }
 
 /// Parses `--shard I/N`: 1 ≤ I ≤ N ≤ 1000.
+/// The most addresses `--max-addresses` (and a plan's `max_addresses`) may ask for per name.
+pub const MAX_ADDRESSES_LIMIT: usize = 64;
+
+/// A target's pinned addresses (a plan's `addresses`, `--resolve`): IP addresses (IPv6 with
+/// or without brackets), for a target named by a host name.
+pub fn parse_addresses(target: &Target, list: &[String]) -> Result<Vec<std::net::IpAddr>, String> {
+    if target.host.parse::<std::net::IpAddr>().is_ok() {
+        return Err(format!(
+            "`{}` is already an address: pin addresses to a host name (`addresses` sends its name as SNI to each)",
+            target.host
+        ));
+    }
+    if list.is_empty() {
+        return Err("`addresses` is empty: name at least one IP address, or leave it out to resolve the name".into());
+    }
+    list.iter()
+        .map(|a| {
+            let bare = a.trim().trim_start_matches('[').trim_end_matches(']');
+            bare.parse().map_err(|_| {
+                format!("`{a}` is not an IP address (e.g. 203.0.113.10 or 2001:db8::1)")
+            })
+        })
+        .collect()
+}
+
+/// `--resolve HOST:PORT:ADDR[,ADDR...]` (curl's form): connect to these addresses for
+/// HOST:PORT, sending HOST as the server name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    pub host: String,
+    pub port: u16,
+    pub addresses: Vec<std::net::IpAddr>,
+}
+
+impl std::fmt::Display for Pin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
+}
+
+pub fn parse_pin(s: &str) -> Result<Pin, String> {
+    let bad = |why: &str| {
+        format!("`{s}`: {why}; write HOST:PORT:ADDR[,ADDR...], e.g. api.vendor.example:443:203.0.113.10,2001:db8::10")
+    };
+    let (host, rest) = s.split_once(':').ok_or_else(|| bad("no port"))?;
+    let (port, addrs) = rest.split_once(':').ok_or_else(|| bad("no address"))?;
+    let target = Target::parse(&format!("{host}:{port}"), None).map_err(|e| bad(&e))?;
+    let list: Vec<String> = addrs.split(',').map(str::to_string).collect();
+    let addresses = parse_addresses(&target, &list).map_err(|e| bad(&e))?;
+    Ok(Pin {
+        host: target.host,
+        port: target.port,
+        addresses,
+    })
+}
+
 pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     let bad = || format!("`{s}` is not a shard: write I/N, e.g. 2/4 for the second of four");
     let (i, n) = s.split_once('/').ok_or_else(bad)?;

@@ -125,6 +125,8 @@ impl Params {
 /// What a rule's logic sees: one endpoint's facts, when they were observed, its parameters.
 pub struct Ctx<'a> {
     pub facts: &'a EndpointFacts,
+    /// Every endpoint of the run (for rules comparing the addresses of one name).
+    pub all: &'a [EndpointFacts],
     pub observed_at: OffsetDateTime,
     pub params: &'a Params,
 }

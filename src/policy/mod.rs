@@ -372,6 +372,7 @@ pub fn evaluate(policy: &Policy, facts: &FactSet) -> Evaluation {
                             Some(e) => probe_error(&e.message),
                             None => check(&Ctx {
                                 facts: ep,
+                                all: &facts.endpoints,
                                 observed_at: facts.observed_at,
                                 params: &r.params,
                             }),

@@ -99,12 +99,8 @@ pub fn compare(baseline: &Report, now: &Report) -> Drift {
     let mut new_versions = Vec::new();
     let mut new_suites = Vec::new();
     for ep in &now.endpoints {
-        let id = ep.facts.target.authority();
-        let Some(old) = baseline
-            .endpoints
-            .iter()
-            .find(|b| b.facts.target.authority() == id)
-        else {
+        let id = ep.facts.id();
+        let Some(old) = baseline.endpoints.iter().find(|b| b.facts.id() == id) else {
             continue;
         };
         // Only compare what both runs observed: an endpoint unreachable once says nothing.

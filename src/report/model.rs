@@ -268,7 +268,7 @@ impl Report {
     pub fn subjects(&self) -> Vec<Subject<'_>> {
         let eps = self.endpoints.iter().map(|ep| Subject {
             display: &ep.display,
-            id: ep.facts.target.authority(),
+            id: ep.facts.id(),
             kind: "endpoint",
             findings: &ep.findings,
             error: ep.facts.error.as_ref().map(|e| e.message.clone()),
@@ -345,9 +345,10 @@ pub fn build_with_waivers(
     let today = generated_at.date();
     let mut evaluated = policy::evaluate(policy, facts);
     for e in &mut evaluated.endpoints {
-        let display = e.facts.target.display();
+        let display = e.facts.display();
+        let target = e.facts.target.display();
         let authority = e.facts.target.authority();
-        let mut names = vec![display.as_str(), authority.as_str()];
+        let mut names = vec![display.as_str(), target.as_str(), authority.as_str()];
         if let Some(n) = &e.facts.target.name {
             names.push(n);
         }
@@ -374,7 +375,7 @@ pub fn build_with_waivers(
         .endpoints
         .into_iter()
         .map(|e| EndpointReport {
-            display: e.facts.target.display(),
+            display: e.facts.display(),
             findings: e.findings,
             facts: e.facts,
         })

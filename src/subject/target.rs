@@ -25,6 +25,10 @@ pub struct Target {
     /// Server name sent in SNI and checked against the certificate. `None` for an IP address
     /// without `--sni`: then no SNI is sent and the IP address is checked against IP SANs.
     pub sni: Option<String>,
+    /// Addresses the user pinned the host to (`--resolve`, a plan's `addresses`), probed
+    /// instead of what the resolver says; empty: resolve the name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<IpAddr>,
     /// The plan or targets file line that names it (none for a target given on the command line).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLine>,
@@ -92,6 +96,7 @@ impl Target {
             host,
             port,
             sni,
+            addresses: Vec::new(),
             source: None,
         })
     }

@@ -1,15 +1,18 @@
-//! One endpoint, as a short sequence of named steps: resolve, the modern handshake, versions
-//! with their suites and preference, chains, SSLv2, groups, features and HTTP. Each step returns
+//! One endpoint, as a short sequence of named steps: resolve (every address of a name, each
+//! probed on its own), the modern handshake, versions with their suites and preference,
+//! chains, SSLv2, groups, features, HTTP and, last, whether one address hides several servers. Each step returns
 //! its part of the facts; every connection goes through the endpoint's [`Connector`].
+
+use std::net::SocketAddr;
 
 use rustls::pki_types::{CertificateDer, UnixTime};
 
 use super::groups::EarlyGroups;
 use super::handshake::{modern_handshake, ModernError, ModernOutcome};
 use super::prober::Prober;
-use super::transport::{resolve, Connector, Route};
+use super::transport::{addresses, Connector, Route};
 use super::versions::{self, Versions};
-use super::{http, issuers, renegotiation, ProbeConfig};
+use super::{backends, http, issuers, renegotiation, ProbeConfig};
 use crate::cert;
 use crate::facts::{
     Authentication, ChainFacts, Coverage, EndpointFacts, Features, GroupFacts, PeerText,
@@ -17,25 +20,52 @@ use crate::facts::{
 };
 use crate::subject::Target;
 
-/// Everything the TLS and certificate probes observe of one endpoint. Never fails: what could
-/// not be observed is recorded as such.
-pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts {
-    let mut facts = EndpointFacts {
+/// Everything the TLS and certificate probes observe of a target: one set of facts for each
+/// address probed (every address of its name, up to `max_addresses`, side by side), or one
+/// with the error when the name does not resolve. Never fails: what could not be observed is
+/// recorded as such.
+pub async fn probe_target(target: &Target, cfg: &ProbeConfig) -> Vec<EndpointFacts> {
+    let blank = EndpointFacts {
         target: target.clone(),
         address: None,
+        resolution: None,
         error: None,
         tls: None,
         certificates: None,
         other_chains: Vec::new(),
     };
-    let addr = match resolve(target, cfg.timeout).await {
-        Ok(a) => a,
-        Err(e) => {
-            facts.error = Some(e);
-            return facts;
+    match addresses(target, cfg.family, cfg.max_addresses, cfg.timeout).await {
+        Err(e) => vec![EndpointFacts {
+            error: Some(e),
+            ..blank
+        }],
+        Ok((addrs, resolution)) => {
+            let each = addrs.into_iter().map(|addr| {
+                let facts = EndpointFacts {
+                    address: Some(addr.to_string()),
+                    resolution: resolution.clone(),
+                    ..blank.clone()
+                };
+                Box::pin(probe_address(facts, addr, cfg))
+            });
+            futures::future::join_all(each).await
         }
-    };
-    facts.address = Some(addr.to_string());
+    }
+}
+
+/// The facts of a target's first address (for a target that has one: an IP address).
+pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts {
+    let mut all = probe_target(target, cfg).await;
+    all.swap_remove(0)
+}
+
+/// Everything the TLS and certificate probes observe at one address of a target.
+async fn probe_address(
+    mut facts: EndpointFacts,
+    addr: SocketAddr,
+    cfg: &ProbeConfig,
+) -> EndpointFacts {
+    let target = &facts.target.clone();
     let connector = Connector::new(addr, Route::Direct, cfg.timeout, cfg.limits.clone());
 
     let started = UnixTime::now();
@@ -86,9 +116,12 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
             versions::preferences(&probe, &versions),
         )
         .await;
-    if usable {
+    let backends = if usable {
         lingering(&probe, &versions, &mut features).await;
-    }
+        backends::check(&probe, &modern).await
+    } else {
+        None
+    };
     facts.certificates = certificates;
     facts.other_chains = other_chains;
     let Versions {
@@ -111,6 +144,7 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
         groups,
         features,
         connections: connector.connections(),
+        backends,
     });
     facts
 }

@@ -8,6 +8,7 @@
 //! (`http`) — each returning its part of the facts. [`raw`], [`codec`], [`deframer`] and
 //! [`sslv2`] are the wire; [`suites`] the suite catalogue.
 
+mod backends;
 mod chains;
 pub mod codec;
 pub mod deframer;
@@ -36,7 +37,12 @@ use futures::stream::{self, StreamExt};
 use crate::cert::TrustStore;
 use crate::facts::EndpointFacts;
 use crate::subject::Target;
-pub use endpoint::probe_endpoint;
+pub use endpoint::{probe_endpoint, probe_target};
+pub use transport::Family;
+
+/// Addresses probed per name by default: enough for the A and AAAA records of typical CDNs
+/// and load-balanced services.
+pub const DEFAULT_MAX_ADDRESSES: usize = 8;
 
 #[derive(Clone)]
 pub struct ProbeConfig {
@@ -51,6 +57,10 @@ pub struct ProbeConfig {
     /// Every step and hello one after another (for comparison: the facts are the same as
     /// side by side, only slower).
     pub sequential: bool,
+    /// Which address family to probe (`-4`, `-6`).
+    pub family: Family,
+    /// At most this many addresses per name (`--max-addresses`).
+    pub max_addresses: usize,
 }
 
 impl ProbeConfig {
@@ -61,11 +71,14 @@ impl ProbeConfig {
             limits: Arc::default(),
             fetch_issuers: false,
             sequential: false,
+            family: Family::Any,
+            max_addresses: DEFAULT_MAX_ADDRESSES,
         }
     }
 }
 
-/// Probes every target, `concurrency` at a time, results in target order.
+/// Probes every target, `concurrency` at a time, results in target order (a name's addresses
+/// in a row).
 pub async fn scan(targets: &[Target], cfg: &ProbeConfig, concurrency: usize) -> Vec<EndpointFacts> {
     scan_with_progress(targets, cfg, concurrency, |_| {}).await
 }
@@ -78,9 +91,9 @@ pub async fn scan_with_progress(
     done: impl Fn(&EndpointFacts),
 ) -> Vec<EndpointFacts> {
     stream::iter(targets)
-        .map(|t| probe_endpoint(t, cfg))
+        .map(|t| probe_target(t, cfg))
         .buffered(concurrency.max(1))
-        .inspect(|f| done(f))
-        .collect()
+        .inspect(|all| all.iter().for_each(&done))
+        .concat()
         .await
 }

@@ -4,12 +4,13 @@
 //! the per-address connection cap and the rate limit, opens the connection along its route,
 //! counts it, and knows which failures are worth one more try. Every probe — raw hellos, the
 //! SSLv2 hello, the rustls handshake, the HTTPS GET — connects through it; nothing else in the
-//! crate opens a socket to an endpoint. Today's one route is a direct TCP connection; more
-//! addresses, proxies and STARTTLS preambles plug in here.
+//! crate opens a socket to an endpoint. [`addresses`] turns a target's name into the addresses
+//! probed, each with a connector of its own. Today's one route is a direct TCP connection;
+//! proxies and STARTTLS preambles plug in here.
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -17,10 +18,10 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::net::{lookup_host, TcpStream};
 
 use super::limits::{Limits, Slot};
-use crate::facts::{ProbeError, ProbeErrorKind};
+use crate::facts::{AddressSource, ProbeError, ProbeErrorKind, Resolution};
 use crate::subject::Target;
 
 /// How connections reach the endpoint.
@@ -188,24 +189,105 @@ impl AsyncWrite for Stream {
     }
 }
 
-/// The address to probe: the first one the resolver gives for the target.
-pub async fn resolve(target: &Target, timeout: Duration) -> Result<SocketAddr, ProbeError> {
-    let authority = target.authority();
+/// The addresses to probe for a target, and how its name became them (`None` for an IP
+/// address): the pinned addresses, else every A and AAAA record the resolver gives, in a
+/// stable order (IPv4 first), of the family asked for, the first `max` of them.
+pub async fn addresses(
+    target: &Target,
+    family: Family,
+    max: usize,
+    timeout: Duration,
+) -> Result<(Vec<SocketAddr>, Option<Resolution>), ProbeError> {
     let err = |kind, message| ProbeError { kind, message };
-    match tokio::time::timeout(timeout, tokio::net::lookup_host(authority)).await {
-        Ok(Ok(mut addrs)) => addrs.next().ok_or_else(|| {
-            err(
-                ProbeErrorKind::Resolve,
-                format!("{} resolved to no address", target.host),
+    if let Ok(ip) = target.host.parse::<IpAddr>() {
+        return Ok((vec![SocketAddr::new(ip, target.port)], None));
+    }
+    let (source, mut ips) = if target.addresses.is_empty() {
+        let found =
+            match tokio::time::timeout(timeout, lookup_host((target.host.as_str(), target.port)))
+                .await
+            {
+                Ok(Ok(addrs)) => addrs.map(|a| a.ip()).collect::<Vec<_>>(),
+                Ok(Err(e)) => {
+                    return Err(err(
+                        ProbeErrorKind::Resolve,
+                        format!("cannot resolve {}: {e}", target.host),
+                    ))
+                }
+                Err(_) => {
+                    return Err(err(
+                        ProbeErrorKind::Timeout,
+                        format!("resolving {} timed out", target.host),
+                    ))
+                }
+            };
+        (AddressSource::Dns, found)
+    } else {
+        (AddressSource::Pinned, target.addresses.clone())
+    };
+    ips.sort_by_key(|ip| (ip.is_ipv6(), *ip));
+    ips.dedup();
+    let all = ips.len();
+    ips.retain(|ip| family.admits(*ip));
+    let excluded = all - ips.len();
+    if ips.is_empty() {
+        let message = if all == 0 {
+            format!("{} resolved to no address", target.host)
+        } else {
+            format!(
+                "{} has no {} address ({all} of the other family; drop {})",
+                target.host,
+                family.label(),
+                family.flag()
             )
-        }),
-        Ok(Err(e)) => Err(err(
-            ProbeErrorKind::Resolve,
-            format!("cannot resolve {}: {e}", target.host),
-        )),
-        Err(_) => Err(err(
-            ProbeErrorKind::Timeout,
-            format!("resolving {} timed out", target.host),
-        )),
+        };
+        return Err(err(ProbeErrorKind::Resolve, message));
+    }
+    let probed = ips.len().min(max.max(1));
+    let resolution = Resolution {
+        source,
+        addresses: ips.iter().map(IpAddr::to_string).collect(),
+        probed,
+        excluded,
+    };
+    let addrs = ips[..probed]
+        .iter()
+        .map(|ip| SocketAddr::new(*ip, target.port))
+        .collect();
+    Ok((addrs, Some(resolution)))
+}
+
+/// Which address family to probe: `-4`, `-6`, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Family {
+    #[default]
+    Any,
+    V4,
+    V6,
+}
+
+impl Family {
+    pub fn admits(self, ip: IpAddr) -> bool {
+        match self {
+            Family::Any => true,
+            Family::V4 => ip.is_ipv4(),
+            Family::V6 => ip.is_ipv6(),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Family::Any => "IP",
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+        }
+    }
+
+    fn flag(self) -> &'static str {
+        match self {
+            Family::Any => "",
+            Family::V4 => "-4",
+            Family::V6 => "-6",
+        }
     }
 }

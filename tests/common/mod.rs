@@ -124,8 +124,13 @@ impl Drop for OpensslServer {
 /// Starts `openssl s_server` with `args` on an ephemeral port, returning once it listens
 /// (it prints `ACCEPT host:port`).
 pub fn openssl_server(args: &[&str], dir: &Path) -> OpensslServer {
+    openssl_server_on("127.0.0.1:0", args, dir)
+}
+
+/// [`openssl_server`] listening on `accept` (`127.0.0.2:8443`, `[::1]:8443`).
+pub fn openssl_server_on(accept: &str, args: &[&str], dir: &Path) -> OpensslServer {
     let mut child = Command::new(openssl_bin())
-        .args(["s_server", "-accept", "127.0.0.1:0"])
+        .args(["s_server", "-accept", accept])
         .args(args)
         .current_dir(dir)
         .stdin(Stdio::piped()) // s_server quits on end of input: keep it open
@@ -140,7 +145,8 @@ pub fn openssl_server(args: &[&str], dir: &Path) -> OpensslServer {
     std::thread::spawn(move || {
         let mut tx = Some(tx);
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("ACCEPT ") {
+            // `ACCEPT host:port` for port 0; a bare `ACCEPT` when the port was given.
+            if let Some(rest) = line.strip_prefix("ACCEPT") {
                 if let Some(t) = tx.take() {
                     let _ = t.send(rest.trim().to_string());
                 }
@@ -149,6 +155,7 @@ pub fn openssl_server(args: &[&str], dir: &Path) -> OpensslServer {
     });
     std::thread::spawn(move || for _ in BufReader::new(stderr).lines().map_while(Result::ok) {});
     let addr = match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(a) if a.is_empty() => accept.parse().expect("the address asked for"),
         Ok(a) => a.parse().expect("ACCEPT address"),
         Err(_) => {
             let _ = child.kill();
@@ -453,6 +460,39 @@ pub fn nginx_files(dir: &Path) -> NginxServer {
 }
 
 fn nginx_listening(listen_options: &str, server_body: &str, dir: &Path) -> NginxServer {
+    let port = closed_port().port();
+    let d = dir.display();
+    let http = format!(
+        "http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
+         fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
+         server {{\n    listen 127.0.0.1:{port}{listen_options};\n{server_body}\n  }}\n}}\n"
+    );
+    nginx_run("", &http, port, dir)
+}
+
+/// A real nginx as a layer-4 load balancer (its `stream` module, Debian's
+/// libnginx-mod-stream) on 127.0.0.1, passing each connection to the next of `backends` in
+/// turn (round robin). Returns once it accepts connections.
+pub fn nginx_round_robin(backends: &[SocketAddr], dir: &Path) -> NginxServer {
+    let module = "/usr/lib/nginx/modules/ngx_stream_module.so";
+    assert!(
+        Path::new(module).exists(),
+        "nginx's stream module is not installed: run the README's test command (scripts/test.sh), which installs libnginx-mod-stream"
+    );
+    let port = closed_port().port();
+    let servers: String = backends
+        .iter()
+        .map(|b| format!("    server {b};\n"))
+        .collect();
+    let stream = format!(
+        "stream {{\n  upstream backends {{\n{servers}  }}\n  server {{\n    listen 127.0.0.1:{port};\n    proxy_pass backends;\n  }}\n}}\n"
+    );
+    nginx_run(&format!("load_module {module};\n"), &stream, port, dir)
+}
+
+/// Runs nginx in the foreground with `top` before and `blocks` after the main settings, and
+/// waits until 127.0.0.1:`port` accepts.
+fn nginx_run(top: &str, blocks: &str, port: u16, dir: &Path) -> NginxServer {
     let bin = if Path::new("/usr/sbin/nginx").exists() {
         "/usr/sbin/nginx"
     } else {
@@ -464,14 +504,10 @@ fn nginx_listening(listen_options: &str, server_body: &str, dir: &Path) -> Nginx
         .map(|o| o.status.success())
         .unwrap_or(false);
     assert!(ok, "nginx is not installed: run the README's test command (scripts/test.sh), which installs it");
-    let port = closed_port().port();
     let d = dir.display();
     let conf = format!(
-        "master_process off;\ndaemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
-         events {{ worker_connections 64; }}\n\
-         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
-         fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
-         server {{\n    listen 127.0.0.1:{port}{listen_options};\n{server_body}\n  }}\n}}\n"
+        "{top}master_process off;\ndaemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+         events {{ worker_connections 64; }}\n{blocks}"
     );
     write(dir, "nginx.conf", &conf);
     let mut child = Command::new(bin)

@@ -38,6 +38,7 @@ pub(super) const RULES: &[RuleDef] = &[
     SECURE_RENEGOTIATION,
     CLIENT_RENEGOTIATION,
     POST_QUANTUM,
+    CONSISTENT_BACKENDS,
 ];
 
 pub(super) const MIN_VERSION: RuleDef = RuleDef {
@@ -765,4 +766,164 @@ pub fn post_quantum(ctx: &Ctx<'_>) -> Outcome {
 fn join(groups: &[NamedGroup]) -> String {
     let names: Vec<String> = groups.iter().map(NamedGroup::to_string).collect();
     names.join(", ")
+}
+
+pub(super) const CONSISTENT_BACKENDS: RuleDef = RuleDef {
+    id: "tls.consistent_backends",
+    title: "Every address and backend of a name serves the same TLS",
+    severity: Severity::High,
+    needs: &["tls.backends", "tls.protocols", "tls.suites", "certificates", "resolution"],
+    remediation: "Configure every server behind the name alike: the addresses of a DNS name (regions, CDN edges) and the backends behind a load balancer should accept the same versions and suites and present the same certificate. Upgrade the odd one out, or take it out of rotation.",
+    reference: "sslyze#540, sslscan#348, testssl.sh#2893 (different results behind a load balancer); a verifier that sees one backend passes the weak one unseen",
+    params: &[],
+    check: Check::Endpoint(consistent_backends),
+};
+
+/// The other addresses of this endpoint's name differ from it (versions, suites, leaf
+/// certificate), or connections to this one address reached different servers.
+pub fn consistent_backends(ctx: &Ctx<'_>) -> Outcome {
+    let tls = tls_or_return!(ctx);
+    let mut fail = Vec::new();
+    let mut pass = Vec::new();
+    match &tls.backends {
+        Some(b) if b.servers.len() > 1 => {
+            let seen: Vec<String> = b
+                .servers
+                .iter()
+                .map(|s| format!("{} ({} of {})", s.describe(), s.seen, b.handshakes))
+                .collect();
+            fail.push(format!(
+                "this address hides several servers: the same handshake got {} different answers: {}; the other results here may mix their answers",
+                b.servers.len(),
+                seen.join("; ")
+            ));
+        }
+        Some(b) => pass.push(format!(
+            "{} handshakes at this address reached one server",
+            b.handshakes
+        )),
+        None => {}
+    }
+    let siblings: Vec<_> = ctx
+        .all
+        .iter()
+        .filter(|o| o.same_target(ctx.facts) && o.address != ctx.facts.address)
+        .collect();
+    let mut compared = 0;
+    for other in &siblings {
+        let at = other
+            .ip()
+            .map_or_else(|| "another address".to_string(), |ip| ip.to_string());
+        let Some(other_tls) = &other.tls else {
+            continue;
+        };
+        compared += 1;
+        fail.extend(differences(ctx.facts, tls, other, other_tls, &at));
+    }
+    if compared > 0 && fail.is_empty() {
+        pass.push(format!(
+            "the name's {} other probed address{} serve{} the same versions, suites and leaf certificate",
+            compared,
+            if compared == 1 { "" } else { "es" },
+            if compared == 1 { "s" } else { "" }
+        ));
+    }
+    let unprobed = siblings.len() - compared;
+    if !fail.is_empty() {
+        return Outcome::fail(fail);
+    }
+    if let Some(r) = &ctx.facts.resolution {
+        if r.probed < r.addresses.len() {
+            return Outcome::not_observed(format!(
+                "only {} of the name's {} addresses were probed (--max-addresses): the others may differ",
+                r.probed,
+                r.addresses.len()
+            ));
+        }
+    }
+    if unprobed > 0 {
+        return Outcome::not_observed(format!(
+            "{unprobed} other address{} of the name could not be probed",
+            if unprobed == 1 { "" } else { "es" }
+        ));
+    }
+    if tls.backends.is_none() {
+        return Outcome::not_observed(
+            "the handshake was not repeated at this address, so its backends were not compared",
+        );
+    }
+    Outcome::pass(pass)
+}
+
+/// What `b` (at address `at`) serves differently from `a`, each as one line.
+fn differences(
+    a: &crate::facts::EndpointFacts,
+    a_tls: &crate::facts::TlsFacts,
+    b: &crate::facts::EndpointFacts,
+    b_tls: &crate::facts::TlsFacts,
+    at: &str,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let versions = |t: &crate::facts::TlsFacts| -> Vec<ProtocolVersion> {
+        t.protocols
+            .iter()
+            .filter(|p| p.support == Support::Accepted)
+            .map(|p| p.version)
+            .collect()
+    };
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let (va, vb) = (versions(a_tls), versions(b_tls));
+    if va != vb {
+        let names =
+            |v: &[ProtocolVersion]| list(&v.iter().map(|v| v.to_string()).collect::<Vec<_>>());
+        out.push(format!(
+            "versions differ: here {}; at {at} {}",
+            names(&va),
+            names(&vb)
+        ));
+    }
+    for v in ProtocolVersion::ALL {
+        let ids = |t: &crate::facts::TlsFacts| -> Vec<String> {
+            let mut s: Vec<String> = t
+                .suites_of(v)
+                .map(|s| s.suites.iter().map(|c| c.name.clone()).collect())
+                .unwrap_or_default();
+            s.sort();
+            s
+        };
+        let (sa, sb) = (ids(a_tls), ids(b_tls));
+        if sa == sb || !va.contains(&v) || !vb.contains(&v) {
+            continue;
+        }
+        let only_a: Vec<String> = sa.iter().filter(|x| !sb.contains(x)).cloned().collect();
+        let only_b: Vec<String> = sb.iter().filter(|x| !sa.contains(x)).cloned().collect();
+        out.push(format!(
+            "{v} suites differ: only here {}; only at {at} {}",
+            list(&only_a),
+            list(&only_b)
+        ));
+    }
+    let leaf = |e: &crate::facts::EndpointFacts| {
+        e.certificates
+            .as_ref()
+            .and_then(|c| c.certificates.first())
+            .map(|c| c.sha256.clone())
+    };
+    if let (Some(la), Some(lb)) = (leaf(a), leaf(b)) {
+        if la != lb {
+            let short = |h: &str| h[..h.len().min(16)].to_string();
+            out.push(format!(
+                "the leaf certificate differs: here sha256 {}; at {at} {}",
+                short(&la),
+                short(&lb)
+            ));
+        }
+    }
+    out
 }

@@ -1,0 +1,86 @@
+//! Step: does one address hide several servers? A layer-4 load balancer spreads connections
+//! over backends, and when they are configured differently every other step merges their
+//! answers into one wrong picture. The modern handshake is asked again, one after another
+//! once every other step is done, and each answer compared with the first: a different
+//! version, suite, group, leaf certificate or refusal is a different server.
+
+use aws_lc_rs::digest;
+
+use super::handshake::{modern_handshake, ModernError, ModernOutcome};
+use super::prober::Prober;
+use crate::facts::{BackendCheck, ServerIdentity};
+
+/// Handshakes asked again after the first. One after another, so a round robin over two
+/// backends sends two consecutive ones to different servers whatever the first met.
+pub const REPEATS: usize = 2;
+
+/// The answers of the first modern handshake and of [`REPEATS`] more, compared. `None` when
+/// none of them could be compared (timeouts, failed connections).
+pub async fn check(probe: &Prober<'_>, first: &ModernOutcome) -> Option<BackendCheck> {
+    let mut answers: Vec<ServerIdentity> = identity(first).into_iter().collect();
+    for _ in 0..REPEATS {
+        let again = modern_handshake(probe.connector, probe.target.server_name()).await;
+        answers.extend(identity(&again));
+    }
+    let handshakes = u32::try_from(answers.len()).unwrap_or(u32::MAX);
+    let mut servers: Vec<ServerIdentity> = Vec::new();
+    for a in answers {
+        match servers.iter_mut().find(|s| same(s, &a)) {
+            Some(s) => s.seen += 1,
+            None => servers.push(a),
+        }
+    }
+    (handshakes > 0).then_some(BackendCheck {
+        handshakes,
+        servers,
+    })
+}
+
+fn same(a: &ServerIdentity, b: &ServerIdentity) -> bool {
+    (
+        &a.version,
+        &a.suite,
+        &a.kx_group,
+        &a.leaf_sha256,
+        &a.refused,
+    ) == (
+        &b.version,
+        &b.suite,
+        &b.kx_group,
+        &b.leaf_sha256,
+        &b.refused,
+    )
+}
+
+/// What a handshake says of the server that answered it; `None` when it says nothing (no
+/// connection, no answer in time, a broken exchange).
+fn identity(outcome: &ModernOutcome) -> Option<ServerIdentity> {
+    let leaf_sha256 = outcome
+        .chain
+        .as_ref()
+        .and_then(|c| c.first())
+        .map(|leaf| hex(digest::digest(&digest::SHA256, leaf).as_ref()));
+    match &outcome.result {
+        Ok(n) => Some(ServerIdentity {
+            version: Some(n.version),
+            suite: Some(n.cipher_suite.name.clone()),
+            kx_group: n.kx_group,
+            leaf_sha256,
+            refused: None,
+            seen: 1,
+        }),
+        Err(ModernError::Alert(a)) => Some(ServerIdentity {
+            version: None,
+            suite: None,
+            kx_group: None,
+            leaf_sha256,
+            refused: Some(*a),
+            seen: 1,
+        }),
+        Err(_) => None,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
