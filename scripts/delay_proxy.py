@@ -2,8 +2,9 @@
 """A userspace TCP delay line on 127.0.0.1, for scripts/bench-network.sh (stdlib only).
 
     delay_proxy.py --upstream-port PORT --rtt-ms RTT --port-file F --stats-file S [--log-file L]
+                   [--listen 127.0.0.X] [--port P]
 
-Listens on 127.0.0.1 on a free port (written to F once listening) and relays every accepted
+Listens on 127.0.0.1 (or another loopback address) on a free port (or P) (written to F once listening) and relays every accepted
 connection to 127.0.0.1:PORT, as if the client and the server were RTT milliseconds apart:
 
 - every chunk, in each direction, is delivered RTT/2 after it was read (a delay line: order and
@@ -179,7 +180,12 @@ async def main():
     p.add_argument("--port-file", required=True)
     p.add_argument("--stats-file", required=True)
     p.add_argument("--log-file")
+    # Loopback only: 127.0.0.0/8 (127.0.0.2... need no set-up on Linux), port 0 = a free one.
+    p.add_argument("--listen", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
     args = p.parse_args()
+    if not args.listen.startswith("127."):
+        p.error("--listen must be a loopback address (127.0.0.0/8)")
     stats = Stats(args.stats_file, args.log_file)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -188,7 +194,7 @@ async def main():
         loop.add_signal_handler(sig, stop.set)
 
     server = await asyncio.start_server(
-        lambda r, w: handle(r, w, args, stats), "127.0.0.1", 0, backlog=1024
+        lambda r, w: handle(r, w, args, stats), args.listen, args.port, backlog=1024
     )
     port = server.sockets[0].getsockname()[1]
     with open(args.port_file + ".tmp", "w") as f:

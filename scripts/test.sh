@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # vetcrypt's whole test suite, from a fresh clone: installs the real peers the tests talk to
-# (openssl for `s_server`, nginx and its stream module, moto's AWS KMS server in target/moto-venv, chromium for the HTML
+# (openssl for `s_server`, nginx and its stream module, tinyproxy and microsocks, moto's AWS KMS server in target/moto-venv, chromium for the HTML
 # report), then checks formatting
 # and lints, then runs every test.
 # Every peer listens on 127.0.0.1 only; nothing here sends traffic anywhere else.
@@ -12,6 +12,9 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 # nginx's stream module: the layer-4 round-robin load balancer of tests/addresses.rs.
 [ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=(libnginx-mod-stream)
+# The proxies of tests/proxies.rs: HTTP CONNECT and SOCKS5.
+[ -x /usr/bin/tinyproxy ] || missing+=(tinyproxy)
+[ -x /usr/bin/microsocks ] || missing+=(microsocks)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 # Debian's Chromium renders the HTML review document in tests/document.rs (headless, offline).

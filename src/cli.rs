@@ -168,6 +168,11 @@ pub struct ScanArgs {
     /// Server name to send (SNI) and to check the certificate against, for every target given here.
     #[arg(long, value_name = "NAME")]
     pub sni: Option<String>,
+    /// Also probe each target named by a host name without SNI (what a client without SNI, or a
+    /// scanner of the bare address, is given), reported as `HOST:PORT [no SNI]`; plan:
+    /// `without_sni = true`.
+    #[arg(long)]
+    pub without_sni: bool,
     /// Trust the certificates of this PEM file as roots (repeatable); added to --trust's roots.
     #[arg(long = "ca-file", value_name = "PEM")]
     pub ca_files: Vec<PathBuf>,
@@ -200,6 +205,14 @@ pub struct ScanArgs {
     /// the server name (curl's form; repeatable): HOST:PORT:ADDR[,ADDR...]; plan: `addresses`.
     #[arg(long = "resolve", value_name = "HOST:PORT:ADDR", value_parser = crate::plan::parse_pin)]
     pub resolve: Vec<crate::plan::Pin>,
+    /// Go through this proxy: http://[USER:PASSWORD@]HOST:PORT (HTTP CONNECT), socks5://...
+    /// (names resolved here) or socks5h://... (names resolved by the proxy) [default:
+    /// HTTPS_PROXY or ALL_PROXY, minus NO_PROXY's hosts, as curl reads them]; plan: `proxy`.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Connect directly, whatever --proxy, the plan or HTTPS_PROXY/ALL_PROXY say.
+    #[arg(long, conflicts_with = "proxy")]
+    pub no_proxy: bool,
     /// When a chain's issuer is neither sent nor trusted, fetch its certificate from the AIA
     /// caIssuers URL (plain HTTP, contacting the CA the certificate names, not the endpoint) to
     /// tell a missing intermediate from an untrusted root; plan: `fetch_issuers = true`.

@@ -317,3 +317,128 @@ fn pins_are_checked_before_any_probe() {
         assert!(err.contains(says), "{args:?}: {err}");
     }
 }
+
+/// Several server names of one address, and none: nginx serves api.example its own certificate
+/// and anything else (no SNI among them) a default one.
+#[test]
+fn each_server_name_and_no_name_at_all_are_probed_apart() {
+    let dir = workdir();
+    let d = dir.path();
+    for name in ["api.example", "default.example"] {
+        std::fs::create_dir_all(d.join(name)).unwrap();
+        let root = rsa_cert(&d.join(name), name);
+        write(d, &format!("{name}.root.pem"), &root);
+    }
+    let port = closed_port().port();
+    let server = |name: &str, default: &str| {
+        format!(
+            "  server {{ listen 127.0.0.1:{port} ssl{default}; server_name {name};\n    ssl_certificate {d}/{name}/c.pem; ssl_certificate_key {d}/{name}/k.pem;\n    location / {{ return 200 \"{name}\\n\"; }} }}\n",
+            d = d.display()
+        )
+    };
+    let http = format!(
+        "http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n{}{}}}\n",
+        server("default.example", " default_server"),
+        server("api.example", ""),
+        d = d.display()
+    );
+    let _nginx = nginx_run("", &http, port, d);
+    let target = format!("api.example:{port}");
+    let pin = format!("api.example:{port}:127.0.0.1");
+    let out = vetcrypt(
+        &[
+            "scan",
+            &target,
+            "--resolve",
+            &pin,
+            "--without-sni",
+            "--trust",
+            "none",
+            "--ca-file",
+            "api.example.root.pem",
+            "--ca-file",
+            "default.example.root.pem",
+            "--format",
+            "json",
+            "--output",
+            "r.json",
+        ],
+        d,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("r.json")).unwrap()).unwrap();
+    let eps = endpoints(&report);
+    let shown: Vec<&str> = eps.iter().map(|e| e["display"].as_str().unwrap()).collect();
+    assert_eq!(
+        shown,
+        [
+            format!("api.example:{port} [SNI api.example] @ 127.0.0.1"),
+            format!("api.example:{port} [no SNI] @ 127.0.0.1"),
+        ]
+    );
+    let leaf = |ep: &Value| ep["facts"]["certificates"]["certificates"][0]["subject"].to_string();
+    assert!(leaf(eps[0]).contains("api.example"), "{}", leaf(eps[0]));
+    assert!(leaf(eps[1]).contains("default.example"), "{}", leaf(eps[1]));
+    assert_eq!(finding(eps[0], "cert.hostname_mismatch")["status"], "pass");
+    // Without SNI the default certificate is checked against the name, and does not match.
+    assert_eq!(finding(eps[1], "cert.hostname_mismatch")["status"], "fail");
+    // The two are different questions, not backends that disagree.
+    assert_eq!(finding(eps[0], "tls.consistent_backends")["status"], "pass");
+
+    // A plan's several names: each probed and reported apart, with ids of their own.
+    write(
+        d,
+        "plan.toml",
+        &format!("[[endpoint]]\ntarget = \"{target}\"\nsni = [\"api.example\", \"default.example\"]\naddresses = [\"127.0.0.1\"]\n"),
+    );
+    let out = vetcrypt(
+        &[
+            "scan",
+            "--plan",
+            "plan.toml",
+            "--trust",
+            "none",
+            "--ca-file",
+            "api.example.root.pem",
+            "--ca-file",
+            "default.example.root.pem",
+            "--format",
+            "sarif",
+            "--output",
+            "r.sarif",
+            "--sarif-root",
+            ".",
+        ],
+        d,
+    );
+    assert!(
+        out.status.code().unwrap() <= 1,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("r.sarif")).unwrap()).unwrap();
+    let ids: std::collections::BTreeSet<String> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    for name in ["api.example", "default.example"] {
+        assert!(
+            ids.contains(&format!("api.example:{port} [SNI {name}] @ 127.0.0.1")),
+            "{ids:?}"
+        );
+    }
+}

@@ -11,6 +11,7 @@ use crate::error::UsageError;
 use crate::kms::KmsPlan;
 use crate::plan::{self, Plan, Target};
 use crate::report::model::{RunInfo, Shard};
+use crate::subject::{Proxy, ProxyChoice};
 use crate::tls::Family;
 
 /// `vetcrypt scan`, resolved: what to probe, how, and how to judge it.
@@ -49,6 +50,14 @@ impl ScanRequest {
                 (_, true) => Family::V6,
                 _ => Family::Any,
             },
+            proxy: args
+                .proxy
+                .as_deref()
+                .map(Proxy::parse)
+                .transpose()
+                .map_err(|e| UsageError(format!("--proxy: {e}")))?,
+            no_proxy: args.no_proxy,
+            env_proxy: env_proxy(args.no_proxy)?,
         };
         Ok(ScanRequest {
             probe: ProbeSettings::resolve(flags, &plan.settings),
@@ -96,6 +105,20 @@ fn gather(args: &ScanArgs) -> Result<Plan> {
         named.extend(plan::load_targets_file(f, sni)?);
     }
     one_sni_one_target(&named, sni)?;
+    if args.without_sni {
+        let mut both = Vec::with_capacity(named.len() * 2);
+        for mut t in named {
+            if t.host.parse::<std::net::IpAddr>().is_ok() && t.sni.is_none() {
+                both.push(t);
+                continue;
+            }
+            t.several_names = true;
+            let bare = t.without_sni();
+            both.push(t);
+            both.push(bare);
+        }
+        named = both;
+    }
     plan.endpoints.extend(named);
     pin(&args.resolve, &mut plan.endpoints)?;
     if plan.endpoints.is_empty() && plan.kms.is_empty() {
@@ -143,6 +166,15 @@ fn one_sni_one_target(named: &[Target], sni: Option<&str>) -> Result<()> {
         example.join(" ")
     ))
     .into())
+}
+
+/// The proxy settings of the environment (none with `--no-proxy`, which ignores them).
+pub(super) fn env_proxy(no_proxy: bool) -> Result<ProxyChoice> {
+    if no_proxy {
+        return Ok(ProxyChoice::default());
+    }
+    ProxyChoice::from_env(|k| std::env::var(k).ok())
+        .map_err(|e| UsageError(format!("{e} (or --no-proxy to ignore it)")).into())
 }
 
 /// `--resolve`: each pin's addresses replace what the resolver (or the plan) would give for

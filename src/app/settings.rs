@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::Result;
 use crate::cert::{TrustKind, TrustStore};
 use crate::plan::ScanSettings;
+use crate::subject::{Proxy, ProxyChoice};
 use crate::tls::limits::{Limits, DEFAULT_MAX_CONN_PER_HOST};
 use crate::tls::{Family, ProbeConfig, DEFAULT_MAX_ADDRESSES};
 
@@ -29,6 +30,12 @@ pub struct ProbeFlags {
     pub max_addresses: Option<usize>,
     /// `-4` / `-6`.
     pub family: Family,
+    /// `--proxy`.
+    pub proxy: Option<Proxy>,
+    /// `--no-proxy`: no proxy, whatever the plan or the environment say.
+    pub no_proxy: bool,
+    /// What the environment says (`HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`), read by the caller.
+    pub env_proxy: ProxyChoice,
 }
 
 /// How endpoints are probed, every setting decided.
@@ -53,6 +60,8 @@ pub struct ProbeSettings {
     pub max_addresses: usize,
     /// Address family probed.
     pub family: Family,
+    /// The proxy, and the hosts reached without it.
+    pub proxy: ProxyChoice,
 }
 
 impl ProbeSettings {
@@ -80,6 +89,17 @@ impl ProbeSettings {
                 .or(plan.max_addresses)
                 .unwrap_or(DEFAULT_MAX_ADDRESSES),
             family: flags.family,
+            proxy: if flags.no_proxy {
+                ProxyChoice::default()
+            } else {
+                ProxyChoice {
+                    proxy: flags
+                        .proxy
+                        .or_else(|| plan.proxy.clone())
+                        .or(flags.env_proxy.proxy),
+                    bypass: flags.env_proxy.bypass,
+                }
+            },
         }
     }
 
@@ -97,6 +117,7 @@ impl ProbeSettings {
             sequential: false,
             family: self.family,
             max_addresses: self.max_addresses,
+            proxy: self.proxy.clone(),
         })
     }
 }
@@ -120,6 +141,7 @@ mod tests {
                 fetch_issuers: false,
                 max_addresses: DEFAULT_MAX_ADDRESSES,
                 family: Family::Any,
+                proxy: ProxyChoice::default(),
             }
         );
         let plan = ScanSettings {
@@ -129,6 +151,7 @@ mod tests {
             ca_files: vec!["plan.pem".into()],
             fetch_issuers: Some(true),
             max_addresses: Some(2),
+            proxy: Some(Proxy::parse("http://plan-proxy:3128").unwrap()),
         };
         let from_plan = ProbeSettings::resolve(ProbeFlags::default(), &plan);
         assert_eq!(from_plan.timeout, Duration::from_secs(9));
@@ -136,6 +159,10 @@ mod tests {
         assert_eq!(from_plan.trust, TrustKind::System);
         assert!(from_plan.fetch_issuers, "the plan's fetch_issuers");
         assert_eq!(from_plan.max_addresses, 2);
+        assert_eq!(
+            from_plan.proxy.proxy.unwrap().display(),
+            "http://plan-proxy:3128"
+        );
         assert!(
             ProbeSettings::resolve(
                 ProbeFlags {
@@ -157,8 +184,43 @@ mod tests {
             fetch_issuers: false,
             max_addresses: Some(5),
             family: Family::V6,
+            proxy: Some(Proxy::parse("socks5h://cli-proxy:1080").unwrap()),
+            no_proxy: false,
+            env_proxy: ProxyChoice {
+                proxy: Some(Proxy::parse("http://env-proxy:8080").unwrap()),
+                bypass: vec!["internal.example".into()],
+            },
         };
-        let s = ProbeSettings::resolve(flags, &plan);
+        let s = ProbeSettings::resolve(flags.clone(), &plan);
+        assert_eq!(
+            s.proxy.proxy.as_ref().unwrap().display(),
+            "socks5h://cli-proxy:1080",
+            "--proxy over the plan's over the environment's"
+        );
+        assert_eq!(
+            s.proxy.bypass,
+            ["internal.example"],
+            "NO_PROXY applies to any proxy"
+        );
+        let none = ProbeSettings::resolve(
+            ProbeFlags {
+                no_proxy: true,
+                ..flags.clone()
+            },
+            &plan,
+        );
+        assert_eq!(none.proxy, ProxyChoice::default(), "--no-proxy");
+        let env_only = ProbeSettings::resolve(
+            ProbeFlags {
+                proxy: None,
+                ..flags.clone()
+            },
+            &ScanSettings::default(),
+        );
+        assert_eq!(
+            env_only.proxy.proxy.unwrap().display(),
+            "http://env-proxy:8080"
+        );
         assert_eq!(s.timeout, Duration::from_millis(500));
         assert_eq!(s.trust, TrustKind::None);
         assert_eq!(s.concurrency, 7);

@@ -47,7 +47,7 @@ pub enum Facts {
     Probe {
         endpoints: Vec<Target>,
         kms: KmsPlan,
-        settings: ProbeSettings,
+        settings: Box<ProbeSettings>,
         save: Option<PathBuf>,
     },
 }
@@ -71,10 +71,11 @@ impl VerifyRequest {
                     trust: args.trust,
                     ca_files: args.ca_files,
                     timeout: args.timeout,
+                    env_proxy: super::scan::env_proxy(false)?,
                     ..ProbeFlags::default()
                 };
                 Facts::Probe {
-                    settings: ProbeSettings::resolve(flags, &plan.settings),
+                    settings: Box::new(ProbeSettings::resolve(flags, &plan.settings)),
                     endpoints: plan.endpoints,
                     kms: plan.kms,
                     save: args.save_facts,

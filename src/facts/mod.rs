@@ -55,8 +55,13 @@ pub struct FactSet {
 #[serde(deny_unknown_fields)]
 pub struct EndpointFacts {
     pub target: Target,
-    /// The socket address actually probed, once resolved.
+    /// The socket address actually probed, once resolved (none when a proxy resolved the
+    /// name).
     pub address: Option<String>,
+    /// The proxy every connection went through (`scheme://host:port`, never credentials);
+    /// absent for direct connections.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
     /// How the target's host name became addresses, when it is a name: every address it has,
     /// and how many were probed. Each probed address has facts of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,10 +111,14 @@ impl EndpointFacts {
         }
     }
 
-    /// A stable identity for drift, SARIF and JUnit: `host:port`, with ` @ address` when the
-    /// name has several (or was pinned).
+    /// A stable identity for drift, SARIF and JUnit: `host:port`, with ` [SNI name]` (or
+    /// ` [no SNI]`) when several names are asked of it, and ` @ address` when the name has
+    /// several (or was pinned).
     pub fn id(&self) -> String {
         let mut id = self.target.authority();
+        if self.target.several_names {
+            id.push_str(&format!(" {}", self.target.name_label()));
+        }
         if let Some(ip) = self.named_address() {
             id.push_str(&format!(" @ {ip}"));
         }
@@ -145,6 +154,9 @@ pub enum AddressSource {
     Dns,
     /// The user's `--resolve` or the plan's `addresses`.
     Pinned,
+    /// The proxy resolved the name (HTTP CONNECT, `socks5h://`): its addresses are not
+    /// observable from here, and none is listed.
+    Proxy,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]

@@ -26,6 +26,9 @@ pub struct ScanSettings {
     pub fetch_issuers: Option<bool>,
     /// At most this many addresses probed per name.
     pub max_addresses: Option<usize>,
+    /// The proxy to go through (no credentials: those come from the environment or
+    /// `--proxy`).
+    pub proxy: Option<crate::subject::Proxy>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -113,6 +116,7 @@ struct RawScan {
     ca_files: Vec<String>,
     fetch_issuers: Option<bool>,
     max_addresses: Option<Spanned<i64>>,
+    proxy: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -120,9 +124,20 @@ struct RawScan {
 struct RawEndpoint {
     target: Spanned<String>,
     name: Option<String>,
-    sni: Option<Spanned<String>>,
+    sni: Option<Spanned<Names>>,
     #[serde(default)]
     addresses: Option<Spanned<Vec<String>>>,
+    /// Also probe without SNI.
+    #[serde(default)]
+    without_sni: bool,
+}
+
+/// A plan's `sni`: one server name, or several (each probed as a target of its own).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Names {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// Reads a plan file (TOML). Errors name the file, line and what was expected.
@@ -163,27 +178,62 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
             }
             settings.max_addresses = Some(*m.get_ref() as usize);
         }
+        if let Some(p) = scan.proxy {
+            let proxy = crate::subject::Proxy::parse(p.get_ref())
+                .map_err(|m| FileError::at(path, src, p.span().start, format!("proxy: {m}")))?;
+            if proxy.has_credentials() {
+                return Err(FileError::at(
+                    path,
+                    src,
+                    p.span().start,
+                    "proxy: a plan is committed and shared: keep the proxy's credentials out of it, in HTTPS_PROXY or --proxy",
+                ));
+            }
+            settings.proxy = Some(proxy);
+        }
         settings.trust = scan.trust;
         settings.fetch_issuers = scan.fetch_issuers;
         settings.ca_files = scan.ca_files.iter().map(|f| base.join(f)).collect();
     }
     let mut endpoints = Vec::with_capacity(raw.endpoint.len());
     for ep in raw.endpoint {
-        let sni = ep.sni.as_ref().map(|s| s.get_ref().as_str());
-        let mut target = Target::parse(ep.target.get_ref(), sni).map_err(|m| {
-            let at = match (&ep.sni, m.starts_with("--sni")) {
-                (Some(s), true) => s.span().start,
-                _ => ep.target.span().start,
-            };
-            FileError::at(path, src, at, m.replace("--sni", "sni"))
-        })?;
-        if let Some(a) = &ep.addresses {
-            target.addresses = parse_addresses(&target, a.get_ref())
-                .map_err(|m| FileError::at(path, src, a.span().start, m))?;
+        let names: Vec<Option<&str>> = match ep.sni.as_ref().map(Spanned::get_ref) {
+            None => vec![None],
+            Some(Names::One(n)) => vec![Some(n.as_str())],
+            Some(Names::Many(list)) if list.is_empty() => {
+                let at = ep.sni.as_ref().map_or(0, |s| s.span().start);
+                return Err(FileError::at(
+                    path,
+                    src,
+                    at,
+                    "`sni` is an empty list: name at least one server name, or leave it out",
+                ));
+            }
+            Some(Names::Many(list)) => list.iter().map(|n| Some(n.as_str())).collect(),
+        };
+        let several = names.len() > 1 || ep.without_sni;
+        let mut first: Option<Target> = None;
+        for sni in names {
+            let mut target = Target::parse(ep.target.get_ref(), sni).map_err(|m| {
+                let at = match (&ep.sni, m.starts_with("--sni")) {
+                    (Some(s), true) => s.span().start,
+                    _ => ep.target.span().start,
+                };
+                FileError::at(path, src, at, m.replace("--sni", "sni"))
+            })?;
+            if let Some(a) = &ep.addresses {
+                target.addresses = parse_addresses(&target, a.get_ref())
+                    .map_err(|m| FileError::at(path, src, a.span().start, m))?;
+            }
+            target.name = ep.name.clone();
+            target.several_names = several;
+            target.source = Some(source_line(path, src, ep.target.span().start));
+            first.get_or_insert_with(|| target.clone());
+            endpoints.push(target);
         }
-        target.name = ep.name;
-        target.source = Some(source_line(path, src, ep.target.span().start));
-        endpoints.push(target);
+        if let (true, Some(t)) = (ep.without_sni, first) {
+            endpoints.push(t.without_sni());
+        }
     }
     let mut kms = KmsPlan::default();
     for a in raw.aws {
@@ -460,6 +510,91 @@ mod tests {
     }
 
     #[test]
+    fn plans_pin_addresses_and_name_a_proxy() {
+        let src = "[scan]\nmax_addresses = 3\nproxy = \"socks5h://proxy.corp:1080\"\n[[endpoint]]\ntarget = \"api.example:443\"\naddresses = [\"10.0.0.5\", \"[2001:db8::5]\"]\n";
+        let p = parse_plan(Path::new("p.toml"), src).unwrap();
+        assert_eq!(p.settings.max_addresses, Some(3));
+        assert_eq!(
+            p.settings.proxy.as_ref().unwrap().display(),
+            "socks5h://proxy.corp:1080"
+        );
+        let want: Vec<std::net::IpAddr> =
+            vec!["10.0.0.5".parse().unwrap(), "2001:db8::5".parse().unwrap()];
+        assert_eq!(p.endpoints[0].addresses, want);
+        for (src, line, says) in [
+            (
+                "[[endpoint]]\ntarget = \"api.example\"\naddresses = [\"nope\"]\n",
+                3,
+                "not an IP address",
+            ),
+            (
+                "[[endpoint]]\ntarget = \"10.0.0.1\"\naddresses = [\"10.0.0.2\"]\n",
+                3,
+                "already an address",
+            ),
+            (
+                "[[endpoint]]\ntarget = \"api.example\"\naddresses = []\n",
+                3,
+                "empty",
+            ),
+            ("[scan]\nmax_addresses = 0\n", 2, "between 1 and 64"),
+            ("[scan]\nproxy = \"ftp://p\"\n", 2, "not supported"),
+            ("[scan]\nproxy = \"http://u:pw@p:1\"\n", 2, "credentials"),
+        ] {
+            let e = parse_plan(Path::new("p.toml"), src).unwrap_err();
+            assert_eq!(e.line, line, "{src}: {e}");
+            assert!(e.message.contains(says), "{src}: {e}");
+            assert!(!e.message.contains("pw@"), "{e}");
+        }
+    }
+
+    #[test]
+    fn several_server_names_and_none() {
+        let src = "[[endpoint]]\ntarget = \"api.example:443\"\nsni = [\"api.example\", \"legacy.example\"]\nwithout_sni = true\n";
+        let p = parse_plan(Path::new("p.toml"), src).unwrap();
+        let names: Vec<Option<&str>> = p.endpoints.iter().map(|t| t.sni.as_deref()).collect();
+        assert_eq!(names, [Some("api.example"), Some("legacy.example"), None]);
+        assert!(p
+            .endpoints
+            .iter()
+            .all(|t| t.several_names && t.source.as_ref().unwrap().line == 2));
+        assert_eq!(
+            p.endpoints[2].checked_name(),
+            "api.example",
+            "no SNI, still checked against the host"
+        );
+        assert_eq!(p.endpoints[2].display(), "api.example:443 [no SNI]");
+        let e = parse_plan(
+            Path::new("p.toml"),
+            "[[endpoint]]\ntarget = \"a.example\"\nsni = []\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 3, "{e}");
+        let one = parse_plan(
+            Path::new("p.toml"),
+            "[[endpoint]]\ntarget = \"a.example\"\nsni = \"b.example\"\n",
+        )
+        .unwrap();
+        assert!(!one.endpoints[0].several_names);
+    }
+
+    #[test]
+    fn resolve_pins_take_curls_form() {
+        let p = parse_pin("API.example:8443:10.0.0.5,[2001:db8::5],::1").unwrap();
+        assert_eq!((p.host.as_str(), p.port), ("api.example", 8443));
+        assert_eq!(p.addresses.len(), 3);
+        for bad in [
+            "api.example",
+            "api.example:443",
+            "api.example:x:10.0.0.1",
+            "api.example:443:",
+            "10.0.0.1:443:10.0.0.2",
+        ] {
+            assert!(parse_pin(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn targets_file_reports_line() {
         let src = "# vendor\na.example\n\n  b.example:99999  # bad\n";
         let e = parse_targets(Path::new("t.txt"), src, None).unwrap_err();
@@ -478,7 +613,6 @@ mod tests {
     }
 }
 
-/// Parses `--shard I/N`: 1 ≤ I ≤ N ≤ 1000.
 /// The most addresses `--max-addresses` (and a plan's `max_addresses`) may ask for per name.
 pub const MAX_ADDRESSES_LIMIT: usize = 64;
 
@@ -535,6 +669,7 @@ pub fn parse_pin(s: &str) -> Result<Pin, String> {
     })
 }
 
+/// Parses `--shard I/N`: 1 ≤ I ≤ N ≤ 1000.
 pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     let bad = || format!("`{s}` is not a shard: write I/N, e.g. 2/4 for the second of four");
     let (i, n) = s.split_once('/').ok_or_else(bad)?;

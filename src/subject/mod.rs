@@ -3,6 +3,7 @@
 //! the facts: it imports nothing of the crate.
 
 mod glob;
+mod proxy;
 mod target;
 
 use schemars::JsonSchema;
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 pub use glob::glob_match;
+pub use proxy::{Proxy, ProxyChoice, ProxyKind};
 pub use target::{Target, DEFAULT_PORT};
 
 /// A place in an input file (1-based line and column), kept with what was read there.

@@ -29,6 +29,10 @@ pub struct Target {
     /// instead of what the resolver says; empty: resolve the name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<IpAddr>,
+    /// One of several server names asked of one host:port (a plan's `sni = [...]`,
+    /// `without_sni`, `--without-sni`): reports and ids then tell them apart by name.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub several_names: bool,
     /// The plan or targets file line that names it (none for a target given on the command line).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLine>,
@@ -97,8 +101,27 @@ impl Target {
             port,
             sni,
             addresses: Vec::new(),
+            several_names: false,
             source: None,
         })
+    }
+
+    /// The same target asked without SNI (what a client without SNI, or a scanner of the
+    /// bare address, is given); its certificate is still checked against the host's name.
+    pub fn without_sni(&self) -> Target {
+        Target {
+            sni: None,
+            several_names: true,
+            ..self.clone()
+        }
+    }
+
+    /// How the server name shows in ids when several are asked of one host:port.
+    pub fn name_label(&self) -> String {
+        match &self.sni {
+            Some(n) => format!("[SNI {n}]"),
+            None => "[no SNI]".to_string(),
+        }
     }
 
     /// The name the certificate must be valid for: the SNI name, or the IP address.
@@ -111,10 +134,11 @@ impl Target {
         match &self.sni {
             Some(name) => ServerName::try_from(name.clone())
                 .unwrap_or_else(|_| ServerName::IpAddress(IpAddr::from([127, 0, 0, 1]).into())),
+            // No SNI: rustls sends none for an address (the certificate is judged apart,
+            // against `checked_name`).
             None => match self.host.parse::<IpAddr>() {
                 Ok(ip) => ServerName::IpAddress(ip.into()),
-                Err(_) => ServerName::try_from(self.host.clone())
-                    .unwrap_or_else(|_| ServerName::IpAddress(IpAddr::from([127, 0, 0, 1]).into())),
+                Err(_) => ServerName::IpAddress(IpAddr::from([0, 0, 0, 0]).into()),
             },
         }
     }
@@ -134,10 +158,12 @@ impl Target {
             Some(n) => format!("{n} ({})", self.authority()),
             None => self.authority(),
         };
-        if let Some(sni) = &self.sni {
-            if *sni != self.host {
-                s.push_str(&format!(" [SNI {sni}]"));
+        match &self.sni {
+            Some(sni) if *sni != self.host || self.several_names => {
+                s.push_str(&format!(" [SNI {sni}]"))
             }
+            None if self.host.parse::<IpAddr>().is_err() => s.push_str(" [no SNI]"),
+            _ => {}
         }
         s
     }

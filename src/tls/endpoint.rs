@@ -3,8 +3,6 @@
 //! chains, SSLv2, groups, features, HTTP and, last, whether one address hides several servers. Each step returns
 //! its part of the facts; every connection goes through the endpoint's [`Connector`].
 
-use std::net::SocketAddr;
-
 use rustls::pki_types::{CertificateDer, UnixTime};
 
 use super::groups::EarlyGroups;
@@ -25,28 +23,32 @@ use crate::subject::Target;
 /// with the error when the name does not resolve. Never fails: what could not be observed is
 /// recorded as such.
 pub async fn probe_target(target: &Target, cfg: &ProbeConfig) -> Vec<EndpointFacts> {
+    let route = Route::for_host(&cfg.proxy, &target.host);
     let blank = EndpointFacts {
         target: target.clone(),
         address: None,
+        via: route.via(),
         resolution: None,
         error: None,
         tls: None,
         certificates: None,
         other_chains: Vec::new(),
     };
-    match addresses(target, cfg.family, cfg.max_addresses, cfg.timeout).await {
+    match addresses(target, &route, cfg.family, cfg.max_addresses, cfg.timeout).await {
         Err(e) => vec![EndpointFacts {
             error: Some(e),
             ..blank
         }],
         Ok((addrs, resolution)) => {
-            let each = addrs.into_iter().map(|addr| {
+            let each = addrs.into_iter().map(|dest| {
                 let facts = EndpointFacts {
-                    address: Some(addr.to_string()),
+                    address: dest.socket_addr().map(|a| a.to_string()),
                     resolution: resolution.clone(),
                     ..blank.clone()
                 };
-                Box::pin(probe_address(facts, addr, cfg))
+                let connector =
+                    Connector::new(dest, route.clone(), cfg.timeout, cfg.limits.clone());
+                Box::pin(probe_address(facts, connector, cfg))
             });
             futures::future::join_all(each).await
         }
@@ -62,11 +64,10 @@ pub async fn probe_endpoint(target: &Target, cfg: &ProbeConfig) -> EndpointFacts
 /// Everything the TLS and certificate probes observe at one address of a target.
 async fn probe_address(
     mut facts: EndpointFacts,
-    addr: SocketAddr,
+    connector: Connector,
     cfg: &ProbeConfig,
 ) -> EndpointFacts {
     let target = &facts.target.clone();
-    let connector = Connector::new(addr, Route::Direct, cfg.timeout, cfg.limits.clone());
 
     let started = UnixTime::now();
     let probe = Prober::new(&connector, target, cfg.sequential);
@@ -77,7 +78,7 @@ async fn probe_address(
         let modern = modern_handshake(&connector, target.server_name()).await;
         if !matches!(
             modern.result,
-            Err(ModernError::Timeout | ModernError::Connect(_))
+            Err(ModernError::Timeout | ModernError::Connect(_) | ModernError::ConnectTimeout(_))
         ) {
             probe.mark_responsive();
         }
@@ -153,10 +154,15 @@ async fn probe_address(
 fn unreachable(modern: &ModernOutcome, connector: &Connector) -> Option<ProbeError> {
     let addr = connector.addr();
     match &modern.result {
+        // Through a proxy, its own words say which hop failed.
+        Err(ModernError::Connect(m)) if connector.route() != &Route::Direct => {
+            Some(err(ProbeErrorKind::Connect, m.clone()))
+        }
         Err(ModernError::Connect(m)) => Some(err(
             ProbeErrorKind::Connect,
             format!("cannot connect to {addr}: {m}"),
         )),
+        Err(ModernError::ConnectTimeout(m)) => Some(err(ProbeErrorKind::Timeout, m.clone())),
         Err(ModernError::Timeout) if modern.chain.is_none() => Some(err(
             ProbeErrorKind::Timeout,
             format!(

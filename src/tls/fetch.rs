@@ -10,26 +10,40 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::limits::Limits;
-use super::transport::{Connector, Route};
+use super::proxy::ProxyChoice;
+use super::transport::{Connector, Destination, Route};
 
 /// Most bytes of response head read.
 const MAX_HEAD: usize = 16 * 1024;
 
 /// One GET of `url`; the body of a `200` answer, at most `max_body` bytes.
+/// Through the run's proxy (a CONNECT tunnel), unless `NO_PROXY` exempts the host.
 pub async fn get(
     url: &str,
     timeout: Duration,
     limits: Arc<Limits>,
+    proxy: &ProxyChoice,
     max_body: usize,
 ) -> Result<Vec<u8>, String> {
     let (host, port, path) = parse(url)?;
-    let addr = tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), port)))
-        .await
-        .map_err(|_| format!("resolving {host} timed out"))?
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{host} resolved to no address"))?;
-    let connector = Connector::new(addr, Route::Direct, timeout, limits);
+    let route = Route::for_host(proxy, host.trim_start_matches('[').trim_end_matches(']'));
+    let addr = if route.resolves_names() {
+        Destination::Name(
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
+            port,
+        )
+    } else {
+        let a = tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), port)))
+            .await
+            .map_err(|_| format!("resolving {host} timed out"))?
+            .map_err(|e| format!("cannot resolve {host}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("{host} resolved to no address"))?;
+        Destination::Addr(a)
+    };
+    let connector = Connector::new(addr.clone(), route, timeout, limits);
     let exchange = async {
         let mut stream = connector
             .connect()

@@ -92,6 +92,8 @@ pub struct ModernOutcome {
 #[derive(Debug)]
 pub enum ModernError {
     Connect(String),
+    /// The connection (or the proxy's tunnel) was not open within the timeout.
+    ConnectTimeout(String),
     Timeout,
     /// The server sent this alert.
     Alert(AlertDescription),
@@ -103,6 +105,7 @@ impl std::fmt::Display for ModernError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ModernError::Connect(m) => write!(f, "connection failed: {m}"),
+            ModernError::ConnectTimeout(m) => f.write_str(m),
             ModernError::Timeout => f.write_str("no complete handshake within the timeout"),
             ModernError::Alert(a) => write!(f, "server sent alert {a}"),
             ModernError::Other(m) => f.write_str(m),
@@ -162,7 +165,7 @@ pub async fn modern_handshake(
         Ok(s) => s,
         Err(e) => {
             let error = if e.kind == std::io::ErrorKind::TimedOut {
-                ModernError::Timeout
+                ModernError::ConnectTimeout(e.message)
             } else {
                 ModernError::Connect(e.message)
             };

@@ -43,15 +43,21 @@ pub(super) async fn settle(
         let Some(url) = next_url(facts, for_position) else {
             return;
         };
-        let got = fetch::get(url.raw(), cfg.timeout, cfg.limits.clone(), MAX_CERT_BYTES)
-            .await
-            .and_then(|body| certificate(&body))
-            .and_then(|der| {
-                let position = chain.len() + fetched.len();
-                x509::parse(position, &der, observed)
-                    .map(|p| (der, p.facts))
-                    .map_err(|e| format!("the answer is not a certificate: {e}"))
-            });
+        let got = fetch::get(
+            url.raw(),
+            cfg.timeout,
+            cfg.limits.clone(),
+            &cfg.proxy,
+            MAX_CERT_BYTES,
+        )
+        .await
+        .and_then(|body| certificate(&body))
+        .and_then(|der| {
+            let position = chain.len() + fetched.len();
+            x509::parse(position, &der, observed)
+                .map(|p| (der, p.facts))
+                .map_err(|e| format!("the answer is not a certificate: {e}"))
+        });
         match got {
             Ok((der, certificate)) => {
                 facts.fetched_issuers.push(IssuerFetch {

@@ -2,7 +2,6 @@
 //! pointing at it), and at most R new connections per second overall.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,7 +13,7 @@ pub const DEFAULT_MAX_CONN_PER_HOST: usize = 4;
 #[derive(Debug)]
 pub struct Limits {
     max_per_host: usize,
-    per_host: Mutex<HashMap<IpAddr, Arc<Semaphore>>>,
+    per_host: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// Gap between connection starts, when rate-limited.
     interval: Option<Duration>,
     next_start: Mutex<Option<Instant>>,
@@ -63,10 +62,11 @@ impl Limits {
     }
 
     /// Waits for a free connection slot to `ip` and for the rate limit.
-    pub async fn acquire(&self, ip: IpAddr) -> Slot {
+    /// A slot for a connection to `host` (an IP address, or a name a proxy resolves).
+    pub async fn acquire(&self, host: &str) -> Slot {
         let sem = {
             let mut map = self.per_host.lock().unwrap_or_else(|e| e.into_inner());
-            map.entry(ip)
+            map.entry(host.to_string())
                 .or_insert_with(|| Arc::new(Semaphore::new(self.max_per_host)))
                 .clone()
         };
@@ -99,7 +99,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn rate_spaces_connection_starts() {
         let limits = Limits::new(8, Some(10.0));
-        let ip: IpAddr = [127, 0, 0, 1].into();
+        let ip = "127.0.0.1";
         let start = Instant::now();
         for _ in 0..5 {
             let _slot = limits.acquire(ip).await;
@@ -111,12 +111,12 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn caps_connections_per_address() {
         let limits = Limits::new(2, None);
-        let ip: IpAddr = [127, 0, 0, 1].into();
+        let ip = "127.0.0.1";
         let a = limits.acquire(ip).await;
         let _b = limits.acquire(ip).await;
         // Another address is not held up; a third slot to this one waits (the paused clock
         // runs the timeout out only once nothing else can make progress).
-        let _other = limits.acquire([127, 0, 0, 2].into()).await;
+        let _other = limits.acquire("127.0.0.2").await;
         let wait = Duration::from_secs(60);
         assert!(tokio::time::timeout(wait, limits.acquire(ip))
             .await

@@ -22,6 +22,7 @@ mod issuers;
 pub mod limits;
 pub mod openssl_names;
 mod prober;
+pub mod proxy;
 pub mod raw;
 mod renegotiation;
 pub mod sslv2;
@@ -61,6 +62,8 @@ pub struct ProbeConfig {
     pub family: Family,
     /// At most this many addresses per name (`--max-addresses`).
     pub max_addresses: usize,
+    /// The proxy every connection goes through, and the hosts exempt from it.
+    pub proxy: proxy::ProxyChoice,
 }
 
 impl ProbeConfig {
@@ -73,6 +76,7 @@ impl ProbeConfig {
             sequential: false,
             family: Family::Any,
             max_addresses: DEFAULT_MAX_ADDRESSES,
+            proxy: proxy::ProxyChoice::default(),
         }
     }
 }

@@ -5,8 +5,8 @@
 //! counts it, and knows which failures are worth one more try. Every probe — raw hellos, the
 //! SSLv2 hello, the rustls handshake, the HTTPS GET — connects through it; nothing else in the
 //! crate opens a socket to an endpoint. [`addresses`] turns a target's name into the addresses
-//! probed, each with a connector of its own. Today's one route is a direct TCP connection;
-//! proxies and STARTTLS preambles plug in here.
+//! probed, each with a connector of its own. A route is a direct TCP connection or a tunnel
+//! through a proxy ([`super::proxy`]); STARTTLS preambles plug in here.
 
 use std::future::Future;
 use std::io;
@@ -21,6 +21,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{lookup_host, TcpStream};
 
 use super::limits::{Limits, Slot};
+pub use super::proxy::Destination;
+use super::proxy::{Proxy, ProxyChoice};
 use crate::facts::{AddressSource, ProbeError, ProbeErrorKind, Resolution};
 use crate::subject::Target;
 
@@ -29,12 +31,37 @@ use crate::subject::Target;
 pub enum Route {
     /// A TCP connection straight to the address.
     Direct,
+    /// Through a proxy (HTTP CONNECT or SOCKS5).
+    Proxy(Arc<Proxy>),
+}
+
+impl Route {
+    /// The route to `host`: through the run's proxy unless `NO_PROXY` exempts the host.
+    pub fn for_host(choice: &ProxyChoice, host: &str) -> Route {
+        match choice.for_host(host) {
+            Some(p) => Route::Proxy(Arc::new(p.clone())),
+            None => Route::Direct,
+        }
+    }
+
+    /// The proxy's URL without credentials, for the facts (`None`: direct).
+    pub fn via(&self) -> Option<String> {
+        match self {
+            Route::Direct => None,
+            Route::Proxy(p) => Some(p.display()),
+        }
+    }
+
+    /// Whether the route, not vetcrypt, resolves names.
+    pub fn resolves_names(&self) -> bool {
+        matches!(self, Route::Proxy(p) if p.resolves_names())
+    }
 }
 
 /// Opens every connection one endpoint's probes make, and counts them.
 #[derive(Debug)]
 pub struct Connector {
-    addr: SocketAddr,
+    dest: Destination,
     route: Route,
     timeout: Duration,
     limits: Arc<Limits>,
@@ -71,9 +98,9 @@ pub trait Transient {
 }
 
 impl Connector {
-    pub fn new(addr: SocketAddr, route: Route, timeout: Duration, limits: Arc<Limits>) -> Self {
+    pub fn new(dest: Destination, route: Route, timeout: Duration, limits: Arc<Limits>) -> Self {
         Connector {
-            addr,
+            dest,
             route,
             timeout,
             limits,
@@ -101,8 +128,14 @@ impl Connector {
         }
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+    /// How connections get there.
+    pub fn route(&self) -> &Route {
+        &self.route
+    }
+
+    /// Where connections go: an address, or a name a proxy resolves.
+    pub fn addr(&self) -> &Destination {
+        &self.dest
     }
 
     /// The limit for each exchange on a connection (connect, hello, answer).
@@ -118,19 +151,38 @@ impl Connector {
     /// A connection to the endpoint, once the per-address cap and the rate limit allow it. The
     /// slot is held for the life of the stream.
     pub async fn connect(&self) -> Result<Stream, ConnectError> {
-        let slot = self.limits.acquire(self.addr.ip()).await;
+        let slot = self.limits.acquire(&self.dest.host_key()).await;
         self.connections.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
+        let dest = &self.dest;
         let tcp = match &self.route {
-            Route::Direct => tokio::time::timeout(self.timeout, TcpStream::connect(self.addr))
+            Route::Direct => {
+                let connect = async {
+                    match dest {
+                        Destination::Addr(a) => TcpStream::connect(*a).await,
+                        Destination::Name(h, p) => TcpStream::connect((h.as_str(), *p)).await,
+                    }
+                };
+                tokio::time::timeout(self.timeout, connect)
+                    .await
+                    .map_err(|_| ConnectError {
+                        kind: io::ErrorKind::TimedOut,
+                        message: format!("connecting to {dest} timed out"),
+                    })?
+                    .map_err(|e| ConnectError {
+                        kind: e.kind(),
+                        message: e.to_string(),
+                    })?
+            }
+            Route::Proxy(proxy) => super::proxy::open(proxy, dest, self.timeout)
                 .await
-                .map_err(|_| ConnectError {
-                    kind: io::ErrorKind::TimedOut,
-                    message: format!("connecting to {} timed out", self.addr),
-                })?
                 .map_err(|e| ConnectError {
-                    kind: e.kind(),
-                    message: e.to_string(),
+                    kind: if e.timed_out {
+                        io::ErrorKind::TimedOut
+                    } else {
+                        io::ErrorKind::ConnectionRefused
+                    },
+                    message: e.message,
                 })?,
         };
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX - 1);
@@ -149,7 +201,7 @@ impl Connector {
         if !first.is_transient() {
             return first;
         }
-        tracing::debug!(addr = %self.addr, "retrying once");
+        tracing::debug!(addr = %self.dest, "retrying once");
         attempt().await
     }
 }
@@ -194,13 +246,30 @@ impl AsyncWrite for Stream {
 /// stable order (IPv4 first), of the family asked for, the first `max` of them.
 pub async fn addresses(
     target: &Target,
+    route: &Route,
     family: Family,
     max: usize,
     timeout: Duration,
-) -> Result<(Vec<SocketAddr>, Option<Resolution>), ProbeError> {
+) -> Result<(Vec<Destination>, Option<Resolution>), ProbeError> {
     let err = |kind, message| ProbeError { kind, message };
     if let Ok(ip) = target.host.parse::<IpAddr>() {
-        return Ok((vec![SocketAddr::new(ip, target.port)], None));
+        return Ok((
+            vec![Destination::Addr(SocketAddr::new(ip, target.port))],
+            None,
+        ));
+    }
+    if target.addresses.is_empty() && route.resolves_names() {
+        // The proxy turns the name into an address, which vetcrypt never sees.
+        let resolution = Resolution {
+            source: AddressSource::Proxy,
+            addresses: Vec::new(),
+            probed: 0,
+            excluded: 0,
+        };
+        return Ok((
+            vec![Destination::Name(target.host.clone(), target.port)],
+            Some(resolution),
+        ));
     }
     let (source, mut ips) = if target.addresses.is_empty() {
         let found =
@@ -252,7 +321,7 @@ pub async fn addresses(
     };
     let addrs = ips[..probed]
         .iter()
-        .map(|ip| SocketAddr::new(*ip, target.port))
+        .map(|ip| Destination::Addr(SocketAddr::new(*ip, target.port)))
         .collect();
     Ok((addrs, Some(resolution)))
 }

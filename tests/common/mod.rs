@@ -107,6 +107,7 @@ pub fn openssl(args: &[&str], dir: &Path) {
 /// A real `openssl s_server` on 127.0.0.1, killed on drop.
 pub mod kms;
 pub mod platforms;
+pub mod proxies;
 
 pub struct OpensslServer {
     pub addr: SocketAddr,
@@ -492,7 +493,7 @@ pub fn nginx_round_robin(backends: &[SocketAddr], dir: &Path) -> NginxServer {
 
 /// Runs nginx in the foreground with `top` before and `blocks` after the main settings, and
 /// waits until 127.0.0.1:`port` accepts.
-fn nginx_run(top: &str, blocks: &str, port: u16, dir: &Path) -> NginxServer {
+pub fn nginx_run(top: &str, blocks: &str, port: u16, dir: &Path) -> NginxServer {
     let bin = if Path::new("/usr/sbin/nginx").exists() {
         "/usr/sbin/nginx"
     } else {

@@ -833,6 +833,11 @@ pub fn consistent_backends(ctx: &Ctx<'_>) -> Outcome {
         return Outcome::fail(fail);
     }
     if let Some(r) = &ctx.facts.resolution {
+        if r.source == crate::facts::AddressSource::Proxy {
+            return Outcome::not_observed(
+                "the proxy resolved the name, so its addresses are not observable from here (socks5:// resolves here; --resolve pins addresses)",
+            );
+        }
         if r.probed < r.addresses.len() {
             return Outcome::not_observed(format!(
                 "only {} of the name's {} addresses were probed (--max-addresses): the others may differ",
