@@ -336,13 +336,8 @@ fn each_server_name_and_no_name_at_all_are_probed_apart() {
             d = d.display()
         )
     };
-    let http = format!(
-        "http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n{}{}}}\n",
-        server("default.example", " default_server"),
-        server("api.example", ""),
-        d = d.display()
-    );
-    let _nginx = nginx_run("", &http, port, d);
+    let servers = server("default.example", " default_server") + &server("api.example", "");
+    let _nginx = nginx_http(&servers, port, d);
     let target = format!("api.example:{port}");
     let pin = format!("api.example:{port}:127.0.0.1");
     let out = vetcrypt(
@@ -441,4 +436,45 @@ fn each_server_name_and_no_name_at_all_are_probed_apart() {
             "{ids:?}"
         );
     }
+}
+
+/// The backend not yet upgraded: behind one round-robin address, one server speaks TLS 1.3 only
+/// and the other still accepts TLS 1.0. The modern handshake cannot tell them apart (both
+/// answer TLS 1.3 alike); the refusals asked again can, and TLS 1.0 is never passed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backend_still_on_tls10_is_found_behind_a_balancer() {
+    let dir = workdir();
+    let d = dir.path();
+    let root = rsa_cert(d, "localhost");
+    let upgraded = openssl_server(STRONG, d);
+    let legacy = openssl_server(
+        &[
+            "-cert",
+            "c.pem",
+            "-key",
+            "k.pem",
+            "-cipher",
+            "ALL:@SECLEVEL=0",
+        ],
+        d,
+    );
+    let lb_dir = workdir();
+    let lb = nginx_round_robin(&[upgraded.addr, legacy.addr], lb_dir.path());
+    // One connection after another, so the balancer's turns are the probe's order.
+    let mut cfg = ProbeConfig::new(TIMEOUT, trust_pem(&root));
+    cfg.sequential = true;
+    let target = vetcrypt::plan::Target::parse(&lb.addr.to_string(), Some("localhost")).unwrap();
+    let facts = probe_target(&target, &cfg).await.remove(0);
+    let tls = facts.tls.as_ref().expect("TLS facts");
+    let findings = judge(&facts);
+    assert_eq!(
+        findings["tls.min_version"].status,
+        Status::Fail,
+        "{:?}",
+        tls.protocols
+    );
+    let f = &findings["tls.consistent_backends"];
+    assert_eq!(f.status, Status::Fail, "{:?}", f.evidence);
+    let evidence = f.evidence.join(" ");
+    assert!(evidence.contains("asked again, was accepted"), "{evidence}");
 }

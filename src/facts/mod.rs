@@ -303,7 +303,7 @@ pub struct TlsFacts {
 
 /// The same handshake asked several times at one address, and the distinct servers that
 /// answered it.
-#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, Default, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct BackendCheck {
     /// Handshakes that completed or were refused with an alert, and so are compared.
@@ -311,6 +311,10 @@ pub struct BackendCheck {
     /// Each distinct answer, in the order first seen: more than one means the address hides
     /// several differently configured servers, and the enumeration mixes their answers.
     pub servers: Vec<ServerIdentity>,
+    /// Raw hellos refused and then accepted when asked again (the enumeration asks each
+    /// deciding refusal twice): the same question answered two ways.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contradictions: Vec<String>,
 }
 
 /// What one server answered to the modern handshake.

@@ -33,6 +33,7 @@ pub async fn check(probe: &Prober<'_>, first: &ModernOutcome) -> Option<BackendC
     (handshakes > 0).then_some(BackendCheck {
         handshakes,
         servers,
+        contradictions: Vec::new(),
     })
 }
 

@@ -13,8 +13,9 @@ use super::versions::{self, Versions};
 use super::{backends, http, issuers, renegotiation, ProbeConfig};
 use crate::cert;
 use crate::facts::{
-    Authentication, ChainFacts, Coverage, EndpointFacts, Features, GroupFacts, PeerText,
-    ProbeError, ProbeErrorKind, ProtocolSupport, Sslv2Support, Support, TlsFacts, VersionSuites,
+    Authentication, BackendCheck, ChainFacts, Coverage, EndpointFacts, Features, GroupFacts,
+    PeerText, ProbeError, ProbeErrorKind, ProtocolSupport, Sslv2Support, Support, TlsFacts,
+    VersionSuites,
 };
 use crate::subject::Target;
 
@@ -117,12 +118,18 @@ async fn probe_address(
             versions::preferences(&probe, &versions),
         )
         .await;
-    let backends = if usable {
+    let mut backends = if usable {
         lingering(&probe, &versions, &mut features).await;
         backends::check(&probe, &modern).await
     } else {
         None
     };
+    if !versions.contradictions.is_empty() {
+        backends
+            .get_or_insert_with(BackendCheck::default)
+            .contradictions
+            .append(&mut versions.contradictions);
+    }
     facts.certificates = certificates;
     facts.other_chains = other_chains;
     let Versions {

@@ -32,6 +32,9 @@ pub(super) struct Versions {
     pub suites: Vec<VersionSuites>,
     /// The first chain a raw hello brought back, for servers rustls cannot handshake with.
     pub raw_chain: Option<Vec<Vec<u8>>>,
+    /// Hellos refused, then accepted when asked again: the address answers with more than
+    /// one server (each line names the version and the suite).
+    pub contradictions: Vec<String>,
     /// The versions whose order is still to be asked ([`preferences`]), and whether their
     /// suites came from several batches (then the found order says nothing of the server's).
     pending: Vec<(ProtocolVersion, bool)>,
@@ -56,6 +59,8 @@ struct Enumerated {
     silent: bool,
     /// The suites came from several batches.
     several_batches: bool,
+    /// Suites picked by a hello that had just been refused, asked again.
+    contradicted: Vec<u16>,
     /// Accepted suites, in the server's order when it imposes one.
     suites: Vec<u16>,
     complete: bool,
@@ -68,6 +73,8 @@ struct Enumerated {
 struct Batch {
     /// Suites the server picked, in the order it picked them.
     suites: Vec<u16>,
+    /// Suites picked by a hello that had just been refused, asked again.
+    contradicted: Vec<u16>,
     chain: Option<Vec<Vec<u8>>>,
     /// The last answer that says something of the version: its words, and whether they say
     /// the version itself was refused.
@@ -99,6 +106,7 @@ pub(super) async fn probe(probe: &Prober<'_>) -> Versions {
         suites: Vec::new(),
         raw_chain: None,
         pending: Vec::new(),
+        contradictions: Vec::new(),
     };
     // Every legacy version reads the flight of its first accepted hello (the modern
     // handshake runs beside, and may bring no chain): the newest version's chain is kept.
@@ -115,6 +123,12 @@ pub(super) async fn probe(probe: &Prober<'_>) -> Versions {
         if out.raw_chain.is_none() {
             out.raw_chain = e.chain.take();
         }
+        out.contradictions.extend(e.contradicted.iter().map(|s| {
+            format!(
+                "{v}: a hello refused, asked again, was accepted with {}",
+                suites::info(*s).name
+            )
+        }));
         out.protocols.push(ProtocolSupport {
             version: v,
             support: e.support,
@@ -242,6 +256,7 @@ impl Enumerated {
     /// version was refused, answered with another, or could not be asked).
     fn merge(&mut self, batch: Batch) -> bool {
         self.suites.extend(&batch.suites);
+        self.contradicted.extend(&batch.contradicted);
         if self.chain.is_none() {
             self.chain = batch.chain;
         }
@@ -279,6 +294,7 @@ impl Prober<'_> {
             detail_names_version: false,
             silent: false,
             several_batches: false,
+            contradicted: Vec::new(),
             suites: Vec::new(),
             complete: true,
             server_order: None,
@@ -348,7 +364,11 @@ impl Prober<'_> {
         out
     }
 
-    /// Remove-and-retry over one batch of candidates.
+    /// Remove-and-retry over one batch of candidates. The refusal that ends it (of the rest
+    /// of the batch, or of the whole version) decides the verdict, so it is asked once more:
+    /// behind a load balancer over backends configured differently, the other backend may
+    /// accept what this one refused (a backend still on TLS 1.0), and the enumeration goes on
+    /// with its answer, noted as a contradiction. A refusal by silence is not asked again.
     async fn enumerate_batch(
         &self,
         version: ProtocolVersion,
@@ -357,9 +377,33 @@ impl Prober<'_> {
     ) -> Batch {
         let mut out = Batch::default();
         let mut remaining = batch.to_vec();
+        let mut asked_again = false;
+        let mut refused_once = false;
+        let mut first_refusal = BatchEnd::Done;
         while !remaining.is_empty() {
             let read_flight = want_chain && out.chain.is_none() && version < ProtocolVersion::Tls13;
-            match self.hello(version, &remaining, read_flight).await {
+            let answer = self.hello(version, &remaining, read_flight).await;
+            if refused_once {
+                refused_once = false;
+                match answer {
+                    Answer::Accepted {
+                        version: got,
+                        suite,
+                        ..
+                    } if got == version.wire() => {
+                        out.suites.push(suite);
+                        out.contradicted.push(suite);
+                        remaining.retain(|s| *s != suite);
+                        continue;
+                    }
+                    // Refused again (or no better answer): the first refusal stands.
+                    _ => {
+                        out.end = first_refusal;
+                        return out;
+                    }
+                }
+            }
+            match answer {
                 Answer::Accepted {
                     version: got,
                     suite,
@@ -387,10 +431,19 @@ impl Prober<'_> {
                     let version_refused = alert == Some(AlertDescription::PROTOCOL_VERSION);
                     out.detail = Some((detail, version_refused));
                     out.silent = silent;
-                    if version_refused || silent {
-                        out.end = BatchEnd::VersionRefused;
+                    let end = if version_refused || silent {
+                        BatchEnd::VersionRefused
+                    } else {
+                        BatchEnd::Done
+                    };
+                    // Silence is not asked again (it costs a timeout each time).
+                    if silent || asked_again {
+                        out.end = end;
+                        return out;
                     }
-                    return out;
+                    asked_again = true;
+                    refused_once = true;
+                    first_refusal = end;
                 }
                 Answer::Unknown(m) => {
                     out.detail = Some((m, false));

@@ -462,11 +462,18 @@ pub fn nginx_files(dir: &Path) -> NginxServer {
 
 fn nginx_listening(listen_options: &str, server_body: &str, dir: &Path) -> NginxServer {
     let port = closed_port().port();
+    let server =
+        format!("  server {{\n    listen 127.0.0.1:{port}{listen_options};\n{server_body}\n  }}\n");
+    nginx_http(&server, port, dir)
+}
+
+/// nginx with these `server { ... }` blocks (listening on 127.0.0.1:`port`) in its `http`
+/// block, its temporary files in `dir`. Returns once it accepts connections.
+pub fn nginx_http(servers: &str, port: u16, dir: &Path) -> NginxServer {
     let d = dir.display();
     let http = format!(
         "http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
-         fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
-         server {{\n    listen 127.0.0.1:{port}{listen_options};\n{server_body}\n  }}\n}}\n"
+         fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n{servers}}}\n"
     );
     nginx_run("", &http, port, dir)
 }
@@ -493,7 +500,7 @@ pub fn nginx_round_robin(backends: &[SocketAddr], dir: &Path) -> NginxServer {
 
 /// Runs nginx in the foreground with `top` before and `blocks` after the main settings, and
 /// waits until 127.0.0.1:`port` accepts.
-pub fn nginx_run(top: &str, blocks: &str, port: u16, dir: &Path) -> NginxServer {
+fn nginx_run(top: &str, blocks: &str, port: u16, dir: &Path) -> NginxServer {
     let bin = if Path::new("/usr/sbin/nginx").exists() {
         "/usr/sbin/nginx"
     } else {

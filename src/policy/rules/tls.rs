@@ -798,11 +798,19 @@ pub fn consistent_backends(ctx: &Ctx<'_>) -> Outcome {
                 seen.join("; ")
             ));
         }
-        Some(b) => pass.push(format!(
-            "{} handshakes at this address reached one server",
+        Some(b) if b.contradictions.is_empty() => pass.push(format!(
+            "{} handshakes at this address reached one server, and no refusal was contradicted when asked again",
             b.handshakes
         )),
-        None => {}
+        _ => {}
+    }
+    if let Some(b) = &tls.backends {
+        if !b.contradictions.is_empty() {
+            fail.push(format!(
+                "this address answers one question two ways, as backends configured differently do: {}; the enumeration here holds both answers",
+                b.contradictions.join("; ")
+            ));
+        }
     }
     let siblings: Vec<_> = ctx
         .all
