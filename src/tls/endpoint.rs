@@ -165,10 +165,20 @@ fn unreachable(modern: &ModernOutcome, connector: &Connector) -> Option<ProbeErr
         Err(ModernError::Connect(m)) if connector.route() != &Route::Direct => {
             Some(err(ProbeErrorKind::Connect, m.clone()))
         }
-        Err(ModernError::Connect(m)) => Some(err(
-            ProbeErrorKind::Connect,
-            format!("cannot connect to {addr}: {m}"),
-        )),
+        Err(ModernError::Connect(m)) => {
+            // An IPv6 address of a name, from a machine without an IPv6 route: say how to
+            // leave those out.
+            let hint = match addr.socket_addr() {
+                Some(a) if a.is_ipv6() && m.contains("unreachable") => {
+                    " (this machine has no route to IPv6 addresses: -4 probes only the IPv4 ones)"
+                }
+                _ => "",
+            };
+            Some(err(
+                ProbeErrorKind::Connect,
+                format!("cannot connect to {addr}: {m}{hint}"),
+            ))
+        }
         Err(ModernError::ConnectTimeout(m)) => Some(err(ProbeErrorKind::Timeout, m.clone())),
         Err(ModernError::Timeout) if modern.chain.is_none() => Some(err(
             ProbeErrorKind::Timeout,
