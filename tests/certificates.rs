@@ -195,6 +195,45 @@ fn fetching(trust: std::sync::Arc<vetcrypt::cert::TrustStore>) -> vetcrypt::tls:
     cfg
 }
 
+/// Behind a corporate HTTP proxy the AIA fetch goes through it too, as a plain-HTTP GET of the
+/// absolute URL: a proxy (tinyproxy here) that allows CONNECT only to the TLS port still
+/// serves it, and its log shows the request.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_issuer_is_fetched_through_the_http_proxy() {
+    let dir = workdir();
+    let ca = nginx_files(dir.path());
+    let p = pki();
+    publish(dir.path(), "issuing.der", &p.inter.cert);
+    let url = format!("http://{}/issuing.der", ca.addr);
+    let spec = LeafSpec {
+        ca_issuers: vec![url.clone()],
+        ..LeafSpec::valid("api.test", 60)
+    };
+    let s = serve_leaf(&p, &spec, false).await;
+    let pdir = workdir();
+    let connect_port = format!("ConnectPort {}", s.addr.port());
+    let proxy = common::proxies::tinyproxy(&[&connect_port], pdir.path());
+    let mut cfg = fetching(trust_pem(&p.root.pem));
+    cfg.proxy = vetcrypt::subject::ProxyChoice {
+        proxy: Some(vetcrypt::subject::Proxy::parse(&format!("http://{}", proxy.addr)).unwrap()),
+        bypass: Vec::new(),
+    };
+    let facts = vetcrypt::tls::probe_endpoint(&target(s.addr, Some("api.test")), &cfg).await;
+    assert!(facts.error.is_none(), "{:?}", facts.error);
+    let chain = facts.certificates.as_ref().unwrap();
+    let fetched = &chain.fetched_issuers[0];
+    assert!(fetched.certificate.is_some(), "{:?}", fetched.error);
+    assert_eq!(
+        chain.issues.iter().map(|i| i.kind).collect::<Vec<_>>(),
+        vec![ChainIssueKind::IncompleteChain]
+    );
+    assert!(
+        proxy.log().contains(&format!("GET {url}")),
+        "{}",
+        proxy.log()
+    );
+}
+
 /// With `--fetch-issuers`, the issuer fetched from the AIA URL settles it: through the
 /// fetched intermediate the chain reaches the trusted root, so the server left out an
 /// intermediate (incomplete chain, proven), and the root is trusted.

@@ -10,14 +10,16 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::limits::Limits;
-use super::proxy::ProxyChoice;
+use super::proxy::{ProxyChoice, ProxyKind};
 use super::transport::{Connector, Destination, Route};
 
 /// Most bytes of response head read.
 const MAX_HEAD: usize = 16 * 1024;
 
-/// One GET of `url`; the body of a `200` answer, at most `max_body` bytes.
-/// Through the run's proxy (a CONNECT tunnel), unless `NO_PROXY` exempts the host.
+/// One GET of `url`; the body of a `200` answer, at most `max_body` bytes. Through the run's
+/// proxy unless `NO_PROXY` exempts the host: an HTTP proxy is asked for the absolute URL, as
+/// HTTP proxies expect plain-HTTP requests (many allow CONNECT to port 443 only); a SOCKS5
+/// proxy carries the request in its tunnel.
 pub async fn get(
     url: &str,
     timeout: Duration,
@@ -26,36 +28,63 @@ pub async fn get(
     max_body: usize,
 ) -> Result<Vec<u8>, String> {
     let (host, port, path) = parse(url)?;
-    let route = Route::for_host(proxy, host.trim_start_matches('[').trim_end_matches(']'));
-    let addr = if route.resolves_names() {
-        Destination::Name(
-            host.trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string(),
-            port,
-        )
+    let bare = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let route = Route::for_host(proxy, &bare);
+    let authority = if port == 80 {
+        host.clone()
     } else {
-        let a = tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), port)))
-            .await
-            .map_err(|_| format!("resolving {host} timed out"))?
-            .map_err(|e| format!("cannot resolve {host}: {e}"))?
-            .next()
-            .ok_or_else(|| format!("{host} resolved to no address"))?;
-        Destination::Addr(a)
+        format!("{host}:{port}")
     };
-    let connector = Connector::new(addr.clone(), route, timeout, limits);
+    // An HTTP proxy: a plain connection to it, and the absolute URL in the request line.
+    let (connector, target, proxy_auth) = match &route {
+        Route::Proxy(p) if p.kind == ProxyKind::Http => {
+            let auth = p
+                .credentials()
+                .map(|(u, pw)| {
+                    format!(
+                        "Proxy-Authorization: Basic {}\r\n",
+                        super::proxy::base64_encode(format!("{u}:{pw}").as_bytes())
+                    )
+                })
+                .unwrap_or_default();
+            let to_proxy = Destination::Name(p.host.clone(), p.port);
+            (
+                Connector::new(to_proxy, Route::Direct, timeout, limits),
+                format!("http://{authority}{path}"),
+                auth,
+            )
+        }
+        _ => {
+            let addr = if route.resolves_names() {
+                Destination::Name(bare.clone(), port)
+            } else {
+                let a =
+                    tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), port)))
+                        .await
+                        .map_err(|_| format!("resolving {host} timed out"))?
+                        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+                        .next()
+                        .ok_or_else(|| format!("{host} resolved to no address"))?;
+                Destination::Addr(a)
+            };
+            (
+                Connector::new(addr, route.clone(), timeout, limits),
+                path.clone(),
+                String::new(),
+            )
+        }
+    };
+    let addr = connector.addr().clone();
     let exchange = async {
         let mut stream = connector
             .connect()
             .await
             .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-        let authority = if port == 80 {
-            host.clone()
-        } else {
-            format!("{host}:{port}")
-        };
         let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: vetcrypt/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+            "GET {target} HTTP/1.1\r\nHost: {authority}\r\n{proxy_auth}User-Agent: vetcrypt/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
             env!("CARGO_PKG_VERSION")
         );
         stream
