@@ -478,3 +478,36 @@ async fn a_backend_still_on_tls10_is_found_behind_a_balancer() {
     let evidence = f.evidence.join(" ");
     assert!(evidence.contains("asked again, was accepted"), "{evidence}");
 }
+
+/// Addresses that accept the same versions and suites but other key-exchange groups differ
+/// too: the evidence names the groups.
+#[tokio::test(flavor = "multi_thread")]
+async fn addresses_that_differ_only_in_groups_are_reported() {
+    let dir = workdir();
+    let d = dir.path();
+    let root = rsa_cert(d, "localhost");
+    let (port, _servers) = servers_on_one_port(
+        &["127.0.0.1", "127.0.0.2"],
+        &[
+            &[STRONG, &["-groups", "X25519:P-256"]].concat(),
+            &[STRONG, &["-groups", "P-256"]].concat(),
+        ],
+        d,
+    );
+    let mut target = vetcrypt::plan::Target::parse(&format!("localhost:{port}"), None).unwrap();
+    target.addresses = vec![[127, 0, 0, 1].into(), [127, 0, 0, 2].into()];
+    let facts = probe_target(&target, &ProbeConfig::new(TIMEOUT, trust_pem(&root))).await;
+    assert_eq!(facts.len(), 2);
+    let eval = evaluate(&Policy::load("default").unwrap(), &fact_set(facts));
+    let f = eval.endpoints[0]
+        .findings
+        .iter()
+        .find(|f| f.rule_id == "tls.consistent_backends")
+        .unwrap();
+    assert_eq!(f.status, Status::Fail, "{:?}", f.evidence);
+    let evidence = f.evidence.join(" ");
+    assert!(
+        evidence.contains("TLS 1.3 groups differ: only here X25519; only at 127.0.0.2 none"),
+        "{evidence}"
+    );
+}

@@ -922,6 +922,49 @@ fn differences(
             list(&only_b)
         ));
     }
+    // Key-exchange groups, as sets (the order is the server's preference, compared below only
+    // through the suites' order flag).
+    let groups = |t: &crate::facts::TlsFacts, tls13: bool| -> Vec<String> {
+        let list = if tls13 {
+            &t.groups.tls13
+        } else {
+            &t.groups.ecdhe
+        };
+        let mut g: Vec<String> = list.iter().map(|g| g.to_string()).collect();
+        g.sort();
+        g
+    };
+    for (tls13, label) in [(true, "TLS 1.3 groups"), (false, "ECDHE curves")] {
+        let (ga, gb) = (groups(a_tls, tls13), groups(b_tls, tls13));
+        if ga != gb && !ga.is_empty() && !gb.is_empty() {
+            let only_a: Vec<String> = ga.iter().filter(|x| !gb.contains(x)).cloned().collect();
+            let only_b: Vec<String> = gb.iter().filter(|x| !ga.contains(x)).cloned().collect();
+            out.push(format!(
+                "{label} differ: only here {}; only at {at} {}",
+                list(&only_a),
+                list(&only_b)
+            ));
+        }
+    }
+    for v in ProtocolVersion::ALL {
+        let order = |t: &crate::facts::TlsFacts| t.suites_of(v).and_then(|s| s.server_order);
+        if let (Some(oa), Some(ob)) = (order(a_tls), order(b_tls)) {
+            if oa != ob {
+                let says = |server: bool| {
+                    if server {
+                        "the server's order"
+                    } else {
+                        "the client's order"
+                    }
+                };
+                out.push(format!(
+                    "{v} suite choice differs: here {}; at {at} {}",
+                    says(oa),
+                    says(ob)
+                ));
+            }
+        }
+    }
     let leaf = |e: &crate::facts::EndpointFacts| {
         e.certificates
             .as_ref()
