@@ -6,21 +6,11 @@ mod common;
 
 use std::net::{IpAddr, ToSocketAddrs};
 use std::path::Path;
-use std::process::{Command, Output};
 
 use common::*;
 use serde_json::Value;
 use vetcrypt::policy::{evaluate, Policy, Status};
 use vetcrypt::tls::{probe_target, ProbeConfig};
-
-fn vetcrypt(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vetcrypt"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run vetcrypt")
-}
 
 const STRONG: &[&str] = &["-cert", "c.pem", "-key", "k.pem", "-tls1_3"];
 const WEAK: &[&str] = &[

@@ -189,6 +189,21 @@ fn publish(dir: &std::path::Path, name: &str, der: &[u8]) {
     std::fs::write(dir.join("www").join(name), der).unwrap();
 }
 
+/// A server that leaves out its intermediate, whose leaf's AIA caIssuers URL points at the
+/// intermediate published by nginx: the PKI, the nginx, the URL and the server.
+async fn missing_intermediate(dir: &std::path::Path) -> (Pki, NginxServer, String, lab::LabServer) {
+    let ca = nginx_files(dir);
+    let p = pki();
+    publish(dir, "issuing.der", &p.inter.cert);
+    let url = format!("http://{}/issuing.der", ca.addr);
+    let spec = LeafSpec {
+        ca_issuers: vec![url.clone()],
+        ..LeafSpec::valid("api.test", 60)
+    };
+    let s = serve_leaf(&p, &spec, false).await;
+    (p, ca, url, s)
+}
+
 fn fetching(trust: std::sync::Arc<vetcrypt::cert::TrustStore>) -> vetcrypt::tls::ProbeConfig {
     let mut cfg = vetcrypt::tls::ProbeConfig::new(TIMEOUT, trust);
     cfg.fetch_issuers = true;
@@ -201,15 +216,7 @@ fn fetching(trust: std::sync::Arc<vetcrypt::cert::TrustStore>) -> vetcrypt::tls:
 #[tokio::test(flavor = "multi_thread")]
 async fn the_issuer_is_fetched_through_the_http_proxy() {
     let dir = workdir();
-    let ca = nginx_files(dir.path());
-    let p = pki();
-    publish(dir.path(), "issuing.der", &p.inter.cert);
-    let url = format!("http://{}/issuing.der", ca.addr);
-    let spec = LeafSpec {
-        ca_issuers: vec![url.clone()],
-        ..LeafSpec::valid("api.test", 60)
-    };
-    let s = serve_leaf(&p, &spec, false).await;
+    let (p, _ca, url, s) = missing_intermediate(dir.path()).await;
     let pdir = workdir();
     let connect_port = format!("ConnectPort {}", s.addr.port());
     let proxy = common::proxies::tinyproxy(&[&connect_port], pdir.path());
@@ -240,15 +247,7 @@ async fn the_issuer_is_fetched_through_the_http_proxy() {
 #[tokio::test]
 async fn a_fetched_issuer_proves_a_missing_intermediate() {
     let dir = workdir();
-    let ca = nginx_files(dir.path());
-    let p = pki();
-    publish(dir.path(), "issuing.der", &p.inter.cert);
-    let url = format!("http://{}/issuing.der", ca.addr);
-    let spec = LeafSpec {
-        ca_issuers: vec![url.clone()],
-        ..LeafSpec::valid("api.test", 60)
-    };
-    let s = serve_leaf(&p, &spec, false).await;
+    let (p, _ca, url, s) = missing_intermediate(dir.path()).await;
     let target = target(s.addr, Some("api.test"));
 
     // Without the opt-in nothing is fetched; the evidence names the URL and the flag.

@@ -9,15 +9,6 @@ use common::*;
 use serde_json::Value;
 use vetcrypt::lab::{self, Ca, LeafSpec, ServerSpec};
 
-fn vetcrypt(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vetcrypt"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run vetcrypt")
-}
-
 /// Runs the binary off the async runtime, so the in-process servers keep serving.
 async fn vetcrypt_async(args: Vec<String>, dir: std::path::PathBuf) -> Output {
     tokio::task::spawn_blocking(move || {

@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use common::proxies::{microsocks, tinyproxy};
@@ -13,23 +12,6 @@ use common::*;
 use serde_json::Value;
 
 const STRONG: &[&str] = &["-cert", "c.pem", "-key", "k.pem", "-tls1_3"];
-
-fn vetcrypt(args: &[&str], env: &[(&str, &str)], dir: &Path) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vetcrypt"));
-    cmd.args(args).current_dir(dir).env("NO_COLOR", "1");
-    for k in [
-        "https_proxy",
-        "HTTPS_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-        "no_proxy",
-        "NO_PROXY",
-    ] {
-        cmd.env_remove(k);
-    }
-    cmd.envs(env.iter().copied());
-    cmd.output().expect("run vetcrypt")
-}
 
 /// Runs a scan writing r.json; the exit code, the report, and everything it printed.
 fn scan(args: &[&str], env: &[(&str, &str)], dir: &Path) -> (i32, Value, String) {
@@ -46,7 +28,7 @@ fn scan(args: &[&str], env: &[(&str, &str)], dir: &Path) -> (i32, Value, String)
         "--output",
         "r.json",
     ]);
-    let out = vetcrypt(&all, env, dir);
+    let out = vetcrypt_env(&all, env, dir);
     let printed = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -157,7 +139,7 @@ fn proxy_credentials_work_and_never_show() {
         "plan.toml",
         &format!("[scan]\nproxy = \"http://alice:Pr0xy-Secret-1@{}\"\n[[endpoint]]\ntarget = \"{target}\"\n", proxy.addr),
     );
-    let out = vetcrypt(&["scan", "--plan", "plan.toml"], &[], d);
+    let out = vetcrypt(&["scan", "--plan", "plan.toml"], d);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
@@ -292,7 +274,7 @@ fn bad_proxy_settings_are_usage_errors() {
             "cannot be used with",
         ),
     ] {
-        let out = vetcrypt(&args, &env, d);
+        let out = vetcrypt_env(&args, &env, d);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");

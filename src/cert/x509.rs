@@ -58,7 +58,7 @@ pub fn parse(position: usize, der: &[u8], now: ::time::OffsetDateTime) -> Result
         issuer: cert.issuer().to_string().into(),
         sans: sans.into_iter().map(PeerText::from).collect(),
         serial: cert.raw_serial_as_string().replace(':', ""),
-        sha256: hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der).as_ref()),
+        sha256: sha256_hex(der),
         not_before: cert.validity().not_before.to_datetime(),
         not_after: cert.validity().not_after.to_datetime(),
         days_left: (cert.validity().not_after.to_datetime() - now).whole_days(),
@@ -210,6 +210,11 @@ fn name_contents(raw: &[u8]) -> Vec<u8> {
         2 + (raw[1] & 0x7f) as usize
     };
     raw.get(start..).map(<[u8]>::to_vec).unwrap_or_default()
+}
+
+/// A certificate's SHA-256 fingerprint as the facts write it: uppercase hex.
+pub fn sha256_hex(der: &[u8]) -> String {
+    hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der).as_ref())
 }
 
 fn hex(b: &[u8]) -> String {

@@ -4,10 +4,9 @@
 //! once every other step is done, and each answer compared with the first: a different
 //! version, suite, group, leaf certificate or refusal is a different server.
 
-use aws_lc_rs::digest;
-
 use super::handshake::{modern_handshake, ModernError, ModernOutcome};
 use super::prober::Prober;
+use crate::cert::x509;
 use crate::facts::{BackendCheck, ServerIdentity};
 
 /// Handshakes asked again after the first. One after another, so a round robin over two
@@ -60,7 +59,7 @@ fn identity(outcome: &ModernOutcome) -> Option<ServerIdentity> {
         .chain
         .as_ref()
         .and_then(|c| c.first())
-        .map(|leaf| hex(digest::digest(&digest::SHA256, leaf).as_ref()));
+        .map(|leaf| x509::sha256_hex(leaf));
     match &outcome.result {
         Ok(n) => Some(ServerIdentity {
             version: Some(n.version),
@@ -80,8 +79,4 @@ fn identity(outcome: &ModernOutcome) -> Option<ServerIdentity> {
         }),
         Err(_) => None,
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }

@@ -27,6 +27,30 @@ pub fn trust_pem(pem: &str) -> Arc<TrustStore> {
     Arc::new(t)
 }
 
+/// Runs the vetcrypt binary in `dir` with `env` set, without colour and without the proxy
+/// settings of the environment the tests run in.
+pub fn vetcrypt_env(args: &[&str], env: &[(&str, &str)], dir: &Path) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vetcrypt"));
+    cmd.args(args).current_dir(dir).env("NO_COLOR", "1");
+    for k in [
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+    ] {
+        cmd.env_remove(k);
+    }
+    cmd.envs(env.iter().copied());
+    cmd.output().expect("run vetcrypt")
+}
+
+/// [`vetcrypt_env`] with nothing added to the environment.
+pub fn vetcrypt(args: &[&str], dir: &Path) -> std::process::Output {
+    vetcrypt_env(args, &[], dir)
+}
+
 pub fn target(addr: SocketAddr, sni: Option<&str>) -> Target {
     Target::parse(&addr.to_string(), sni).unwrap()
 }
