@@ -6,6 +6,8 @@
 # Every peer listens on 127.0.0.1 only; nothing here sends traffic anywhere else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A one-off build gains nothing from incremental caches, which cost gigabytes of CI's disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 missing=()
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
