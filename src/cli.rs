@@ -173,6 +173,14 @@ pub struct ScanArgs {
     /// `without_sni = true`.
     #[arg(long)]
     pub without_sni: bool,
+    /// Speak this protocol's plaintext preamble before every handshake, for every target given
+    /// here: smtp, submission, imap, pop3, ftp, ldap, xmpp, xmpp-server, postgres, mysql (a
+    /// target's scheme says the same: smtp://host, imap://host…); plan: `starttls = "smtp"`.
+    #[arg(long, value_name = "PROTO", value_parser = parse_starttls)]
+    pub starttls: Option<crate::subject::Protocol>,
+    /// XMPP: the domain to name in the stream when it is not the host; plan: `xmpp_host`.
+    #[arg(long, value_name = "DOMAIN")]
+    pub xmpp_host: Option<String>,
     /// Trust the certificates of this PEM file as roots (repeatable); added to --trust's roots.
     #[arg(long = "ca-file", value_name = "PEM")]
     pub ca_files: Vec<PathBuf>,
@@ -462,4 +470,8 @@ fn trust_parser() -> impl TypedValueParser<Value = TrustKind> {
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
     crate::plan::parse_duration(s)
+}
+
+fn parse_starttls(s: &str) -> Result<crate::subject::Protocol, String> {
+    crate::subject::Protocol::parse_starttls(s)
 }

@@ -105,6 +105,26 @@ fn gather(args: &ScanArgs) -> Result<Plan> {
         named.extend(plan::load_targets_file(f, sni)?);
     }
     one_sni_one_target(&named, sni)?;
+    if let Some(protocol) = args.starttls {
+        named = named
+            .into_iter()
+            .map(|t| t.with_starttls(protocol))
+            .collect::<Result<_, _>>()
+            .map_err(UsageError)?;
+    }
+    if let Some(domain) = &args.xmpp_host {
+        if named.is_empty() {
+            return Err(UsageError(
+                "--xmpp-host applies to the XMPP targets given on the command line, and there are none".into(),
+            )
+            .into());
+        }
+        named = named
+            .into_iter()
+            .map(|t| t.with_xmpp_host(domain))
+            .collect::<Result<_, _>>()
+            .map_err(UsageError)?;
+    }
     if args.without_sni {
         let mut both = Vec::with_capacity(named.len() * 2);
         for mut t in named {

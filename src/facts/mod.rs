@@ -66,6 +66,9 @@ pub struct EndpointFacts {
     /// and how many were probed. Each probed address has facts of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<Resolution>,
+    /// What the plaintext preamble showed before TLS (STARTTLS targets only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starttls: Option<StarttlsFacts>,
     /// Set when the endpoint could not be probed at all (unreachable, not TLS, timeout...).
     pub error: Option<ProbeError>,
     pub tls: Option<TlsFacts>,
@@ -181,6 +184,9 @@ pub enum ProbeErrorKind {
     Protocol,
     /// The peer refused every handshake vetcrypt can offer.
     Handshake,
+    /// The plaintext preamble failed: the server refused STARTTLS although it lists it, or
+    /// answered in another protocol.
+    Starttls,
 }
 
 /// TLS protocol versions, in order.
@@ -271,6 +277,36 @@ pub enum Support {
     Rejected,
     /// The probe could not tell (timeout, connection error, malformed answer).
     Unknown,
+}
+
+/// The plaintext part of a STARTTLS endpoint, asked once per address on a connection of its
+/// own before any handshake. Everything the server wrote is peer text.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StarttlsFacts {
+    pub protocol: crate::subject::Protocol,
+    /// The server's greeting: the SMTP, FTP, IMAP or POP3 banner, the MySQL server version,
+    /// the XMPP stream header (none for PostgreSQL and LDAP, where the client speaks first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<PeerText>,
+    /// What the server lists before TLS: EHLO keywords, IMAP CAPABILITY, POP3 CAPA, FTP FEAT,
+    /// XMPP stream features, LDAP supportedExtension (at most 64, each at most 512 bytes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capabilities: Vec<PeerText>,
+    /// Whether that list names STARTTLS (`None`: the protocol has no such list before TLS).
+    pub advertised: Option<bool>,
+    /// Whether the server accepted the command that starts TLS.
+    pub offered: bool,
+    /// The server's answer when it refused that command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<PeerText>,
+    /// Whether the server refuses to go on without TLS (`None` where the protocol cannot
+    /// show it without credentials: see the README).
+    pub required: Option<bool>,
+    /// The server's own words that showed `required` (IMAP's capability list, SMTP's answer
+    /// to MAIL FROM, PostgreSQL's error, LDAP's result, XMPP's `<required/>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_reply: Option<PeerText>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]

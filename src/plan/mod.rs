@@ -130,6 +130,10 @@ struct RawEndpoint {
     /// Also probe without SNI.
     #[serde(default)]
     without_sni: bool,
+    /// STARTTLS in this protocol before every handshake (`smtp`, `imap`, …).
+    starttls: Option<Spanned<String>>,
+    /// XMPP: the stream's `to` domain when it is not the host.
+    xmpp_host: Option<Spanned<String>>,
 }
 
 /// A plan's `sni`: one server name, or several (each probed as a target of its own).
@@ -224,6 +228,18 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
             if let Some(a) = &ep.addresses {
                 target.addresses = parse_addresses(&target, a.get_ref())
                     .map_err(|m| FileError::at(path, src, a.span().start, m))?;
+            }
+            if let Some(p) = &ep.starttls {
+                let protocol = crate::subject::Protocol::parse_starttls(p.get_ref())
+                    .map_err(|m| FileError::at(path, src, p.span().start, format!("starttls: {m}")))?;
+                target = target
+                    .with_starttls(protocol)
+                    .map_err(|m| FileError::at(path, src, p.span().start, m))?;
+            }
+            if let Some(x) = &ep.xmpp_host {
+                target = target
+                    .with_xmpp_host(x.get_ref())
+                    .map_err(|m| FileError::at(path, src, x.span().start, format!("xmpp_host: {m}")))?;
             }
             target.name = ep.name.clone();
             target.several_names = several;

@@ -1,5 +1,6 @@
-//! Targets: what the user names (`host`, `host:port`, `[::1]:8443`, `https://host/path`, and
-//! `host:port@name` to send and check another server name).
+//! Targets: what the user names (`host`, `host:port`, `[::1]:8443`, `https://host/path`,
+//! `host:port@name` to send and check another server name, and the other services' schemes:
+//! `smtp://host`, `imaps://host`, `postgres://host`… in [`super::service::SCHEMES`]).
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -7,6 +8,7 @@ use rustls::pki_types::{DnsName, ServerName};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::service::{Protocol, Service, TlsStart};
 use super::SourceLine;
 
 pub const DEFAULT_PORT: u16 = 443;
@@ -33,6 +35,13 @@ pub struct Target {
     /// `without_sni`, `--without-sni`): reports and ids then tell them apart by name.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub several_names: bool,
+    /// The service spoken around TLS (`smtp://`, `--starttls imap`); absent for HTTPS and
+    /// plain `host:port` targets, where HTTP is asked after the handshake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<Service>,
+    /// XMPP: the domain named in the stream's `to` when it is not the host (`--xmpp-host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xmpp_host: Option<String>,
     /// The plan or targets file line that names it (none for a target given on the command line).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLine>,
@@ -61,11 +70,17 @@ impl Target {
                 }
             }
         }
+        let mut service = None;
+        let mut default_port = DEFAULT_PORT;
         let authority = match raw.split_once("://") {
             Some((scheme, rest)) => {
-                if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("tls") {
+                if let Some((protocol, start, port)) = Protocol::for_scheme(scheme) {
+                    service = Some(Service { protocol, start });
+                    default_port = port;
+                } else if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("tls") {
                     return Err(format!(
-                        "unsupported scheme `{scheme}://` in `{raw}`: vetcrypt probes TLS, use https:// or host:port"
+                        "unsupported scheme `{scheme}://` in `{raw}`: vetcrypt probes TLS; use https://, host:port or a service's scheme ({})",
+                        super::service::SCHEMES.iter().map(|(s, ..)| *s).collect::<Vec<_>>().join(", ")
                     ));
                 }
                 let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -78,7 +93,8 @@ impl Target {
                 "`{raw}`: credentials in a target are not supported"
             ));
         }
-        let (host, port) = split_host_port(authority).map_err(|e| format!("`{raw}`: {e}"))?;
+        let (host, port) =
+            split_host_port(authority, default_port).map_err(|e| format!("`{raw}`: {e}"))?;
         let host_is_ip = host.parse::<IpAddr>().is_ok();
         if !host_is_ip {
             DnsName::try_from(host.as_str()).map_err(|_| {
@@ -102,8 +118,50 @@ impl Target {
             sni,
             addresses: Vec::new(),
             several_names: false,
+            service,
+            xmpp_host: None,
             source: None,
         })
+    }
+
+    /// The same target reached by STARTTLS in `protocol` (`--starttls`, a plan's `starttls`).
+    /// A target whose scheme already names a service keeps it unless it is the same protocol.
+    pub fn with_starttls(mut self, protocol: Protocol) -> Result<Target, String> {
+        match self.service {
+            Some(s) if s.protocol != protocol || s.start != TlsStart::Starttls => {
+                return Err(format!(
+                    "`{}` names the service {}://, and STARTTLS {} was asked too: keep one",
+                    self.input,
+                    s.scheme(),
+                    protocol.name()
+                ))
+            }
+            _ => self.service = Some(Service::starttls(protocol)),
+        }
+        Ok(self)
+    }
+
+    /// The XMPP stream's `to` domain, for an XMPP target whose domain is not its host.
+    pub fn with_xmpp_host(mut self, domain: &str) -> Result<Target, String> {
+        let is_xmpp = self
+            .service
+            .is_some_and(|s| matches!(s.protocol, Protocol::Xmpp | Protocol::XmppServer));
+        if !is_xmpp {
+            return Err(format!(
+                "`{}` is not an XMPP target: an XMPP host applies to xmpp:// and xmpp-server:// (or --starttls xmpp)",
+                self.input
+            ));
+        }
+        DnsName::try_from(domain.to_string())
+            .map_err(|_| format!("`{domain}` is not a valid XMPP domain"))?;
+        self.xmpp_host = Some(domain.to_ascii_lowercase());
+        Ok(self)
+    }
+
+    /// Whether HTTP is asked after the handshake: on HTTPS and plain `host:port` targets, not
+    /// on another service's.
+    pub fn speaks_http(&self) -> bool {
+        self.service.is_none()
     }
 
     /// The same target asked without SNI (what a client without SNI, or a scanner of the
@@ -152,11 +210,15 @@ impl Target {
         }
     }
 
-    /// How reports name the target: label, address and SNI where they add something.
+    /// How reports name the target: label, service, address and SNI where they add something.
     pub fn display(&self) -> String {
-        let mut s = match &self.name {
-            Some(n) => format!("{n} ({})", self.authority()),
+        let at = match &self.service {
+            Some(s) => format!("{}://{}", s.scheme(), self.authority()),
             None => self.authority(),
+        };
+        let mut s = match &self.name {
+            Some(n) => format!("{n} ({at})"),
+            None => at,
         };
         match &self.sni {
             Some(sni) if *sni != self.host || self.several_names => {
@@ -169,7 +231,7 @@ impl Target {
     }
 }
 
-fn split_host_port(authority: &str) -> Result<(String, u16), String> {
+fn split_host_port(authority: &str, default_port: u16) -> Result<(String, u16), String> {
     if let Some(rest) = authority.strip_prefix('[') {
         let (inside, after) = rest
             .split_once(']')
@@ -178,7 +240,7 @@ fn split_host_port(authority: &str) -> Result<(String, u16), String> {
             .parse::<Ipv6Addr>()
             .map_err(|_| format!("`{inside}` is not an IPv6 address"))?;
         let port = match after {
-            "" => DEFAULT_PORT,
+            "" => default_port,
             p => parse_port(p.strip_prefix(':').ok_or("expected `:port` after `]`")?)?,
         };
         return Ok((inside.to_string(), port));
@@ -188,7 +250,7 @@ fn split_host_port(authority: &str) -> Result<(String, u16), String> {
         authority
             .parse::<Ipv6Addr>()
             .map_err(|_| format!("`{authority}` is not an IPv6 address (write [addr]:port)"))?;
-        return Ok((authority.to_string(), DEFAULT_PORT));
+        return Ok((authority.to_string(), default_port));
     }
     match authority.split_once(':') {
         Some((h, p)) => {
@@ -197,7 +259,7 @@ fn split_host_port(authority: &str) -> Result<(String, u16), String> {
             }
             Ok((h.to_ascii_lowercase(), parse_port(p)?))
         }
-        None => Ok((authority.to_ascii_lowercase(), DEFAULT_PORT)),
+        None => Ok((authority.to_ascii_lowercase(), default_port)),
     }
 }
 
@@ -270,6 +332,28 @@ mod tests {
         );
         assert!(Target::parse("10.0.0.5:443@a.example", Some("b.example")).is_err());
         assert!(Target::parse("10.0.0.5:443@a.example", Some("a.example")).is_ok());
+    }
+
+    #[test]
+    fn service_schemes_set_protocol_start_and_port() {
+        let smtp = t("smtp://mx.example");
+        assert_eq!(
+            (smtp.port, smtp.service),
+            (25, Some(Service::starttls(Protocol::Smtp)))
+        );
+        assert!(!smtp.speaks_http());
+        assert_eq!(smtp.display(), "smtp://mx.example:25");
+        assert_eq!(t("imaps://h.example").port, 993);
+        assert_eq!(
+            t("imaps://h.example").service.map(|s| s.start),
+            Some(TlsStart::Implicit)
+        );
+        assert_eq!(t("postgres://db.example:6432/app").port, 6432);
+        assert_eq!(t("xmpp-server://h.example").port, 5269);
+        let plain = t("h.example:25").with_starttls(Protocol::Smtp).unwrap();
+        assert_eq!(plain.service, Some(Service::starttls(Protocol::Smtp)));
+        assert!(t("imap://h.example").with_starttls(Protocol::Smtp).is_err());
+        assert!(t("https://h.example").speaks_http());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use rustls::pki_types::{CertificateDer, UnixTime};
 use super::groups::EarlyGroups;
 use super::handshake::{modern_handshake, ModernError, ModernOutcome};
 use super::prober::Prober;
+use super::starttls::{self, Preamble};
 use super::transport::{addresses, Connector, Route};
 use super::versions::{self, Versions};
 use super::{backends, http, issuers, renegotiation, ProbeConfig};
@@ -30,6 +31,7 @@ pub async fn probe_target(target: &Target, cfg: &ProbeConfig) -> Vec<EndpointFac
         address: None,
         via: route.via(),
         resolution: None,
+        starttls: None,
         error: None,
         tls: None,
         certificates: None,
@@ -48,7 +50,8 @@ pub async fn probe_target(target: &Target, cfg: &ProbeConfig) -> Vec<EndpointFac
                     ..blank.clone()
                 };
                 let connector =
-                    Connector::new(dest, route.clone(), cfg.timeout, cfg.limits.clone());
+                    Connector::new(dest, route.clone(), cfg.timeout, cfg.limits.clone())
+                        .with_preamble(Preamble::for_target(target));
                 Box::pin(probe_address(facts, connector, cfg))
             });
             futures::future::join_all(each).await
@@ -69,6 +72,24 @@ async fn probe_address(
     cfg: &ProbeConfig,
 ) -> EndpointFacts {
     let target = &facts.target.clone();
+
+    // STARTTLS: what the server shows in clear, once; no handshake when it does not start TLS.
+    if let Some(p) = connector.preamble() {
+        match starttls::observe(p, connector.timeout(), || connector.open_plain()).await {
+            Ok(seen) => {
+                let offered = seen.offered;
+                facts.starttls = Some(seen);
+                if !offered {
+                    return facts;
+                }
+            }
+            Err((e, seen)) => {
+                facts.starttls = seen;
+                facts.error = Some(err(e.kind, format!("{}: {}", connector.addr(), e.message)));
+                return facts;
+            }
+        }
+    }
 
     let started = UnixTime::now();
     let probe = Prober::new(&connector, target, cfg.sequential);
@@ -309,7 +330,11 @@ async fn lingering(probe: &Prober<'_>, versions: &Versions, features: &mut Featu
     // HSTS header" (`hsts` None on HTTP).
     let headers = async {
         let _ = set_up.await;
-        http::http_headers(connector, probe.target.server_name()).await
+        if probe.target.speaks_http() {
+            http::http_headers(connector, probe.target.server_name()).await
+        } else {
+            (None, None)
+        }
     };
     let (client_renegotiation, (http, hsts)) = probe.both(renegotiation, headers).await;
     features.client_renegotiation = client_renegotiation;

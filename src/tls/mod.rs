@@ -26,6 +26,7 @@ pub mod proxy;
 pub mod raw;
 mod renegotiation;
 pub mod sslv2;
+pub mod starttls;
 pub mod suites;
 pub mod transport;
 mod versions;

@@ -6,7 +6,9 @@
 //! SSLv2 hello, the rustls handshake, the HTTPS GET — connects through it; nothing else in the
 //! crate opens a socket to an endpoint. [`addresses`] turns a target's name into the addresses
 //! probed, each with a connector of its own. A route is a direct TCP connection or a tunnel
-//! through a proxy ([`super::proxy`]); STARTTLS preambles plug in here.
+//! through a proxy ([`super::proxy`]); on a STARTTLS endpoint every connection then speaks the
+//! protocol's preamble ([`super::starttls`]) before it is handed over, so every probe runs
+//! after it.
 
 use std::future::Future;
 use std::io;
@@ -23,6 +25,7 @@ use tokio::net::{lookup_host, TcpStream};
 use super::limits::{Limits, Slot};
 pub use super::proxy::Destination;
 use super::proxy::{Proxy, ProxyChoice};
+use super::starttls::{self, Preamble};
 use crate::facts::{AddressSource, ProbeError, ProbeErrorKind, Resolution};
 use crate::subject::Target;
 
@@ -63,6 +66,8 @@ impl Route {
 pub struct Connector {
     dest: Destination,
     route: Route,
+    /// The plaintext preamble before TLS, on STARTTLS endpoints.
+    preamble: Option<Preamble>,
     timeout: Duration,
     limits: Arc<Limits>,
     connections: AtomicU32,
@@ -102,11 +107,23 @@ impl Connector {
         Connector {
             dest,
             route,
+            preamble: None,
             timeout,
             limits,
             connections: AtomicU32::new(0),
             rtt_micros: AtomicU64::new(u64::MAX),
         }
+    }
+
+    /// Every connection speaks `preamble` before it is handed over.
+    pub fn with_preamble(mut self, preamble: Option<Preamble>) -> Self {
+        self.preamble = preamble;
+        self
+    }
+
+    /// The STARTTLS preamble, if any.
+    pub fn preamble(&self) -> Option<&Preamble> {
+        self.preamble.as_ref()
     }
 
     /// The round trip measured so far (the shortest TCP connect), if any.
@@ -148,9 +165,41 @@ impl Connector {
         self.connections.load(Ordering::Relaxed)
     }
 
-    /// A connection to the endpoint, once the per-address cap and the rate limit allow it. The
-    /// slot is held for the life of the stream.
+    /// A connection to the endpoint ready for TLS, once the per-address cap and the rate limit
+    /// allow it: on a STARTTLS endpoint, after the preamble. The slot is held for the life of
+    /// the stream.
     pub async fn connect(&self) -> Result<Stream, ConnectError> {
+        let mut stream = self.open().await?;
+        if let Some(p) = &self.preamble {
+            starttls::upgrade(&mut stream.tcp, p, self.timeout)
+                .await
+                .map_err(|e| ConnectError {
+                    kind: if e.timed_out() {
+                        io::ErrorKind::TimedOut
+                    } else {
+                        io::ErrorKind::ConnectionAborted
+                    },
+                    message: format!("STARTTLS failed: {}", e.message),
+                })?;
+        }
+        Ok(stream)
+    }
+
+    /// A connection before any preamble (to observe the preamble itself).
+    pub async fn open_plain(&self) -> Result<Stream, starttls::PreambleError> {
+        self.open().await.map_err(|e| starttls::PreambleError {
+            kind: if e.kind == io::ErrorKind::TimedOut {
+                ProbeErrorKind::Timeout
+            } else {
+                ProbeErrorKind::Connect
+            },
+            message: format!("cannot connect: {}", e.message),
+            refused: None,
+        })
+    }
+
+    /// A connection along the route, counted and timed.
+    async fn open(&self) -> Result<Stream, ConnectError> {
         let slot = self.limits.acquire(&self.dest.host_key()).await;
         self.connections.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
@@ -211,6 +260,13 @@ impl Connector {
 pub struct Stream {
     tcp: TcpStream,
     _slot: Slot,
+}
+
+impl Stream {
+    /// The connection itself (for a preamble spoken before TLS).
+    pub fn tcp_mut(&mut self) -> &mut TcpStream {
+        &mut self.tcp
+    }
 }
 
 impl AsyncRead for Stream {

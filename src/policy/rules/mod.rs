@@ -3,6 +3,7 @@
 mod bench;
 mod cert;
 mod kms;
+mod starttls;
 mod tls;
 
 pub use tls::is_weak as weak_suite;
@@ -10,11 +11,17 @@ pub use tls::is_weak as weak_suite;
 use super::catalog::{Ctx, RuleDef};
 
 /// Every rule, in report order: each family's rules (defined beside their logic) joined, TLS
-/// first, then certificates, KMS keys and benchmarks. Reports, `policy rules` and the golden
+/// first, then STARTTLS, certificates, KMS keys and benchmarks. Reports, `policy rules` and the golden
 /// files depend on this order.
 pub static CATALOG: &[RuleDef] = &join::<{ count(&FAMILIES) }>(&FAMILIES);
 
-const FAMILIES: [&[RuleDef]; 4] = [tls::RULES, cert::RULES, kms::RULES, bench::RULES];
+const FAMILIES: [&[RuleDef]; 5] = [
+    tls::RULES,
+    starttls::RULES,
+    cert::RULES,
+    kms::RULES,
+    bench::RULES,
+];
 
 const fn count(families: &[&[RuleDef]]) -> usize {
     let (mut n, mut i) = (0, 0);
