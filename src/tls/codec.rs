@@ -1,6 +1,6 @@
 //! The wire messages of raw probing: the ClientHello rustls will not send for us (legacy
 //! versions and suites, TLS 1.3 with an empty key_share), and decoders for what comes back
-//! (ServerHello, Certificate, ServerKeyExchange) over a bounds-checked `Reader` that never
+//! (ServerHello, Certificate, ServerKeyExchange, CertificateRequest) over a bounds-checked `Reader` that never
 //! panics. Records and message boundaries are `deframer.rs`'s job.
 
 use crate::facts::ProtocolVersion;
@@ -380,6 +380,72 @@ pub fn decode_server_key_exchange(message: &[u8], ecdhe: bool) -> Option<KxParam
     Some(KxParams::DhPrime(bits))
 }
 
+/// Most certificate authorities kept from one CertificateRequest: servers that name their
+/// whole trust store send a few hundred; the rest are counted, not kept.
+pub const MAX_AUTHORITIES: usize = 256;
+/// Most signature schemes accepted in one CertificateRequest (about 30 exist): a longer list is
+/// malformed.
+pub const MAX_SIGNATURE_SCHEMES: usize = 512;
+
+/// A TLS 1.2-and-earlier CertificateRequest (RFC 5246 §7.4.4, RFC 4346 §7.4.4): the server
+/// asks the client for a certificate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CertificateRequest {
+    /// ClientCertificateType values (1 rsa_sign, 2 dss_sign, 64 ecdsa_sign...). Always present
+    /// in TLS 1.2 and below; empty for TLS 1.3, which has none.
+    pub certificate_types: Vec<u8>,
+    /// supported_signature_algorithms (TLS 1.2 only; empty below, where the field does not
+    /// exist).
+    pub signature_schemes: Vec<u16>,
+    /// certificate_authorities: DER DistinguishedNames, at most [`MAX_AUTHORITIES`] of them,
+    /// in the server's order. Empty: the server takes a certificate from any issuer.
+    pub authorities: Vec<Vec<u8>>,
+    /// Authorities the server named beyond [`MAX_AUTHORITIES`] (counted, not kept).
+    pub authorities_left_out: usize,
+}
+
+/// Decodes a CertificateRequest handshake message (header included) sent at wire version
+/// `version` (0x0303 for TLS 1.2: the signature algorithms are there only from TLS 1.2 on).
+/// `None` for a malformed message: truncated, an odd-length or over-long scheme list, a
+/// DistinguishedName overrunning its list.
+pub fn decode_certificate_request(message: &[u8], version: u16) -> Option<CertificateRequest> {
+    let mut r = Reader::new(message);
+    if r.u8()? != handshake::CERTIFICATE_REQUEST {
+        return None;
+    }
+    let mut body = r.nested(3)?;
+    let certificate_types = body.nested(1)?.rest().to_vec();
+    let mut signature_schemes = Vec::new();
+    if version >= 0x0303 {
+        let mut list = body.nested(2)?;
+        let raw = list.rest();
+        if raw.len() % 2 != 0 || raw.len() / 2 > MAX_SIGNATURE_SCHEMES {
+            return None;
+        }
+        signature_schemes = raw
+            .chunks_exact(2)
+            .map(|p| u16::from_be_bytes([p[0], p[1]]))
+            .collect();
+    }
+    let mut list = body.nested(2)?;
+    let mut authorities = Vec::new();
+    let mut authorities_left_out = 0;
+    while !list.is_empty() {
+        let dn = list.nested(2)?.rest();
+        if authorities.len() < MAX_AUTHORITIES {
+            authorities.push(dn.to_vec());
+        } else {
+            authorities_left_out += 1;
+        }
+    }
+    Some(CertificateRequest {
+        certificate_types,
+        signature_schemes,
+        authorities,
+        authorities_left_out,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,5 +488,113 @@ mod tests {
             panic!()
         };
         assert!(ch.ext.is_none());
+    }
+
+    /// Hex of a handshake message as `openssl s_client -msg` prints it.
+    fn hex(s: &str) -> Vec<u8> {
+        s.split_whitespace()
+            .map(|b| u8::from_str_radix(b, 16).unwrap())
+            .collect()
+    }
+
+    /// The subject DER of the CA both captures name: CN=vetcrypt test CA, O=vetcrypt.
+    const CA_SUBJECT: &str = "30 2e 31 19 30 17 06 03 55 04 03 0c 10 76 65 74 63 72 79 70 74 20 \
+        74 65 73 74 20 43 41 31 11 30 0f 06 03 55 04 0a 0c 08 76 65 74 63 72 79 70 74";
+
+    /// Captured from `openssl s_server -Verify 1 -CAfile ca.pem` (OpenSSL 3.0) answering
+    /// `openssl s_client -tls1_2 -msg`.
+    fn openssl_tls12() -> Vec<u8> {
+        hex(&format!(
+            "0d 00 00 68 03 01 02 40 00 2e 04 03 05 03 06 03 08 07 08 08 08 09 08 0a 08 0b 08 04 \
+             08 05 08 06 04 01 05 01 06 01 03 03 02 03 03 01 02 01 03 02 02 02 04 02 05 02 06 02 \
+             00 32 00 30 {CA_SUBJECT}"
+        ))
+    }
+
+    #[test]
+    fn certificate_request_from_openssl_tls12() {
+        let cr = decode_certificate_request(&openssl_tls12(), 0x0303).expect("decodes");
+        assert_eq!(cr.certificate_types, vec![1, 2, 64]); // rsa_sign, dss_sign, ecdsa_sign
+        assert_eq!(cr.signature_schemes.len(), 23);
+        assert_eq!(cr.signature_schemes[..3], [0x0403, 0x0503, 0x0603]);
+        assert!(cr.signature_schemes.contains(&0x0804)); // rsa_pss_rsae_sha256
+        assert_eq!(cr.authorities, vec![hex(CA_SUBJECT)]);
+        assert_eq!(cr.authorities_left_out, 0);
+        // What x509-parser makes of the name: the CA's subject.
+        use x509_parser::prelude::FromDer;
+        let (_, name) = x509_parser::x509::X509Name::from_der(&cr.authorities[0]).unwrap();
+        assert_eq!(name.to_string(), "CN=vetcrypt test CA, O=vetcrypt");
+    }
+
+    #[test]
+    fn certificate_request_from_openssl_tls10_has_no_signature_algorithms() {
+        // The same server answering `openssl s_client -tls1`.
+        let msg = hex(&format!("0d 00 00 38 03 01 02 40 00 32 00 30 {CA_SUBJECT}"));
+        let cr = decode_certificate_request(&msg, 0x0301).expect("decodes");
+        assert_eq!(cr.certificate_types, vec![1, 2, 64]);
+        assert!(cr.signature_schemes.is_empty());
+        assert_eq!(cr.authorities, vec![hex(CA_SUBJECT)]);
+        // Read as TLS 1.2, the authorities length would be taken for the schemes' length.
+        assert_ne!(decode_certificate_request(&msg, 0x0303), Some(cr));
+    }
+
+    #[test]
+    fn certificate_request_with_no_authorities() {
+        let msg = [13, 0, 0, 8, 1, 1, 0, 2, 0x04, 0x03, 0, 0];
+        let cr = decode_certificate_request(&msg, 0x0303).unwrap();
+        assert_eq!(cr.certificate_types, vec![1]);
+        assert_eq!(cr.signature_schemes, vec![0x0403]);
+        assert!(cr.authorities.is_empty());
+    }
+
+    #[test]
+    fn truncated_certificate_requests_are_refused() {
+        let full = openssl_tls12();
+        for n in 0..full.len() {
+            assert_eq!(
+                decode_certificate_request(&full[..n], 0x0303),
+                None,
+                "{n} bytes"
+            );
+        }
+        // Another handshake type.
+        let mut other = full.clone();
+        other[0] = handshake::CERTIFICATE;
+        assert_eq!(decode_certificate_request(&other, 0x0303), None);
+        // A DistinguishedName longer than its list.
+        let msg = [13, 0, 0, 8, 1, 1, 0, 0, 0, 3, 0, 9, 0];
+        assert_eq!(decode_certificate_request(&msg, 0x0303), None);
+        // An odd-length scheme list.
+        let msg = [13, 0, 0, 8, 1, 1, 0, 3, 4, 3, 5, 0, 0];
+        assert_eq!(decode_certificate_request(&msg, 0x0303), None);
+    }
+
+    /// A TLS 1.2 CertificateRequest with `schemes` signature schemes and `authorities`
+    /// one-byte names.
+    fn request_with(schemes: usize, authorities: usize) -> Vec<u8> {
+        let mut w = Writer(Vec::new());
+        w.u8(handshake::CERTIFICATE_REQUEST);
+        w.nested(3, |w| {
+            w.nested(1, |w| w.u8(64));
+            w.nested(2, |w| (0..schemes).for_each(|_| w.u16(0x0403)));
+            w.nested(2, |w| {
+                (0..authorities).for_each(|i| w.nested(2, |w| w.u8(i as u8)))
+            });
+        });
+        w.0
+    }
+
+    #[test]
+    fn oversize_counts_are_bounded() {
+        let cr = decode_certificate_request(&request_with(MAX_SIGNATURE_SCHEMES, 0), 0x0303);
+        assert_eq!(cr.unwrap().signature_schemes.len(), MAX_SIGNATURE_SCHEMES);
+        let over = request_with(MAX_SIGNATURE_SCHEMES + 1, 0);
+        assert_eq!(decode_certificate_request(&over, 0x0303), None);
+        // The most a 16-bit list holds: 21845 three-byte names, 256 of them kept.
+        let many = request_with(1, 21845);
+        let cr = decode_certificate_request(&many, 0x0303).unwrap();
+        assert_eq!(cr.authorities.len(), MAX_AUTHORITIES);
+        assert_eq!(cr.authorities_left_out, 21845 - MAX_AUTHORITIES);
+        assert_eq!(cr.authorities[255], vec![255]);
     }
 }

@@ -10,6 +10,7 @@
 
 mod backends;
 mod chains;
+pub mod client_auth;
 pub mod codec;
 pub mod deframer;
 mod endpoint;

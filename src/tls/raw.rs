@@ -7,8 +7,8 @@ use std::io::ErrorKind;
 use tokio::io::AsyncWriteExt;
 
 use super::codec::{
-    client_hello, decode_certificates, decode_server_key_exchange, handshake, HelloSpec, KxParams,
-    ServerHello,
+    client_hello, decode_certificate_request, decode_certificates, decode_server_key_exchange,
+    handshake, CertificateRequest, HelloSpec, KxParams, ServerHello,
 };
 use super::deframer::{next_event, Deframer, Event, ReadError};
 use super::suites;
@@ -23,6 +23,9 @@ pub struct Flight {
     pub key_exchange: Option<KxParams>,
     /// A CertificateStatus (stapled OCSP response) was sent.
     pub stapled_ocsp: bool,
+    /// The server asked for a client certificate (a CertificateRequest before its
+    /// ServerHelloDone); `None` when it did not, or sent one that does not decode.
+    pub certificate_request: Option<CertificateRequest>,
 }
 
 /// What the server answered to one hello.
@@ -109,8 +112,12 @@ pub async fn offer(connector: &Connector, spec: &HelloSpec<'_>, read_flight: boo
     let plausible = spec.suites.contains(&outcome.suite) && outcome.version <= spec.version.wire();
     if read_flight && plausible && !outcome.retry_request && outcome.version <= 0x0303 {
         let ecdhe = suites::ephemeral_kx(outcome.suite);
-        let _ =
-            tokio::time::timeout(timeout, read_rest(&mut stream, &mut d, ecdhe, &mut flight)).await;
+        let version = outcome.version;
+        let _ = tokio::time::timeout(
+            timeout,
+            read_rest(&mut stream, &mut d, ecdhe, version, &mut flight),
+        )
+        .await;
     }
     HelloOutcome::ServerHello(Box::new((outcome, flight)))
 }
@@ -167,11 +174,14 @@ async fn exchange(
     }
 }
 
-/// Reads Certificate, CertificateStatus and ServerKeyExchange up to ServerHelloDone.
+/// Reads Certificate, CertificateStatus, ServerKeyExchange and CertificateRequest up to
+/// ServerHelloDone; `version` is the one the ServerHello chose (the CertificateRequest's
+/// layout depends on it).
 async fn read_rest(
     stream: &mut Stream,
     d: &mut Deframer,
     ecdhe: Option<bool>,
+    version: u16,
     flight: &mut Flight,
 ) {
     while let Ok(Event::Handshake { typ, message }) = next_event(stream, d).await {
@@ -182,6 +192,9 @@ async fn read_rest(
                 if let Some(ecdhe) = ecdhe {
                     flight.key_exchange = decode_server_key_exchange(&message, ecdhe);
                 }
+            }
+            handshake::CERTIFICATE_REQUEST => {
+                flight.certificate_request = decode_certificate_request(&message, version)
             }
             handshake::SERVER_HELLO_DONE => return,
             _ => {}
