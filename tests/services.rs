@@ -113,6 +113,68 @@ fn started(svc: &Service) {
         svc.started_in,
         svc.ports()
     );
+    assert_local_only(svc);
+}
+
+/// Every socket the service's processes listen on: TCP in 127.0.0.0/8 only (no IPv6 at all),
+/// Unix sockets in its own folder only. From /proc (this kernel's `ss` cannot list Unix sockets).
+fn assert_local_only(svc: &Service) {
+    let mut inodes = std::collections::HashSet::new();
+    for pid in svc.pids().into_iter().flat_map(|p| group_members(p as i32)) {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let link = std::fs::read_link(fd.path()).unwrap_or_default();
+            let link = link.to_string_lossy();
+            if let Some(i) = link
+                .strip_prefix("socket:[")
+                .and_then(|r| r.strip_suffix(']'))
+            {
+                inodes.insert(i.to_string());
+            }
+        }
+    }
+    let table = |file: &str| std::fs::read_to_string(file).unwrap_or_default();
+    let mut listeners = 0;
+    for (file, v6) in [("/proc/net/tcp", false), ("/proc/net/tcp6", true)] {
+        for l in table(file).lines().skip(1) {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if f.len() < 10 || f[3] != "0A" || !inodes.contains(f[9]) {
+                continue;
+            }
+            assert!(!v6, "{}: listens on IPv6: {l}", svc.name);
+            let ip = u32::from_str_radix(f[1].split(':').next().unwrap(), 16).unwrap();
+            let ip = std::net::Ipv4Addr::from(ip.to_le_bytes());
+            assert!(ip.is_loopback(), "{}: listens on {ip}", svc.name);
+            listeners += 1;
+        }
+    }
+    assert!(
+        listeners
+            >= svc
+                .ports()
+                .iter()
+                .filter(|(n, _)| !n.ends_with("-pasv"))
+                .count(),
+        "{}: {listeners} TCP listeners for {:?}",
+        svc.name,
+        svc.ports()
+    );
+    let dir = svc.dir.display();
+    for l in table("/proc/net/unix").lines().skip(1) {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.len() > 7 && inodes.contains(f[6]) {
+            // Postfix binds relative to its queue folder (private/anvil, public/pickup).
+            let path = Path::new(f[7]);
+            let inside = if path.is_relative() {
+                svc.dir.join("queue").join(path).exists()
+            } else {
+                path.starts_with(&svc.dir)
+            };
+            assert!(inside, "{}: Unix socket outside {dir}: {l}", svc.name);
+        }
+    }
 }
 
 #[test]
