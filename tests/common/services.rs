@@ -378,12 +378,12 @@ enum Ready {
     /// It answers an anonymous LDAP bind with an LDAP message (a bare accept is not enough:
     /// slapd listens before it serves).
     LdapAnswer,
-    /// PostgreSQL's `pg_isready` says it accepts connections.
-    PgIsReady,
+    /// `pg_isready` says PostgreSQL accepts connections.
+    Postgres,
 }
 
 fn check(addr: SocketAddr, how: Ready) -> Result<(), String> {
-    if let Ready::PgIsReady = how {
+    if let Ready::Postgres = how {
         let out = Command::new(pg_bin().unwrap().join("pg_isready"))
             .args(["-q", "-t", "2", "-h"])
             .arg(addr.ip().to_string())
@@ -422,7 +422,7 @@ fn check(addr: SocketAddr, how: Ready) -> Result<(), String> {
     };
     let mut buf = Vec::new();
     match how {
-        Ready::Accept | Ready::PgIsReady => Ok(()),
+        Ready::Accept | Ready::Postgres => Ok(()),
         Ready::Greets(prefix) => {
             read_some(&mut s, &mut buf, true, 1)?;
             if buf.starts_with(prefix.as_bytes()) {
@@ -938,7 +938,7 @@ hostnossl all all 0.0.0.0/0    reject\n"
         ip: loopback("127.0.0.1"),
         port_names: &["postgres"],
         logs: vec![log.clone(), setup_log],
-        checks: &[("postgres", Ready::PgIsReady)],
+        checks: &[("postgres", Ready::Postgres)],
         t0,
     }
     .run(|ports| {
