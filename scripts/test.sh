@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # vetcrypt's whole test suite, from a fresh clone: installs the real peers the tests talk to
 # (openssl for `s_server`, nginx and its stream module, tinyproxy and microsocks, moto's AWS KMS server in target/moto-venv, chromium for the HTML
-# report), then checks formatting
+# report, and the STARTTLS / implicit-TLS servers postfix, dovecot, slapd, PostgreSQL, vsftpd,
+# prosody and MariaDB, none of them started by the install), then checks formatting
 # and lints, then runs every test.
-# Every peer listens on 127.0.0.1 only; nothing here sends traffic anywhere else.
+# Every peer listens on 127.0.0.1 (or another address in 127.0.0.0/8) only; nothing here sends
+# traffic anywhere else. The STARTTLS servers need root to start (CI runs as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # A one-off build gains nothing from incremental caches, which cost gigabytes of CI's disk.
@@ -21,12 +23,44 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 # Debian's Chromium renders the HTML review document in tests/document.rs (headless, offline).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# Real servers with STARTTLS and implicit TLS (tests/common/services.rs), each run by the tests
+# from a config in a temporary folder: postfix (SMTP, submission, smtps), dovecot (IMAP, POP3
+# and their TLS ports), slapd (LDAP StartTLS, ldaps), PostgreSQL, vsftpd (AUTH TLS, implicit
+# FTPS), prosody (XMPP c2s and s2s) and MariaDB. setpriv (util-linux) runs PostgreSQL and
+# prosody as their own users; psql checks PostgreSQL's pg_hba rules.
+[ -x /usr/lib/postfix/sbin/master ] || missing+=(postfix)
+[ -x /usr/lib/dovecot/imap-login ] || missing+=(dovecot-imapd)
+[ -x /usr/lib/dovecot/pop3-login ] || missing+=(dovecot-pop3d)
+[ -x /usr/sbin/slapd ] || missing+=(slapd)
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
+command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+[ -x /usr/sbin/vsftpd ] || missing+=(vsftpd)
+[ -x /usr/bin/prosody ] || missing+=(prosody)
+[ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing test peers: ${missing[*]}"
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
+  # No system-wide configuration for postfix and slapd: the tests bring their own.
+  printf '%s\n' 'postfix postfix/main_mailer_type select No configuration' \
+    'slapd slapd/no_configuration boolean true' | $sudo debconf-set-selections
+  # The packaged daemons must not start (dovecot, vsftpd, prosody, MariaDB and PostgreSQL would
+  # otherwise listen on their standard ports): a policy-rc.d that denies every start, for the
+  # install only, unless the image has one already.
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    trap '$sudo rm -f "$policy"' EXIT
+  fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if [ -n "$policy" ]; then
+    $sudo rm -f "$policy"
+    trap - EXIT
+  fi
 fi
 # moto's server plays AWS KMS for tests/kms.rs (Cloud KMS is a contract fake inside the tests).
 venv=target/moto-venv

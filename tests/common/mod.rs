@@ -132,6 +132,7 @@ pub fn openssl(args: &[&str], dir: &Path) {
 pub mod kms;
 pub mod platforms;
 pub mod proxies;
+pub mod services;
 
 pub struct OpensslServer {
     pub addr: SocketAddr,
