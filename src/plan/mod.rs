@@ -230,16 +230,18 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
                     .map_err(|m| FileError::at(path, src, a.span().start, m))?;
             }
             if let Some(p) = &ep.starttls {
-                let protocol = crate::subject::Protocol::parse_starttls(p.get_ref())
-                    .map_err(|m| FileError::at(path, src, p.span().start, format!("starttls: {m}")))?;
+                let protocol =
+                    crate::subject::Protocol::parse_starttls(p.get_ref()).map_err(|m| {
+                        FileError::at(path, src, p.span().start, format!("starttls: {m}"))
+                    })?;
                 target = target
                     .with_starttls(protocol)
                     .map_err(|m| FileError::at(path, src, p.span().start, m))?;
             }
             if let Some(x) = &ep.xmpp_host {
-                target = target
-                    .with_xmpp_host(x.get_ref())
-                    .map_err(|m| FileError::at(path, src, x.span().start, format!("xmpp_host: {m}")))?;
+                target = target.with_xmpp_host(x.get_ref()).map_err(|m| {
+                    FileError::at(path, src, x.span().start, format!("xmpp_host: {m}"))
+                })?;
             }
             target.name = ep.name.clone();
             target.several_names = several;

@@ -55,7 +55,12 @@ pub const SCHEMES: &[(&str, Protocol, TlsStart, u16)] = &[
     ("ldap", Protocol::Ldap, TlsStart::Starttls, 389),
     ("ldaps", Protocol::Ldap, TlsStart::Implicit, 636),
     ("xmpp", Protocol::Xmpp, TlsStart::Starttls, 5222),
-    ("xmpp-server", Protocol::XmppServer, TlsStart::Starttls, 5269),
+    (
+        "xmpp-server",
+        Protocol::XmppServer,
+        TlsStart::Starttls,
+        5269,
+    ),
     ("postgres", Protocol::Postgres, TlsStart::Starttls, 5432),
     ("postgresql", Protocol::Postgres, TlsStart::Starttls, 5432),
     ("mysql", Protocol::Mysql, TlsStart::Starttls, 3306),

@@ -77,7 +77,9 @@ impl Target {
                 if let Some((protocol, start, port)) = Protocol::for_scheme(scheme) {
                     service = Some(Service { protocol, start });
                     default_port = port;
-                } else if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("tls") {
+                } else if !scheme.eq_ignore_ascii_case("https")
+                    && !scheme.eq_ignore_ascii_case("tls")
+                {
                     return Err(format!(
                         "unsupported scheme `{scheme}://` in `{raw}`: vetcrypt probes TLS; use https://, host:port or a service's scheme ({})",
                         super::service::SCHEMES.iter().map(|(s, ..)| *s).collect::<Vec<_>>().join(", ")

@@ -183,7 +183,9 @@ impl<'a> Plain<'a> {
         } else {
             format!(
                 " (it sent `{}`)",
-                PeerText::new(String::from_utf8_lossy(&self.buf[..self.buf.len().min(200)]))
+                PeerText::new(String::from_utf8_lossy(
+                    &self.buf[..self.buf.len().min(200)]
+                ))
             )
         }
     }
@@ -277,7 +279,10 @@ impl<'a> Plain<'a> {
 
 fn reply_code(line: &str) -> Option<u16> {
     let b = line.as_bytes();
-    if b.len() >= 3 && b[..3].iter().all(u8::is_ascii_digit) && matches!(b.get(3), None | Some(b' ' | b'-')) {
+    if b.len() >= 3
+        && b[..3].iter().all(u8::is_ascii_digit)
+        && matches!(b.get(3), None | Some(b' ' | b'-'))
+    {
         line[..3].parse().ok()
     } else {
         None
@@ -847,7 +852,9 @@ async fn ldap_root_dse(c: &mut Plain<'_>) -> Result<RootDse> {
             }
         }
     }
-    Err(PreambleError::new("the server's search result ran too long"))
+    Err(PreambleError::new(
+        "the server's search result ran too long",
+    ))
 }
 
 async fn ldap_starttls(c: &mut Plain<'_>) -> Result<()> {
@@ -901,7 +908,12 @@ async fn xmpp_features(c: &mut Plain<'_>, p: &Preamble) -> Result<XmppFeatures> 
     );
     c.send(open.as_bytes()).await?;
     let text = c
-        .until(&["</stream:features>", "<stream:features/>", "</stream:stream>", "</stream:error>"])
+        .until(&[
+            "</stream:features>",
+            "<stream:features/>",
+            "</stream:stream>",
+            "</stream:error>",
+        ])
         .await?;
     if !text.contains("<stream:stream") && !text.contains("<stream ") {
         return Err(PreambleError::new(format!(
@@ -983,15 +995,16 @@ fn xml_children(xml: &str) -> Vec<String> {
 async fn xmpp_starttls(c: &mut Plain<'_>) -> Result<()> {
     c.send(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
         .await?;
-    let text = c.until(&["<proceed", "<failure", "</stream:stream>"]).await?;
+    let text = c
+        .until(&["<proceed", "<failure", "</stream:stream>"])
+        .await?;
     if let Some(i) = text.find("<proceed") {
         // Nothing may follow `<proceed/>` in clear.
         let after = &text[i..];
-        let end = after.find("/>").map(|j| j + 2).or_else(|| {
-            after
-                .find("</proceed>")
-                .map(|j| j + "</proceed>".len())
-        });
+        let end = after
+            .find("/>")
+            .map(|j| j + 2)
+            .or_else(|| after.find("</proceed>").map(|j| j + "</proceed>".len()));
         match end {
             Some(e) if after[e..].trim().is_empty() => Ok(()),
             Some(_) => Err(PreambleError::new(format!(
@@ -1045,7 +1058,9 @@ async fn postgres_error_rest(c: &mut Plain<'_>) -> Result<(String, String)> {
     let len = c.exact(4).await?;
     let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
     if !(4..=MAX_LINE * 4).contains(&len) {
-        return Err(PreambleError::new("the server's PostgreSQL message has an impossible length"));
+        return Err(PreambleError::new(
+            "the server's PostgreSQL message has an impossible length",
+        ));
     }
     let body = c.exact(len - 4).await?;
     let (mut code, mut message) = (String::new(), String::new());
@@ -1065,7 +1080,14 @@ async fn postgres_error_rest(c: &mut Plain<'_>) -> Result<(String, String)> {
 async fn postgres_required(c: &mut Plain<'_>) -> Result<(Option<bool>, Option<PeerText>)> {
     let mut body = Vec::new();
     body.extend_from_slice(&196608u32.to_be_bytes()); // protocol 3.0
-    for s in ["user", "vetcrypt", "database", "vetcrypt", "application_name", "vetcrypt"] {
+    for s in [
+        "user",
+        "vetcrypt",
+        "database",
+        "vetcrypt",
+        "application_name",
+        "vetcrypt",
+    ] {
         body.extend_from_slice(s.as_bytes());
         body.push(0);
     }
@@ -1222,7 +1244,12 @@ mod tests {
         let mut b = body;
         assert_eq!(ber_take(&mut b).unwrap(), (0x02, &[2u8][..]));
         // Truncated and oversized lengths never panic.
-        for bad in [&[0x30u8, 0x05, 1][..], &[0x30, 0x84, 1, 1, 1, 1], &[0x30], &[]] {
+        for bad in [
+            &[0x30u8, 0x05, 1][..],
+            &[0x30, 0x84, 1, 1, 1, 1],
+            &[0x30],
+            &[],
+        ] {
             let mut i = bad;
             assert!(ber_take(&mut i).is_none());
         }
