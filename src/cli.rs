@@ -178,6 +178,13 @@ pub struct ScanArgs {
     /// target's scheme says the same: smtp://host, imap://host…); plan: `starttls = "smtp"`.
     #[arg(long, value_name = "PROTO", value_parser = parse_starttls)]
     pub starttls: Option<crate::subject::Protocol>,
+    /// A client certificate (PEM chain, leaf first) to present when a server asks for one, for
+    /// every target given here; needs --client-key. Plan: `client_cert` per endpoint.
+    #[arg(long, value_name = "PEM", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM, unencrypted; never printed or written).
+    #[arg(long, value_name = "PEM", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
     /// XMPP: the domain to name in the stream when it is not the host; plan: `xmpp_host`.
     #[arg(long, value_name = "DOMAIN")]
     pub xmpp_host: Option<String>,

@@ -112,6 +112,14 @@ fn gather(args: &ScanArgs) -> Result<Plan> {
             .collect::<Result<_, _>>()
             .map_err(UsageError)?;
     }
+    if let (Some(cert), Some(key)) = (&args.client_cert, &args.client_key) {
+        for t in &mut named {
+            t.client_cert = Some(crate::subject::ClientCertFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            });
+        }
+    }
     if let Some(domain) = &args.xmpp_host {
         if named.is_empty() {
             return Err(UsageError(
@@ -141,6 +149,7 @@ fn gather(args: &ScanArgs) -> Result<Plan> {
     }
     plan.endpoints.extend(named);
     pin(&args.resolve, &mut plan.endpoints)?;
+    check_client_certs(&plan.endpoints)?;
     if plan.endpoints.is_empty() && plan.kms.is_empty() {
         return Err(UsageError(
             "no target: name one (`vetcrypt scan vendor.example:443`), or use --targets FILE or --plan FILE".into(),
@@ -299,4 +308,17 @@ fn deal<T>((i, n): (usize, usize), items: &mut Vec<T>) {
         k += 1;
         mine
     });
+}
+
+/// Every client certificate named loads, with its key: a usage error (exit 2) before any
+/// connection otherwise. The message names files, never key material.
+fn check_client_certs(targets: &[Target]) -> anyhow::Result<()> {
+    let mut checked = std::collections::HashSet::new();
+    for files in targets.iter().filter_map(|t| t.client_cert.as_ref()) {
+        if checked.insert(files.clone()) {
+            crate::tls::client_auth::ClientIdentity::load(&files.cert, &files.key)
+                .map_err(|m| UsageError(format!("client certificate: {m}")))?;
+        }
+    }
+    Ok(())
 }

@@ -64,6 +64,7 @@ pub const CLAIMS: &[(&str, &str)] = &[
     ("tls.forward_secrecy", "\"all\" (or true): every accepted suite gives forward secrecy"),
     ("tls.post_quantum", "true: a post-quantum hybrid key exchange is accepted"),
     ("tls.aead_only", "true: only AEAD suites (GCM, CCM, ChaCha20-Poly1305)"),
+    ("tls.mutual_tls", "true: the endpoint refuses clients without a certificate (mutual TLS)"),
     ("certificates.max_lifetime_days", "N: no leaf certificate lives longer than N days"),
     ("certificates.trusted", "true: chains are complete, valid, trusted and match the name"),
     ("at_rest.algorithm", "\"AES-256\": data keys are AES-256 (KMS key spec)"),
@@ -139,6 +140,10 @@ pub fn policy_for(name: &str, value: &toml::Value) -> Result<String, String> {
         "tls.aead_only" => {
             yes()?;
             "[rules.\"tls.aead_only\"]\n".into()
+        }
+        "tls.mutual_tls" => {
+            yes()?;
+            "[rules.\"tls.mutual_tls\"]\n".into()
         }
         "certificates.max_lifetime_days" => format!(
             "[rules.\"cert.validity_too_long\"]\nmax_days = {}\n",

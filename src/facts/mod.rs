@@ -279,6 +279,52 @@ pub enum Support {
     Unknown,
 }
 
+/// Whether the server asks for a client certificate (mutual TLS), and what it would take.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMode {
+    /// No CertificateRequest.
+    None,
+    /// Asked for, and the handshake goes on without one.
+    Optional,
+    /// Asked for, and the server ends the handshake without one.
+    Required,
+    /// Asked for; whether it goes on without one could not be seen.
+    Requested,
+}
+
+/// The server's CertificateRequest, and how the handshake went without (and with) a client
+/// certificate.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClientAuthFacts {
+    pub mode: ClientAuthMode,
+    /// Where the request was read: `rustls` (the modern handshake, TLS 1.3 or 1.2) or
+    /// `raw-tls1.2` (in clear, from a raw hello).
+    pub source: String,
+    /// The certificate authorities the server names, as distinguished names (peer text; at
+    /// most 256 kept).
+    #[serde(default)]
+    pub authorities: Vec<PeerText>,
+    /// Names past the 256 kept.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub authorities_left_out: usize,
+    /// The signature schemes the server takes for the client's signature (IANA names).
+    #[serde(default)]
+    pub signature_schemes: Vec<String>,
+    /// How the server ended a handshake without a client certificate (e.g. the alert
+    /// `certificate_required`), when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
+    /// Whether a client certificate was given (`--client-cert`) and the server accepted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presented_accepted: Option<bool>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// The plaintext part of a STARTTLS endpoint, asked once per address on a connection of its
 /// own before any handshake. Everything the server wrote is peer text.
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
@@ -314,6 +360,9 @@ pub struct StarttlsFacts {
 pub struct TlsFacts {
     /// The handshake a modern client (rustls, TLS 1.3 and 1.2 offered) gets.
     pub handshake: Option<Negotiated>,
+    /// Whether the server asks for a client certificate (none: not observed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_auth: Option<ClientAuthFacts>,
     /// Why that handshake failed, when it did.
     pub handshake_error: Option<String>,
     /// Which protocol versions the server accepts, one entry per version probed.

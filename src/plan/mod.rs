@@ -134,6 +134,9 @@ struct RawEndpoint {
     starttls: Option<Spanned<String>>,
     /// XMPP: the stream's `to` domain when it is not the host.
     xmpp_host: Option<Spanned<String>>,
+    /// A client certificate and its key (PEM files, relative to the plan).
+    client_cert: Option<Spanned<String>>,
+    client_key: Option<Spanned<String>>,
 }
 
 /// A plan's `sni`: one server name, or several (each probed as a target of its own).
@@ -242,6 +245,23 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
                 target = target.with_xmpp_host(x.get_ref()).map_err(|m| {
                     FileError::at(path, src, x.span().start, format!("xmpp_host: {m}"))
                 })?;
+            }
+            match (&ep.client_cert, &ep.client_key) {
+                (Some(c), Some(k)) => {
+                    target.client_cert = Some(crate::subject::ClientCertFiles {
+                        cert: base.join(c.get_ref()),
+                        key: base.join(k.get_ref()),
+                    })
+                }
+                (Some(one), None) | (None, Some(one)) => {
+                    return Err(FileError::at(
+                        path,
+                        src,
+                        one.span().start,
+                        "client_cert and client_key go together: name both files",
+                    ))
+                }
+                (None, None) => {}
             }
             target.name = ep.name.clone();
             target.several_names = several;

@@ -14,7 +14,7 @@ use time::Date;
 pub use glob::glob_match;
 pub use proxy::{Proxy, ProxyChoice, ProxyKind};
 pub use service::{Protocol, Service, TlsStart, SCHEMES};
-pub use target::{Target, DEFAULT_PORT};
+pub use target::{ClientCertFiles, Target, DEFAULT_PORT};
 
 /// A place in an input file (1-based line and column), kept with what was read there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

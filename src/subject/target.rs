@@ -3,6 +3,7 @@
 //! `smtp://host`, `imaps://host`, `postgres://host`… in [`super::service::SCHEMES`]).
 
 use std::net::{IpAddr, Ipv6Addr};
+use std::path::PathBuf;
 
 use rustls::pki_types::{DnsName, ServerName};
 use schemars::JsonSchema;
@@ -42,9 +43,20 @@ pub struct Target {
     /// XMPP: the domain named in the stream's `to` when it is not the host (`--xmpp-host`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub xmpp_host: Option<String>,
+    /// The client certificate to present when the server asks (`--client-cert`/`--client-key`,
+    /// a plan's `client_cert`/`client_key`). Never written to the facts.
+    #[serde(skip)]
+    pub client_cert: Option<ClientCertFiles>,
     /// The plan or targets file line that names it (none for a target given on the command line).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<SourceLine>,
+}
+
+/// A client certificate chain and its private key, as PEM files.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ClientCertFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Target {
@@ -122,6 +134,7 @@ impl Target {
             several_names: false,
             service,
             xmpp_host: None,
+            client_cert: None,
             source: None,
         })
     }

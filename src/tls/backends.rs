@@ -4,6 +4,7 @@
 //! once every other step is done, and each answer compared with the first: a different
 //! version, suite, group, leaf certificate or refusal is a different server.
 
+use super::client_auth::ClientIdentity;
 use super::handshake::{modern_handshake, ModernError, ModernOutcome};
 use super::prober::Prober;
 use crate::cert::x509;
@@ -15,10 +16,14 @@ pub const REPEATS: usize = 2;
 
 /// The answers of the first modern handshake and of [`REPEATS`] more, compared. `None` when
 /// none of them could be compared (timeouts, failed connections).
-pub async fn check(probe: &Prober<'_>, first: &ModernOutcome) -> Option<BackendCheck> {
+pub async fn check(
+    probe: &Prober<'_>,
+    first: &ModernOutcome,
+    client: Option<&ClientIdentity>,
+) -> Option<BackendCheck> {
     let mut answers: Vec<ServerIdentity> = identity(first).into_iter().collect();
     for _ in 0..REPEATS {
-        let again = modern_handshake(probe.connector, probe.target.server_name()).await;
+        let again = modern_handshake(probe.connector, probe.target.server_name(), client).await;
         answers.extend(identity(&again));
     }
     let handshakes = u32::try_from(answers.len()).unwrap_or(u32::MAX);

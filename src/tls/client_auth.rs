@@ -20,7 +20,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, ConfigBuilder, SignatureScheme};
 
-use super::codec::{MAX_AUTHORITIES, MAX_SIGNATURE_SCHEMES};
+use super::codec::{CertificateRequest, MAX_AUTHORITIES, MAX_SIGNATURE_SCHEMES};
+use super::handshake::ClientAuthSeen;
+use crate::facts::{ClientAuthFacts, ClientAuthMode, PeerText};
 
 /// A client certificate chain (leaf first) and its private key, ready for rustls.
 ///
@@ -293,6 +295,82 @@ pub fn with_recorder(
 /// Puts `recorder` into a finished configuration (one built `with_no_client_auth`).
 pub fn attach(config: &mut ClientConfig, recorder: Arc<Recorder>) {
     config.client_auth_cert_resolver = recorder;
+}
+
+/// Builds the `client_auth` facts of one address from what the probes saw: the modern
+/// handshake's request and verdict (`seen`), the raw TLS 1.2 request (`raw`), and the HTTPS
+/// GET's refusal for want of a certificate (`http_refusal`, from a GET made without one).
+/// `bare` is the verdict of a handshake (and, where HTTP is spoken, a GET) made without a
+/// certificate when one was presented, to tell optional from required.
+pub(super) fn facts(
+    seen: &ClientAuthSeen,
+    handshake_completed: bool,
+    raw: Option<&CertificateRequest>,
+    bare: Option<Result<(), String>>,
+    presented_refusal: Option<String>,
+) -> Option<ClientAuthFacts> {
+    let (source, authorities, left_out, schemes) = match (&seen.requested, raw) {
+        (Some(r), _) => (
+            "rustls",
+            r.authorities.clone(),
+            0,
+            r.signature_schemes.clone(),
+        ),
+        (None, Some(r)) => (
+            "raw-tls1.2",
+            r.authorities.clone(),
+            r.authorities_left_out,
+            r.signature_schemes.clone(),
+        ),
+        (None, None) if handshake_completed => {
+            return Some(ClientAuthFacts {
+                mode: ClientAuthMode::None,
+                source: "rustls".into(),
+                authorities: Vec::new(),
+                authorities_left_out: 0,
+                signature_schemes: Vec::new(),
+                refusal: None,
+                presented_accepted: None,
+            })
+        }
+        (None, None) => return None,
+    };
+    let verdict = if seen.presented {
+        bare
+    } else {
+        seen.went_on.clone()
+    };
+    let (mode, refusal) = match verdict {
+        Some(Ok(())) => (ClientAuthMode::Optional, None),
+        Some(Err(why)) => (ClientAuthMode::Required, Some(why)),
+        None => (ClientAuthMode::Requested, None),
+    };
+    let presented_accepted = (seen.presented && seen.requested.is_some())
+        .then(|| matches!(seen.went_on, Some(Ok(()))) && presented_refusal.is_none());
+    Some(ClientAuthFacts {
+        mode,
+        source: source.into(),
+        authorities: authorities
+            .iter()
+            .map(|dn| distinguished_name(dn))
+            .collect(),
+        authorities_left_out: left_out,
+        signature_schemes: schemes
+            .iter()
+            .map(|s| crate::facts::SignatureScheme(*s).to_string())
+            .collect(),
+        refusal,
+        presented_accepted,
+    })
+}
+
+/// A DER DistinguishedName as text (`CN=…, O=…`), or its hex when it does not parse.
+fn distinguished_name(der: &[u8]) -> PeerText {
+    use x509_parser::prelude::FromDer;
+    match x509_parser::x509::X509Name::from_der(der) {
+        Ok((_, name)) => PeerText::new(name.to_string()),
+        Err(_) => PeerText::new(format!("undecodable name ({} bytes)", der.len())),
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 use rustls::pki_types::{CertificateDer, UnixTime};
 
+use super::client_auth::{self, ClientIdentity};
 use super::groups::EarlyGroups;
 use super::handshake::{modern_handshake, ModernError, ModernOutcome};
 use super::prober::Prober;
@@ -37,6 +38,22 @@ pub async fn probe_target(target: &Target, cfg: &ProbeConfig) -> Vec<EndpointFac
         certificates: None,
         other_chains: Vec::new(),
     };
+    let identity = match &target.client_cert {
+        None => None,
+        Some(files) => match ClientIdentity::load(&files.cert, &files.key) {
+            Ok(id) => Some(id),
+            Err(m) => {
+                return vec![EndpointFacts {
+                    error: Some(err(
+                        ProbeErrorKind::Handshake,
+                        format!("the client certificate cannot be used: {m}"),
+                    )),
+                    ..blank
+                }]
+            }
+        },
+    };
+    let identity = identity.as_ref();
     match addresses(target, &route, cfg.family, cfg.max_addresses, cfg.timeout).await {
         Err(e) => vec![EndpointFacts {
             error: Some(e),
@@ -52,7 +69,7 @@ pub async fn probe_target(target: &Target, cfg: &ProbeConfig) -> Vec<EndpointFac
                 let connector =
                     Connector::new(dest, route.clone(), cfg.timeout, cfg.limits.clone())
                         .with_preamble(Preamble::for_target(target));
-                Box::pin(probe_address(facts, connector, cfg))
+                Box::pin(probe_address(facts, connector, cfg, identity))
             });
             futures::future::join_all(each).await
         }
@@ -70,6 +87,7 @@ async fn probe_address(
     mut facts: EndpointFacts,
     connector: Connector,
     cfg: &ProbeConfig,
+    identity: Option<&ClientIdentity>,
 ) -> EndpointFacts {
     let target = &facts.target.clone();
 
@@ -97,7 +115,7 @@ async fn probe_address(
     // the address: they start together. Chains, curves' keepers and features need the suites,
     // and run side by side after them.
     let first = async {
-        let modern = modern_handshake(&connector, target.server_name()).await;
+        let modern = modern_handshake(&connector, target.server_name(), identity).await;
         if !matches!(
             modern.result,
             Err(ModernError::Timeout | ModernError::Connect(_) | ModernError::ConnectTimeout(_))
@@ -139,9 +157,15 @@ async fn probe_address(
             versions::preferences(&probe, &versions),
         )
         .await;
+    let mut http_refusal = None;
     let mut backends = if usable {
-        lingering(&probe, &versions, &mut features).await;
-        backends::check(&probe, &modern).await
+        http_refusal = lingering(&probe, &versions, &mut features, identity).await;
+        backends::check(&probe, &modern, identity).await
+    } else {
+        None
+    };
+    let client_auth = if usable {
+        client_auth_step(&probe, &modern, &versions, identity, http_refusal).await
     } else {
         None
     };
@@ -164,6 +188,7 @@ async fn probe_address(
         Err(e) => (None, Some(e.to_string())),
     };
     facts.tls = Some(TlsFacts {
+        client_auth,
         handshake,
         handshake_error,
         forward_secrecy: coverage(&protocols, &suites),
@@ -314,7 +339,12 @@ async fn groups_and_features(
 /// connection at a time (`openssl s_server`) would keep it waiting. The GET goes once the
 /// renegotiation's connection is set up: beside it on a server that serves many, after it
 /// on one that serves one at a time, never ahead of it.
-async fn lingering(probe: &Prober<'_>, versions: &Versions, features: &mut Features) {
+async fn lingering(
+    probe: &Prober<'_>,
+    versions: &Versions,
+    features: &mut Features,
+    identity: Option<&ClientIdentity>,
+) -> Option<String> {
     let connector = probe.connector;
     let (connected, set_up) = tokio::sync::oneshot::channel();
     let secure = features.secure_renegotiation;
@@ -331,15 +361,65 @@ async fn lingering(probe: &Prober<'_>, versions: &Versions, features: &mut Featu
     let headers = async {
         let _ = set_up.await;
         if probe.target.speaks_http() {
-            http::http_headers(connector, probe.target.server_name()).await
+            http::http_headers(connector, probe.target.server_name(), identity).await
         } else {
-            (None, None)
+            http::HttpAnswer::default()
         }
     };
-    let (client_renegotiation, (http, hsts)) = probe.both(renegotiation, headers).await;
+    let (client_renegotiation, answer) = probe.both(renegotiation, headers).await;
     features.client_renegotiation = client_renegotiation;
-    features.http = http;
-    features.hsts = hsts.map(PeerText::from);
+    features.http = answer.http;
+    features.hsts = answer.hsts.map(PeerText::from);
+    answer.certificate_refusal
+}
+
+/// Step: whether the server asks for a client certificate, and whether it goes on without
+/// one. When one was presented, a handshake (and on HTTP a GET) without it tells optional
+/// from required; `http_refusal` is the GET's refusal for want of a certificate.
+async fn client_auth_step(
+    probe: &Prober<'_>,
+    modern: &ModernOutcome,
+    versions: &Versions,
+    identity: Option<&ClientIdentity>,
+    http_refusal: Option<String>,
+) -> Option<crate::facts::ClientAuthFacts> {
+    let seen = &modern.client_auth;
+    let requested = seen.requested.is_some() || versions.raw_cert_request.is_some();
+    let with_http = |verdict: Option<Result<(), String>>, refusal: Option<String>| match verdict {
+        Some(Ok(())) => match refusal {
+            Some(r) => Some(Err(format!("HTTP: {r}"))),
+            None => Some(Ok(())),
+        },
+        other => other,
+    };
+    let (bare, presented_refusal) = match identity {
+        Some(_) if requested => {
+            let name = probe.target.server_name();
+            let without = modern_handshake(probe.connector, name.clone(), None).await;
+            let mut verdict = without.client_auth.went_on;
+            if matches!(verdict, Some(Ok(()))) && probe.target.speaks_http() {
+                let answer = http::http_headers(probe.connector, name, None).await;
+                verdict = with_http(verdict, answer.certificate_refusal);
+            }
+            (verdict, http_refusal.clone())
+        }
+        _ => (None, None),
+    };
+    let mut seen_here = super::handshake::ClientAuthSeen {
+        requested: seen.requested.clone(),
+        presented: seen.presented,
+        went_on: seen.went_on.clone(),
+    };
+    if identity.is_none() {
+        seen_here.went_on = with_http(seen_here.went_on, http_refusal);
+    }
+    client_auth::facts(
+        &seen_here,
+        modern.result.is_ok(),
+        versions.raw_cert_request.as_ref(),
+        bare,
+        presented_refusal,
+    )
 }
 
 /// All, some or none of the accepted suites give forward secrecy; unknown when the

@@ -10,6 +10,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio_rustls::TlsConnector;
 
+use super::client_auth::{self, ClientIdentity, Recorder, Requested};
 use super::transport::Connector;
 use crate::facts::{AlertDescription, NamedGroup, Negotiated, ProtocolVersion};
 
@@ -87,6 +88,20 @@ pub struct ModernOutcome {
     pub result: Result<Negotiated, ModernError>,
     /// The chain, captured even when the handshake failed after the Certificate message.
     pub chain: Option<Vec<CertificateDer<'static>>>,
+    /// What the server asked of the client, and how it took the answer.
+    pub client_auth: ClientAuthSeen,
+}
+
+/// The client-certificate part of one modern handshake.
+#[derive(Debug, Default)]
+pub struct ClientAuthSeen {
+    /// The server's CertificateRequest, when it sent one.
+    pub requested: Option<Requested>,
+    /// A client certificate was sent.
+    pub presented: bool,
+    /// After a request: whether the server went on (the handshake completed and, in TLS 1.3,
+    /// no alert followed), or how it ended it. `None`: not seen.
+    pub went_on: Option<Result<(), String>>,
 }
 
 #[derive(Debug)]
@@ -146,20 +161,25 @@ pub(super) fn recording_config_with(
     Ok((config, verifier))
 }
 
-/// One handshake offering TLS 1.3 and 1.2 with every suite and group of the provider.
+/// One handshake offering TLS 1.3 and 1.2 with every suite and group of the provider, with
+/// `identity` as the client certificate when the server asks for one.
 pub async fn modern_handshake(
     connector: &Connector,
     server_name: ServerName<'static>,
+    identity: Option<&ClientIdentity>,
 ) -> ModernOutcome {
-    let (config, verifier) = match recording_config(&ALPN) {
+    let (mut config, verifier) = match recording_config(&ALPN) {
         Ok(c) => c,
         Err(e) => {
             return ModernOutcome {
                 result: Err(ModernError::Other(format!("rustls configuration: {e}"))),
                 chain: None,
+                client_auth: ClientAuthSeen::default(),
             }
         }
     };
+    let recorder = Arc::new(Recorder::new(identity.cloned()));
+    client_auth::attach(&mut config, recorder.clone());
     let tls_connector = TlsConnector::from(Arc::new(config));
     let stream = match connector.connect().await {
         Ok(s) => s,
@@ -172,14 +192,26 @@ pub async fn modern_handshake(
             return ModernOutcome {
                 result: Err(error),
                 chain: None,
+                client_auth: ClientAuthSeen::default(),
             };
         }
     };
+    let mut after: Option<Result<(), String>> = None;
     let attempt = async {
-        let tls = tls_connector
+        let mut tls = tls_connector
             .connect(server_name, stream)
             .await
             .map_err(classify)?;
+        let tls13 = tls.get_ref().1.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
+        if recorder.requested().is_some() {
+            // A TLS 1.3 client is done before the server has read its (empty or not)
+            // Certificate: the server's verdict comes after, as an alert or as silence.
+            after = Some(if tls13 {
+                went_on_after(&mut tls, connector.answer_timeout()).await
+            } else {
+                Ok(())
+            });
+        }
         let (_, conn) = tls.get_ref();
         let version = match conn.protocol_version() {
             Some(rustls::ProtocolVersion::TLSv1_3) => ProtocolVersion::Tls13,
@@ -213,7 +245,43 @@ pub async fn modern_handshake(
         Err(_) => Err(ModernError::Timeout),
     };
     let chain = verifier.chain.lock().ok().and_then(|mut c| c.take());
-    ModernOutcome { result, chain }
+    let requested = recorder.requested();
+    let went_on = match (&requested, &result) {
+        (None, _) => None,
+        (Some(_), Ok(_)) => after,
+        (Some(_), Err(ModernError::Alert(a))) => Some(Err(format!("alert {a}"))),
+        (Some(_), Err(ModernError::Other(m))) => Some(Err(m.clone())),
+        (Some(_), Err(_)) => None,
+    };
+    ModernOutcome {
+        result,
+        chain,
+        client_auth: ClientAuthSeen {
+            requested,
+            presented: identity.is_some(),
+            went_on,
+        },
+    }
+}
+
+/// After a TLS 1.3 handshake in which the server asked for a client certificate: whether it
+/// goes on (sends data, or waits for the client within `wait`) or ends the connection (an
+/// alert such as `certificate_required`, or a close).
+async fn went_on_after<S: tokio::io::AsyncRead + Unpin>(
+    tls: &mut S,
+    wait: std::time::Duration,
+) -> Result<(), String> {
+    use tokio::io::AsyncReadExt;
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(wait, tls.read(&mut byte)).await {
+        Err(_) => Ok(()),
+        Ok(Ok(0)) => Err("the server closed the connection after the handshake".into()),
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(match classify(e) {
+            ModernError::Alert(a) => format!("alert {a}"),
+            other => other.to_string(),
+        }),
+    }
 }
 
 fn classify(e: std::io::Error) -> ModernError {

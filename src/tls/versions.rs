@@ -32,6 +32,8 @@ pub(super) struct Versions {
     pub suites: Vec<VersionSuites>,
     /// The first chain a raw hello brought back, for servers rustls cannot handshake with.
     pub raw_chain: Option<Vec<Vec<u8>>>,
+    /// The first CertificateRequest a raw TLS 1.2-or-older hello brought back (in clear).
+    pub raw_cert_request: Option<super::codec::CertificateRequest>,
     /// Hellos refused, then accepted when asked again: the address answers with more than
     /// one server (each line names the version and the suite).
     pub contradictions: Vec<String>,
@@ -66,6 +68,7 @@ struct Enumerated {
     complete: bool,
     server_order: Option<bool>,
     chain: Option<Vec<Vec<u8>>>,
+    cert_request: Option<super::codec::CertificateRequest>,
 }
 
 /// What remove-and-retry over one batch of candidates saw, merged in batch order.
@@ -76,6 +79,7 @@ struct Batch {
     /// Suites picked by a hello that had just been refused, asked again.
     contradicted: Vec<u16>,
     chain: Option<Vec<Vec<u8>>>,
+    cert_request: Option<super::codec::CertificateRequest>,
     /// The last answer that says something of the version: its words, and whether they say
     /// the version itself was refused.
     detail: Option<(String, bool)>,
@@ -105,6 +109,7 @@ pub(super) async fn probe(probe: &Prober<'_>) -> Versions {
         protocols: Vec::new(),
         suites: Vec::new(),
         raw_chain: None,
+        raw_cert_request: None,
         pending: Vec::new(),
         contradictions: Vec::new(),
     };
@@ -122,6 +127,9 @@ pub(super) async fn probe(probe: &Prober<'_>) -> Versions {
     for (v, mut e) in VERSIONS.into_iter().zip(enumerated) {
         if out.raw_chain.is_none() {
             out.raw_chain = e.chain.take();
+        }
+        if out.raw_cert_request.is_none() {
+            out.raw_cert_request = e.cert_request.take();
         }
         out.contradictions.extend(e.contradicted.iter().map(|s| {
             format!(
@@ -260,6 +268,9 @@ impl Enumerated {
         if self.chain.is_none() {
             self.chain = batch.chain;
         }
+        if self.cert_request.is_none() {
+            self.cert_request = batch.cert_request;
+        }
         if let Some((detail, names_version)) = batch.detail {
             self.set_detail(detail, names_version);
             self.silent = batch.silent;
@@ -299,6 +310,7 @@ impl Prober<'_> {
             complete: true,
             server_order: None,
             chain: None,
+            cert_request: None,
         };
         let candidates = candidates(version);
         let batches = batches(&candidates);
@@ -414,6 +426,9 @@ impl Prober<'_> {
                     remaining.retain(|s| *s != suite);
                     if out.chain.is_none() {
                         out.chain = flight.certificates;
+                    }
+                    if out.cert_request.is_none() {
+                        out.cert_request = flight.certificate_request;
                     }
                 }
                 Answer::Accepted { version: got, .. } => {

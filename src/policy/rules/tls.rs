@@ -39,6 +39,7 @@ pub(super) const RULES: &[RuleDef] = &[
     CLIENT_RENEGOTIATION,
     POST_QUANTUM,
     CONSISTENT_BACKENDS,
+    MUTUAL_TLS,
 ];
 
 pub(super) const MIN_VERSION: RuleDef = RuleDef {
@@ -982,4 +983,48 @@ fn differences(
         }
     }
     out
+}
+
+pub(super) const MUTUAL_TLS: RuleDef = RuleDef {
+    id: "tls.mutual_tls",
+    title: "Clients without a certificate are refused (mutual TLS)",
+    severity: Severity::High,
+    needs: &["tls.client_auth"],
+    remediation: "Require a client certificate from a CA of your own: nginx `ssl_verify_client on;` with `ssl_client_certificate`, rustls `WebPkiClientVerifier`, Envoy `require_client_certificate: true`. `optional` lets any client in without one.",
+    reference: "RFC 8446 §4.3.2 (CertificateRequest), §4.4.2.4 (certificate_required); NIST SP 800-52 Rev. 2 §3.5.2 (client authentication)",
+    params: &[],
+    check: Check::Endpoint(mutual_tls),
+};
+
+/// The server asks for a client certificate and ends the handshake (or, over HTTP, refuses
+/// the request) without one.
+pub fn mutual_tls(ctx: &Ctx<'_>) -> Outcome {
+    use crate::facts::ClientAuthMode;
+    let tls = tls_or_return!(ctx);
+    let Some(c) = &tls.client_auth else {
+        return Outcome::not_observed("no handshake got far enough to see a certificate request");
+    };
+    let named = if c.authorities.is_empty() {
+        "naming no certificate authority".to_string()
+    } else {
+        format!(
+            "naming {}",
+            crate::facts::PeerText::join(&c.authorities, "; ")
+        )
+    };
+    match c.mode {
+        ClientAuthMode::Required => Outcome::pass([format!(
+            "the server asks for a client certificate ({named}) and refuses a client without one ({})",
+            c.refusal.as_deref().unwrap_or("handshake ended")
+        )]),
+        ClientAuthMode::Optional => Outcome::fail([format!(
+            "the server asks for a client certificate ({named}) but goes on without one: any client gets in"
+        )]),
+        ClientAuthMode::None => Outcome::fail([
+            "the server does not ask for a client certificate".to_string(),
+        ]),
+        ClientAuthMode::Requested => Outcome::not_observed(format!(
+            "the server asks for a client certificate ({named}); whether it goes on without one was not seen"
+        )),
+    }
 }
