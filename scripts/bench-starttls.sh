@@ -44,7 +44,8 @@
 # said so. The table goes to standard output and $OUT/table.txt:
 #   seconds   median wall time of the RUNS runs  (all: every run's time)
 #   x_sslscan this tool's median / sslscan's median
-#   conns     connections postfix logged, median (all: every run's count; proxy: the proxy's)
+#   conns     connections postfix logged, median (all: every run's count)
+#   proxy     with RTT > 0, every run's connections/most open at once, as the delay proxy saw them
 #   tls       the protocol versions the tool reported as offered (from its last run's output)
 #   exit      every run's exit status
 set -euo pipefail
@@ -343,14 +344,14 @@ for run in $(seq "$RUNS"); do
       current=("$proxy_pid")
       kill -TERM "$proxy_pid" 2>/dev/null || true
       wait "$proxy_pid" 2>/dev/null || true
-      pconns=$(sed -n 's/.*connections=\([0-9]*\).*/\1/p' "$tmp/stats" 2>/dev/null)
+      pconns=$(sed -n 's/.*connections=\([0-9]*\) max_open=\([0-9]*\).*/\1\/\2/p' "$tmp/stats" 2>/dev/null)
     fi
     current=()
     conns=$(log_settle "$offset")
     secs=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }')
     case $rc in 124 | 137) status=TIMEOUT ;; *) status=$rc ;; esac
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$run" "$secs" "$conns" "${pconns:-?}" "$status" >>"$rows"
-    say "$(printf 'run %s/%s  %-9s %8ss  %5s conns (postfix log)  proxy %s  exit %s' \
+    say "$(printf 'run %s/%s  %-9s %8ss  %5s conns (postfix log)  proxy conns/max open %s  exit %s' \
       "$run" "$RUNS" "$tool" "$secs" "$conns" "${pconns:-?}" "$status")"
   done
 done
@@ -391,11 +392,11 @@ for tool in $TOOLS; do printf '%s\t%s\n' "$tool" "$(tls_found "$tool" || true)" 
     }
     END {
       if ("sslscan" in secs && !("sslscan" in to)) base = median(secs["sslscan"])
-      printf "%-9s %8s %9s %6s  %-22s %-16s %-14s %-9s %s\n", "tool", "seconds", "x_sslscan", "conns", "all seconds", "all conns", "proxy conns", "tls", "exit"
+      printf "%-9s %8s %9s %6s  %-22s %-16s %-22s %-9s %s\n", "tool", "seconds", "x_sslscan", "conns", "all seconds", "all conns", "proxy", "tls", "exit"
       for (i = 1; i <= n; i++) {
         t = order[i]; m = median(secs[t])
         ratio = (base > 0 && !(t in to)) ? sprintf("%.2f", m / base) : "-"
-        printf "%-9s %8.2f %9s %6s  %-22s %-16s %-14s %-9s %s\n", t, m, ratio, median(conns[t]), substr(secs[t], 2), substr(conns[t], 2), substr(px[t], 2), (tls[t] == "" ? "?" : tls[t]), substr(ex[t], 2)
+        printf "%-9s %8.2f %9s %6s  %-22s %-16s %-22s %-9s %s\n", t, m, ratio, median(conns[t]), substr(secs[t], 2), substr(conns[t], 2), substr(px[t], 2), (tls[t] == "" ? "?" : tls[t]), substr(ex[t], 2)
       }
     }' "$rows"
 } | tee "$table"
