@@ -180,7 +180,7 @@ mod tests {
     #[test]
     fn schemes_and_names_agree() {
         for &(scheme, p, start, _) in SCHEMES {
-            if scheme != "postgresql" && !(scheme == "smtps") {
+            if scheme != "postgresql" && scheme != "smtps" {
                 assert_eq!(p.scheme(start), scheme);
             }
             if start == TlsStart::Starttls {
