@@ -323,7 +323,7 @@ for run in $(seq "$RUNS"); do
     if $use_proxy; then
       rm -f "$tmp/pport" "$tmp/stats"
       python3 "$proxy" --upstream-port "$port" --rtt-ms "$RTT" --port-file "$tmp/pport" \
-        --stats-file "$tmp/stats" </dev/null >/dev/null 2>&1 &
+        --stats-file "$tmp/stats" --log-file "$logs/$run-$tool.proxy.log" </dev/null >/dev/null 2>&1 &
       proxy_pid=$!
       current=("$proxy_pid")
       for _ in $(seq 200); do [ -s "$tmp/pport" ] && break; sleep 0.025; done

@@ -353,6 +353,7 @@ mod tests {
             ("tls.forward_secrecy", "\"all\""),
             ("tls.post_quantum", "true"),
             ("tls.aead_only", "true"),
+            ("tls.mutual_tls", "true"),
             ("certificates.max_lifetime_days", "90"),
             ("certificates.trusted", "true"),
             ("at_rest.algorithm", "\"AES-256\""),

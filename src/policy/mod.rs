@@ -610,6 +610,7 @@ mod tests {
         let p = Policy::load("default").unwrap();
         let off = [
             "tls.post_quantum",
+            "tls.mutual_tls",
             "tls.allowed_suites",
             "tls.allowed_groups",
             "kms.hsm_protection",

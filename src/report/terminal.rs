@@ -72,6 +72,7 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
             p.wrap("32", "✓")
         };
         let _ = writeln!(out, "\n{mark} {}", p.bold(&t(&ep.display)));
+        starttls_line(&mut out, &p, &ep.facts);
         facts_line(&mut out, &p, &ep.facts);
         suites_table(&mut out, &p, &ep.facts, verbose);
         features_line(&mut out, &p, &ep.facts);
@@ -398,6 +399,28 @@ fn facts_line(out: &mut String, p: &Paint, f: &EndpointFacts) {
     let _ = writeln!(out, "  {}", p.dim(&parts.join(" · ")));
 }
 
+/// What a STARTTLS endpoint showed in clear, on one dim line (the server's words in safe form).
+fn starttls_line(out: &mut String, p: &Paint, f: &EndpointFacts) {
+    let Some(st) = &f.starttls else { return };
+    let yn = |b: Option<bool>| match b {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "?",
+    };
+    let mut parts = vec![format!(
+        "STARTTLS {} · offered {} · listed {} · required {}",
+        st.protocol.name(),
+        yn(Some(st.offered)),
+        yn(st.advertised),
+        yn(st.required)
+    )];
+    if let Some(g) = &st.greeting {
+        let shown: String = g.to_string().chars().take(80).collect();
+        parts.push(format!("greeting {shown}"));
+    }
+    let _ = writeln!(out, "  {}", p.dim(&parts.join(" · ")));
+}
+
 /// Groups and protocol features on one dim line.
 fn features_line(out: &mut String, p: &Paint, f: &EndpointFacts) {
     let Some(tls) = &f.tls else { return };
@@ -440,6 +463,16 @@ fn features_line(out: &mut String, p: &Paint, f: &EndpointFacts) {
     }
     if let Some(h) = &fe.hsts {
         parts.push(format!("HSTS {h}"));
+    }
+    if let Some(c) = &tls.client_auth {
+        use crate::facts::ClientAuthMode;
+        let mode = match c.mode {
+            ClientAuthMode::None => "none",
+            ClientAuthMode::Optional => "optional",
+            ClientAuthMode::Required => "required",
+            ClientAuthMode::Requested => "requested",
+        };
+        parts.push(format!("client cert {mode}"));
     }
     let _ = writeln!(out, "  {}", p.dim(&parts.join(" · ")));
 }
