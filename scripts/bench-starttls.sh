@@ -24,7 +24,8 @@
 #
 #   Network: with RTT > 0, a fresh scripts/delay_proxy.py (a TCP delay line on 127.0.0.1,
 #   RTT/2 each way plus the TCP handshake's round trip) for every tool run, in front of postfix;
-#   every tool goes through it. Its own connection count is shown next to postfix's (proxy).
+#   every tool goes through it. Its own connection count is shown next to postfix's (proxy);
+#   its per-connection log (accept/close times) is $OUT/logs/RUN-TOOL.proxy.log.
 #
 #   Tools, one at a time (round-robin: vetcrypt, sslscan, testssl, then again RUNS times), each
 #   under `timeout $TOOL_TIMEOUT`, output in $OUT/logs/RUN-TOOL.*:
