@@ -182,6 +182,16 @@ fn policy_commands() {
     for p in ["key-custody", "bench", "mozilla-intermediate"] {
         out.push_str(&text(&vetcrypt(&["policy", "show", p], dir.path()).stdout));
     }
+    // tls.mutual_tls is no pack's: a vendor claim (`tls.mutual_tls = true`) or a policy of
+    // one's own turns it on.
+    write(
+        dir.path(),
+        "mtls.toml",
+        "name = \"mtls\"\nversion = \"1\"\n[rules.\"tls.mutual_tls\"]\n",
+    );
+    out.push_str(&text(
+        &vetcrypt(&["policy", "show", "./mtls.toml"], dir.path()).stdout,
+    ));
     for r in vetcrypt::policy::catalog::all() {
         assert!(out.contains(r.id), "policy show lacks {}", r.id);
         assert!(
