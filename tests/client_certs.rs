@@ -358,3 +358,102 @@ fn client_certificate_flags_errors_and_the_key_never_shows() {
         assert!(!err.contains(&key_line));
     }
 }
+
+/// A plan's `client_cert`/`client_key`, relative to the plan; one without the other is an
+/// error at its line.
+#[test]
+fn plans_name_client_certificates_per_endpoint() {
+    let dir = workdir();
+    let d = dir.path();
+    let root = rsa_cert(d, NAME);
+    write(d, "root.pem", &root);
+    client_ca(d);
+    let server = nginx_mtls("on", d);
+    std::fs::create_dir_all(d.join("probes/certs")).unwrap();
+    for f in ["client.pem", "client.key"] {
+        std::fs::copy(d.join(f), d.join("probes/certs").join(f)).unwrap();
+    }
+    std::fs::copy(d.join("root.pem"), d.join("probes/root.pem")).unwrap();
+    write(
+        &d.join("probes"),
+        "mtls.toml",
+        &format!(
+            "[scan]\nca_files = [\"root.pem\"]\n\n[[endpoint]]\ntarget = \"{}@{NAME}\"\nclient_cert = \"certs/client.pem\"\nclient_key = \"certs/client.key\"\n",
+            server.addr
+        ),
+    );
+    let out = vetcrypt(
+        &[
+            "scan",
+            "--plan",
+            "probes/mtls.toml",
+            "--format",
+            "json=r.json",
+        ],
+        d,
+    );
+    let report = std::fs::read_to_string(d.join("r.json"))
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let v: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let ca = &v["endpoints"][0]["facts"]["tls"]["client_auth"];
+    assert_eq!(ca["presented_accepted"], true, "{report}");
+    assert_eq!(ca["mode"], "required", "{report}");
+    assert!(
+        !report.contains("client.key"),
+        "the key's file reached the report"
+    );
+
+    write(
+        &d.join("probes"),
+        "half.toml",
+        &format!(
+            "[[endpoint]]\ntarget = \"{}\"\nclient_cert = \"certs/client.pem\"\n",
+            server.addr
+        ),
+    );
+    let out = vetcrypt(&["scan", "--plan", "probes/half.toml"], d);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("half.toml:3") && err.contains("client_key"),
+        "{err}"
+    );
+}
+
+/// A vendor's claim `tls.mutual_tls = true`: verified where a client without a certificate is
+/// refused, contradicted where it gets in.
+#[test]
+fn the_mutual_tls_claim_is_checked() {
+    let dir = workdir();
+    let d = dir.path();
+    let root = rsa_cert(d, NAME);
+    write(d, "root.pem", &root);
+    client_ca(d);
+    let required = nginx_mtls("on", d);
+    let other = workdir();
+    let o = other.path();
+    std::fs::copy(d.join("c.pem"), o.join("c.pem")).unwrap();
+    std::fs::copy(d.join("k.pem"), o.join("k.pem")).unwrap();
+    std::fs::copy(d.join("client-ca.pem"), o.join("client-ca.pem")).unwrap();
+    let optional = nginx_mtls("optional", o);
+    for (addr, expected) in [(required.addr, "verified"), (optional.addr, "contradicted")] {
+        write(
+            d,
+            "vendor.toml",
+            &format!(
+                "vendor = \"Acme\"\n[scan]\nca_files = [\"root.pem\"]\n\n[[endpoint]]\ntarget = \"{addr}@{NAME}\"\n\n[claims]\ntls.mutual_tls = true\n"
+            ),
+        );
+        let out = vetcrypt(&["verify", "vendor.toml", "--format", "json=v.json"], d);
+        let text = std::fs::read_to_string(d.join("v.json"))
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let claim = v["claims"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["claim"] == "tls.mutual_tls")
+            .unwrap_or_else(|| panic!("{text}"));
+        assert_eq!(claim["verdict"], expected, "{claim}");
+    }
+}

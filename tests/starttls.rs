@@ -557,3 +557,94 @@ fn starttls_usage_errors() {
         "{err}"
     );
 }
+
+/// Through the command line: a banner full of terminal escapes and markup is inert in every
+/// format and exact in JSON, and one STARTTLS endpoint that fails hides no other.
+#[test]
+fn hostile_banners_are_inert_and_every_target_is_reported() {
+    let dir = workdir();
+    let d = dir.path();
+    let root = rsa_cert(d, "localhost");
+    write(d, "root.pem", &root);
+    let tls = openssl_server(&["-cert", "c.pem", "-key", "k.pem"], d);
+    const BANNER: &str = "220 mx.evil \x1b[31mRED\x1b[0m <script>alert(1)</script> | *md* \u{202e}";
+    let hostile = fake(|mut s| async move {
+        let _ = s.write_all(format!("{BANNER}\r\n").as_bytes()).await;
+        loop {
+            let line = read_line(&mut s).await;
+            let answer: &[u8] = if line.starts_with("EHLO") {
+                b"250-mx.evil\r\n250 PIPELINING\r\n"
+            } else if line.starts_with("STARTTLS") {
+                b"502 5.5.1 \x1b]0;pwned\x07 not implemented\r\n"
+            } else {
+                return;
+            };
+            let _ = s.write_all(answer).await;
+        }
+    });
+    let refuses = fake(|mut s| async move {
+        let _ = s.write_all(b"220 mx ESMTP\r\n").await;
+        read_line(&mut s).await;
+        let _ = s.write_all(b"250-mx\r\n250 STARTTLS\r\n").await;
+        read_line(&mut s).await;
+        let _ = s.write_all(b"454 4.7.0 TLS not available\r\n").await;
+        read_line(&mut s).await;
+    });
+    write(
+        d,
+        "targets.txt",
+        &format!(
+            "smtp://{hostile}\nsmtp://{refuses}\n127.0.0.1:{}@localhost\n",
+            tls.addr.port()
+        ),
+    );
+    let out = vetcrypt(
+        &[
+            "scan",
+            "--targets",
+            "targets.txt",
+            "--ca-file",
+            "root.pem",
+            "--sarif-root",
+            ".",
+            "--format",
+            "terminal",
+            "--format",
+            "json=r.json",
+            "--format",
+            "markdown=r.md",
+            "--format",
+            "html=r.html",
+            "--format",
+            "junit=r.xml",
+            "--format",
+            "sarif=r.sarif",
+        ],
+        d,
+    );
+    let terminal = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{terminal}");
+    assert!(terminal.contains("mx.evil"), "{terminal}");
+    for (name, text) in [
+        ("terminal", terminal.clone()),
+        ("markdown", std::fs::read_to_string(d.join("r.md")).unwrap()),
+        ("html", std::fs::read_to_string(d.join("r.html")).unwrap()),
+        ("junit", std::fs::read_to_string(d.join("r.xml")).unwrap()),
+        ("sarif", std::fs::read_to_string(d.join("r.sarif")).unwrap()),
+    ] {
+        assert!(!text.contains('\x1b'), "{name} carries an escape");
+        assert!(!text.contains('\x07'), "{name} carries a bell");
+        assert!(!text.contains('\u{202e}'), "{name} carries a bidi override");
+        if matches!(name, "markdown" | "html" | "junit") {
+            assert!(!text.contains("<script>alert"), "{name} carries markup");
+        }
+    }
+    assert_xml_parses(&d.join("r.xml"));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("r.json")).unwrap()).unwrap();
+    let eps = report["endpoints"].as_array().unwrap();
+    assert_eq!(eps.len(), 3, "every target reported");
+    assert_eq!(eps[0]["facts"]["starttls"]["greeting"], BANNER);
+    assert_eq!(eps[1]["facts"]["error"]["kind"], "starttls", "{}", eps[1]);
+    assert!(eps[2]["facts"]["tls"].is_object(), "{}", eps[2]);
+}

@@ -179,6 +179,9 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
     safe::terminal_document(out)
 }
 
+/// How many rules not observed for one reason fold into one line.
+const FOLD_AT: usize = 3;
+
 /// One subject's findings: failures first with evidence and fix, passes folded unless verbose.
 fn findings_block(out: &mut String, p: &Paint, all: &[Finding], verbose: bool) {
     let c = {
@@ -193,8 +196,29 @@ fn findings_block(out: &mut String, p: &Paint, all: &[Finding], verbose: bool) {
         .filter(|f| f.status == Status::Pass)
         .map(|f| f.rule_id.as_str())
         .collect();
+    // Rules not observed for one and the same reason (no TLS at all, no chain) fold into one
+    // line unless verbose: the reason once, the rules after it.
+    let mut folded: Vec<(&str, Vec<&str>)> = Vec::new();
+    if !verbose {
+        for f in &findings {
+            if let (Status::NotObserved, [why]) = (f.status, f.evidence.as_slice()) {
+                match folded.iter_mut().find(|(w, _)| *w == why.as_str()) {
+                    Some((_, ids)) => ids.push(f.rule_id.as_str()),
+                    None => folded.push((why.as_str(), vec![f.rule_id.as_str()])),
+                }
+            }
+        }
+        folded.retain(|(_, ids)| ids.len() >= FOLD_AT);
+    }
     for f in findings {
         if f.status == Status::Pass && !verbose {
+            continue;
+        }
+        if f.status == Status::NotObserved
+            && folded
+                .iter()
+                .any(|(_, ids)| ids.contains(&f.rule_id.as_str()))
+        {
             continue;
         }
         let show_detail = verbose || matches!(f.status, Status::Fail | Status::NotObserved);
@@ -224,6 +248,16 @@ fn findings_block(out: &mut String, p: &Paint, all: &[Finding], verbose: bool) {
         } else if f.status == Status::Fail {
             let _ = writeln!(out, "        {} {}", p.dim("fix:"), f.remediation);
         }
+    }
+    for (why, ids) in &folded {
+        let _ = writeln!(
+            out,
+            "  {} {} rules: {}",
+            p.status(Status::NotObserved),
+            ids.len(),
+            t(why)
+        );
+        let _ = writeln!(out, "        {}", wrap_ids(ids).trim_start());
     }
     if !verbose && !passed.is_empty() {
         let _ = writeln!(out, "  {} {}", p.status(Status::Pass), wrap_ids(&passed));

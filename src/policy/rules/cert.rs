@@ -32,6 +32,9 @@ fn per_chain(ctx: &Ctx<'_>, rule: fn(&Ctx<'_>, &ChainFacts) -> Outcome) -> Outco
         .filter(|c| !c.certificates.is_empty())
         .collect();
     if chains.is_empty() {
+        if let Some(why) = super::no_tls_started(ctx) {
+            return Outcome::not_observed(why);
+        }
         let why = match (
             &ctx.facts.certificates,
             ctx.facts

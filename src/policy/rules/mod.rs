@@ -54,8 +54,23 @@ const fn join<const N: usize>(families: &[&[RuleDef]]) -> [RuleDef; N] {
 
 /// Shared guard: the rule reads TLS facts.
 fn tls_facts<'a>(ctx: &Ctx<'a>) -> Result<&'a crate::facts::TlsFacts, super::finding::Outcome> {
+    ctx.facts.tls.as_ref().ok_or_else(|| {
+        super::finding::Outcome::not_observed(
+            no_tls_started(ctx).unwrap_or_else(|| "no TLS facts were observed".to_string()),
+        )
+    })
+}
+
+/// Why a STARTTLS endpoint has no TLS facts: it did not start TLS (`starttls.offered`).
+fn no_tls_started(ctx: &Ctx<'_>) -> Option<String> {
     ctx.facts
-        .tls
+        .starttls
         .as_ref()
-        .ok_or_else(|| super::finding::Outcome::not_observed("no TLS facts were observed"))
+        .filter(|s| !s.offered)
+        .map(|s| {
+            format!(
+                "the server did not start TLS when asked in {}: nothing to judge (see starttls.offered)",
+                s.protocol.name()
+            )
+        })
 }
