@@ -233,6 +233,11 @@ pub struct ScanArgs {
     /// tell a missing intermediate from an untrusted root; plan: `fetch_issuers = true`.
     #[arg(long)]
     pub fetch_issuers: bool,
+    /// Ask whether each certificate of the chain is revoked, from the CRL at its distribution
+    /// point (plain HTTP, contacting the CA the certificate names, not the endpoint; each CRL
+    /// once per run); plan: `revocation = true`.
+    #[arg(long)]
+    pub revocation: bool,
     /// Probe only shard I of N (1-based), for splitting a large estate across CI jobs: each
     /// endpoint belongs to one shard by a stable hash of host:port; KMS accounts and projects
     /// are dealt out in turn.

@@ -62,6 +62,8 @@ fn observe_lab(save: Option<&std::path::Path>) -> Result<FactSet> {
         let mut cfg = ProbeConfig::new(Duration::from_secs(3), Arc::new(lab.trust.clone()));
         // The demo's CA publishes its intermediate on 127.0.0.1: show what fetching it proves.
         cfg.fetch_issuers = true;
+        // And its CRLs: show revocation checked.
+        cfg.revocation = true;
         Ok::<_, Error>(tls::scan(&lab.targets, &cfg, DEFAULT_CONCURRENCY).await)
     })?;
     record(

@@ -44,6 +44,7 @@ impl ScanRequest {
             max_conn_per_host: args.max_conn_per_host.map(usize::from),
             rate: args.rate,
             fetch_issuers: args.fetch_issuers,
+            revocation: args.revocation,
             max_addresses: args.max_addresses.map(usize::from),
             family: match (args.ipv4, args.ipv6) {
                 (true, _) => Family::V4,

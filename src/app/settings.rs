@@ -27,6 +27,8 @@ pub struct ProbeFlags {
     pub rate: Option<f64>,
     /// `--fetch-issuers` given.
     pub fetch_issuers: bool,
+    /// `--revocation` given.
+    pub revocation: bool,
     pub max_addresses: Option<usize>,
     /// `-4` / `-6`.
     pub family: Family,
@@ -56,6 +58,8 @@ pub struct ProbeSettings {
     /// Fetch unknown issuers from their AIA caIssuers URLs: the command line's flag, or the
     /// plan's `fetch_issuers`.
     pub fetch_issuers: bool,
+    /// Ask the CRLs: the command line's `--revocation`, or the plan's `revocation`.
+    pub revocation: bool,
     /// Addresses probed per name.
     pub max_addresses: usize,
     /// Address family probed.
@@ -84,6 +88,7 @@ impl ProbeSettings {
             max_conn_per_host: flags.max_conn_per_host.unwrap_or(DEFAULT_MAX_CONN_PER_HOST),
             rate: flags.rate,
             fetch_issuers: flags.fetch_issuers || plan.fetch_issuers.unwrap_or(false),
+            revocation: flags.revocation || plan.revocation.unwrap_or(false),
             max_addresses: flags
                 .max_addresses
                 .or(plan.max_addresses)
@@ -114,6 +119,8 @@ impl ProbeSettings {
             trust: Arc::new(trust),
             limits: Arc::new(Limits::new(self.max_conn_per_host, self.rate)),
             fetch_issuers: self.fetch_issuers,
+            revocation: self.revocation,
+            crl_cache: Arc::default(),
             sequential: false,
             family: self.family,
             max_addresses: self.max_addresses,
@@ -139,6 +146,7 @@ mod tests {
                 max_conn_per_host: DEFAULT_MAX_CONN_PER_HOST,
                 rate: None,
                 fetch_issuers: false,
+                revocation: false,
                 max_addresses: DEFAULT_MAX_ADDRESSES,
                 family: Family::Any,
                 proxy: ProxyChoice::default(),
@@ -150,6 +158,7 @@ mod tests {
             trust: Some(TrustKind::System),
             ca_files: vec!["plan.pem".into()],
             fetch_issuers: Some(true),
+            revocation: Some(true),
             max_addresses: Some(2),
             proxy: Some(Proxy::parse("http://plan-proxy:3128").unwrap()),
         };
@@ -158,6 +167,7 @@ mod tests {
         assert_eq!(from_plan.concurrency, 3);
         assert_eq!(from_plan.trust, TrustKind::System);
         assert!(from_plan.fetch_issuers, "the plan's fetch_issuers");
+        assert!(from_plan.revocation, "the plan's revocation");
         assert_eq!(from_plan.max_addresses, 2);
         assert_eq!(
             from_plan.proxy.proxy.unwrap().display(),
@@ -182,6 +192,7 @@ mod tests {
             max_conn_per_host: Some(2),
             rate: Some(1.5),
             fetch_issuers: false,
+            revocation: false,
             max_addresses: Some(5),
             family: Family::V6,
             proxy: Some(Proxy::parse("socks5h://cli-proxy:1080").unwrap()),

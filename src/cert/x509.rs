@@ -69,6 +69,7 @@ pub fn parse(position: usize, der: &[u8], now: ::time::OffsetDateTime) -> Result
         eku,
         self_signed,
         ca_issuers: ca_issuers.into_iter().map(PeerText::from).collect(),
+        revocation: None,
     };
     Ok(Parsed {
         facts,

@@ -710,6 +710,57 @@ pub struct CertificateFacts {
     /// AIA caIssuers URLs: where the issuer's certificate can be fetched (peer text).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ca_issuers: Vec<PeerText>,
+    /// Whether the certificate is revoked, when it was asked (`--revocation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation: Option<RevocationFacts>,
+}
+
+/// good, revoked, or unknown (the answer could not be had or trusted: `error` says why).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationStatus {
+    Good,
+    Revoked,
+    Unknown,
+}
+
+/// One revocation answer for one certificate: which method, from where, when, and what it said.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationFacts {
+    /// `crl`: the CRL at the certificate's distribution point.
+    pub method: String,
+    /// Where it was fetched (peer text: the URL comes from the certificate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<PeerText>,
+    pub status: RevocationStatus,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub revoked_at: Option<OffsetDateTime>,
+    /// The CRL's reason code, when it gives one (`key_compromise`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub this_update: Option<OffsetDateTime>,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub next_update: Option<OffsetDateTime>,
+    /// Why the status is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]

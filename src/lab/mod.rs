@@ -172,8 +172,22 @@ impl Ca {
 
     /// An intermediate CA issued by this one.
     pub fn intermediate(&self, name: &str) -> Result<Ca, rcgen::Error> {
+        self.intermediate_with_crl(name, &[])
+    }
+
+    /// An intermediate CA naming `crl_urls` (where this CA's CRL is published).
+    pub fn intermediate_with_crl(
+        &self,
+        name: &str,
+        crl_urls: &[String],
+    ) -> Result<Ca, rcgen::Error> {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
-        let params = ca_params(name)?;
+        let mut params = ca_params(name)?;
+        if !crl_urls.is_empty() {
+            params.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+                uris: crl_urls.to_vec(),
+            }];
+        }
         let cert = params.signed_by(&key, &self.issuer)?;
         Ok(Ca {
             pem: cert.pem(),
@@ -183,9 +197,55 @@ impl Ca {
     }
 
     pub fn leaf(&self, spec: &LeafSpec) -> Result<Issued, rcgen::Error> {
+        self.leaf_with_crl(spec, &[], None)
+    }
+
+    /// A leaf naming `crl_urls` as its CRL distribution point, with `serial` when given.
+    pub fn leaf_with_crl(
+        &self,
+        spec: &LeafSpec,
+        crl_urls: &[String],
+        serial: Option<u64>,
+    ) -> Result<Issued, rcgen::Error> {
         let key = KeyPair::generate_for(spec.alg.rcgen())?;
-        let cert = leaf_params(spec)?.signed_by(&key, &self.issuer)?;
+        let mut params = leaf_params(spec)?;
+        if !crl_urls.is_empty() {
+            params.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+                uris: crl_urls.to_vec(),
+            }];
+        }
+        if let Some(n) = serial {
+            params.serial_number = Some(rcgen::SerialNumber::from(n));
+        }
+        let cert = params.signed_by(&key, &self.issuer)?;
         Ok(issued(cert, &key))
+    }
+
+    /// A CRL signed by this CA (DER), revoking `revoked` (serial, reason), issued at
+    /// `this_update`, next due at `next_update`.
+    pub fn crl(
+        &self,
+        revoked: &[(u64, Option<rcgen::RevocationReason>)],
+        this_update: OffsetDateTime,
+        next_update: OffsetDateTime,
+    ) -> Result<Vec<u8>, rcgen::Error> {
+        let params = rcgen::CertificateRevocationListParams {
+            this_update,
+            next_update,
+            crl_number: rcgen::SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .iter()
+                .map(|(serial, reason)| rcgen::RevokedCertParams {
+                    serial_number: rcgen::SerialNumber::from(*serial),
+                    revocation_time: this_update - Duration::hours(1),
+                    reason_code: *reason,
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        };
+        Ok(params.signed_by(&self.issuer)?.der().to_vec())
     }
 }
 
@@ -329,12 +389,15 @@ async fn serve_with(
     Ok(LabServer { addr, task })
 }
 
+/// Files a lab HTTP server serves, by path; more can be published once it runs (a CA's
+/// certificates name the server's address).
+pub type Shelf = Arc<std::sync::Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// A plain-HTTP server on 127.0.0.1 answering `GET` for each of `files` (path, body) and 404
-/// for anything else: where a lab CA publishes its certificates (AIA caIssuers).
-pub async fn serve_files(files: Vec<(String, Vec<u8>)>) -> anyhow::Result<LabServer> {
+/// for anything else: where a lab CA publishes its certificates (AIA caIssuers) and CRLs.
+pub async fn serve_files(files: Shelf) -> anyhow::Result<LabServer> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
-    let files = Arc::new(files);
     let task = tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             let files = files.clone();
@@ -351,10 +414,14 @@ pub async fn serve_files(files: Vec<(String, Vec<u8>)>) -> anyhow::Result<LabSer
                 }
                 let line = String::from_utf8_lossy(&head);
                 let path = line.split_whitespace().nth(1).unwrap_or("");
-                let answer = match files.iter().find(|(p, _)| p == path) {
-                    Some((_, body)) => [
+                let found = files
+                    .lock()
+                    .ok()
+                    .and_then(|f| f.iter().find(|(p, _)| p == path).map(|(_, b)| b.clone()));
+                let answer = match found {
+                    Some(body) => [
                         format!("HTTP/1.1 200 OK\r\nContent-Type: application/pkix-cert\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).into_bytes(),
-                        body.clone(),
+                        body,
                     ]
                     .concat(),
                     None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
@@ -382,14 +449,32 @@ fn target(name: &str, addr: SocketAddr, sni: &str) -> anyhow::Result<Target> {
 
 /// Starts the demo endpoints: one compliant, and one for each common way to fall short.
 pub async fn demo() -> anyhow::Result<Demo> {
+    // The CA publishes its intermediate (AIA caIssuers) and both CRLs on 127.0.0.1.
+    let shelf = Shelf::default();
+    let ca = serve_files(shelf.clone()).await?;
     let root = Ca::root("vetcrypt demo root CA")?;
-    let inter = root.intermediate("vetcrypt demo issuing CA")?;
+    let inter = root.intermediate_with_crl(
+        "vetcrypt demo issuing CA",
+        &[format!("http://{}/root.crl", ca.addr)],
+    )?;
     let now = OffsetDateTime::now_utc();
-    let mut servers = Vec::new();
+    let crl_url = vec![format!("http://{}/issuing.crl", ca.addr)];
+    if let Ok(mut files) = shelf.lock() {
+        files.push(("/issuing.der".into(), inter.cert.to_vec()));
+        files.push((
+            "/root.crl".into(),
+            root.crl(&[], now - Duration::hours(1), now + Duration::days(7))?,
+        ));
+        files.push((
+            "/issuing.crl".into(),
+            inter.crl(&[], now - Duration::hours(1), now + Duration::days(7))?,
+        ));
+    }
+    let mut servers = vec![ca];
     let mut targets = Vec::new();
 
-    // 1. Compliant: TLS 1.3 and 1.2, full chain, 90-day certificate.
-    let leaf = inter.leaf(&LeafSpec::valid("shop.demo.test", 90))?;
+    // 1. Compliant: TLS 1.3 and 1.2, full chain, 90-day certificate, not revoked.
+    let leaf = inter.leaf_with_crl(&LeafSpec::valid("shop.demo.test", 90), &crl_url, None)?;
     let hsts = "Strict-Transport-Security: max-age=63072000; includeSubDomains\r\n";
     let s =
         serve(ServerSpec::new(vec![leaf.cert, inter.cert.clone()], leaf.key).https(hsts)).await?;
@@ -409,7 +494,7 @@ pub async fn demo() -> anyhow::Result<Demo> {
     servers.push(s);
 
     // 3. Wrong name: a valid chain for another host.
-    let other = inter.leaf(&LeafSpec::valid("www.other.test", 90))?;
+    let other = inter.leaf_with_crl(&LeafSpec::valid("www.other.test", 90), &crl_url, None)?;
     let s = serve(ServerSpec::new(
         vec![other.cert, inter.cert.clone()],
         other.key,
@@ -420,24 +505,30 @@ pub async fn demo() -> anyhow::Result<Demo> {
 
     // 4. Missing intermediate, and a two-year certificate. The leaf names where its issuer is
     // published (AIA caIssuers, served on 127.0.0.1), so fetching it proves what is missing.
-    let ca = serve_files(vec![("/issuing.der".into(), inter.cert.to_vec())]).await?;
-    let long = inter.leaf(&LeafSpec {
-        ca_issuers: vec![format!("http://{}/issuing.der", ca.addr)],
-        ..LeafSpec::valid("portal.demo.test", 730)
-    })?;
-    servers.push(ca);
+    let long = inter.leaf_with_crl(
+        &LeafSpec {
+            ca_issuers: vec![format!("http://{}/issuing.der", servers[0].addr)],
+            ..LeafSpec::valid("portal.demo.test", 730)
+        },
+        &crl_url,
+        None,
+    )?;
     let s = serve(ServerSpec::new(vec![long.cert], long.key)).await?;
     targets.push(target("no-intermediate", s.addr, "portal.demo.test")?);
     servers.push(s);
 
     // 5. Expiring in 12 days.
-    let soon = inter.leaf(&LeafSpec {
-        names: vec!["billing.demo.test".into()],
-        not_before: now - Duration::days(78),
-        not_after: now + Duration::days(12),
-        alg: KeyAlg::EcdsaP384,
-        ca_issuers: Vec::new(),
-    })?;
+    let soon = inter.leaf_with_crl(
+        &LeafSpec {
+            names: vec!["billing.demo.test".into()],
+            not_before: now - Duration::days(78),
+            not_after: now + Duration::days(12),
+            alg: KeyAlg::EcdsaP384,
+            ca_issuers: Vec::new(),
+        },
+        &crl_url,
+        None,
+    )?;
     let s = serve(ServerSpec::new(
         vec![soon.cert, inter.cert.clone()],
         soon.key,

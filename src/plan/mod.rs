@@ -24,6 +24,8 @@ pub struct ScanSettings {
     pub ca_files: Vec<PathBuf>,
     /// Fetch unknown issuers from their AIA caIssuers URLs.
     pub fetch_issuers: Option<bool>,
+    /// `revocation = true`: ask the CRLs.
+    pub revocation: Option<bool>,
     /// At most this many addresses probed per name.
     pub max_addresses: Option<usize>,
     /// The proxy to go through (no credentials: those come from the environment or
@@ -115,6 +117,7 @@ struct RawScan {
     #[serde(default)]
     ca_files: Vec<String>,
     fetch_issuers: Option<bool>,
+    revocation: Option<bool>,
     max_addresses: Option<Spanned<i64>>,
     proxy: Option<Spanned<String>>,
 }
@@ -200,6 +203,7 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
         }
         settings.trust = scan.trust;
         settings.fetch_issuers = scan.fetch_issuers;
+        settings.revocation = scan.revocation;
         settings.ca_files = scan.ca_files.iter().map(|f| base.join(f)).collect();
     }
     let mut endpoints = Vec::with_capacity(raw.endpoint.len());

@@ -260,6 +260,9 @@ async fn chains(
     if let (true, Some(facts), Some(sent)) = (cfg.fetch_issuers, main.as_mut(), chain.as_ref()) {
         issuers::settle(facts, sent, cfg, started).await;
     }
+    if let (true, Some(facts), Some(sent)) = (cfg.revocation, main.as_mut(), chain.as_ref()) {
+        super::revocation::check(facts, sent, cfg, started).await;
+    }
     let seen: Vec<Vec<u8>> = chain
         .iter()
         .filter_map(|c| c.first().map(|l| l.to_vec()))

@@ -26,6 +26,7 @@ mod prober;
 pub mod proxy;
 pub mod raw;
 mod renegotiation;
+pub mod revocation;
 pub mod sslv2;
 pub mod starttls;
 pub mod suites;
@@ -66,6 +67,11 @@ pub struct ProbeConfig {
     pub max_addresses: usize,
     /// The proxy every connection goes through, and the hosts exempt from it.
     pub proxy: proxy::ProxyChoice,
+    /// Ask whether the chain's certificates are revoked, from their CRLs (it contacts the CA
+    /// the certificate names, not the endpoint): `--revocation`.
+    pub revocation: bool,
+    /// The CRLs fetched in this run, each once.
+    pub crl_cache: Arc<revocation::CrlCache>,
 }
 
 impl ProbeConfig {
@@ -79,6 +85,8 @@ impl ProbeConfig {
             family: Family::Any,
             max_addresses: DEFAULT_MAX_ADDRESSES,
             proxy: proxy::ProxyChoice::default(),
+            revocation: false,
+            crl_cache: Arc::default(),
         }
     }
 }

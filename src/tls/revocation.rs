@@ -1,0 +1,293 @@
+//! Step (opt-in, `--revocation`): whether the chain's certificates are revoked, from the CRL
+//! at each certificate's distribution point. It contacts the CA the certificate names, not the
+//! endpoint, hence the opt-in.
+//!
+//! Each CRL is fetched once per run (a URL shared by many endpoints is asked once), over plain
+//! `http://` through the transport seam, at most [`MAX_CRL_BYTES`], within the timeout. Its
+//! signature is checked with the issuer's key (the next certificate of the chain, or a root of
+//! the trust store), its issuer name against the certificate's, and its `nextUpdate` against
+//! the time of observation. An answer that cannot be had or trusted is `unknown` with the
+//! reason, never `good`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ::time::OffsetDateTime;
+use rustls::pki_types::{CertificateDer, UnixTime};
+use tokio::sync::{Mutex, OnceCell};
+use x509_parser::prelude::*;
+
+use super::{fetch, ProbeConfig};
+use crate::facts::{ChainFacts, PeerText, RevocationFacts, RevocationStatus};
+
+/// The largest CRL taken (large public CAs publish CRLs of a few MiB).
+pub const MAX_CRL_BYTES: usize = 16 * 1024 * 1024;
+/// Distribution points tried per certificate.
+const MAX_URLS: usize = 2;
+
+/// CRLs fetched in this run, by URL: each is asked once, whatever the endpoints naming it.
+#[derive(Default)]
+pub struct CrlCache {
+    by_url: Mutex<HashMap<String, Arc<OnceCell<Result<Arc<Vec<u8>>, String>>>>>,
+}
+
+impl std::fmt::Debug for CrlCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CrlCache")
+    }
+}
+
+impl CrlCache {
+    async fn get(&self, url: &str, cfg: &ProbeConfig) -> Result<Arc<Vec<u8>>, String> {
+        let cell = {
+            let mut map = self.by_url.lock().await;
+            map.entry(url.to_string()).or_default().clone()
+        };
+        cell.get_or_init(|| async {
+            fetch::get(
+                url,
+                cfg.timeout,
+                cfg.limits.clone(),
+                &cfg.proxy,
+                MAX_CRL_BYTES,
+            )
+            .await
+            .map(Arc::new)
+        })
+        .await
+        .clone()
+    }
+}
+
+/// Records in each certificate of `facts` (but self-signed roots) what its CRL says.
+pub(super) async fn check(
+    facts: &mut ChainFacts,
+    chain: &[CertificateDer<'static>],
+    cfg: &ProbeConfig,
+    now: UnixTime,
+) {
+    let observed = OffsetDateTime::from_unix_timestamp(now.as_secs() as i64)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    for (i, der) in chain.iter().enumerate() {
+        let Ok((_, cert)) = X509Certificate::from_der(der) else {
+            continue;
+        };
+        if cert.subject().as_raw() == cert.issuer().as_raw() {
+            continue;
+        }
+        let answer = one(&cert, chain.get(i + 1), cfg, observed).await;
+        if let Some(f) = facts.certificates.iter_mut().find(|c| c.position == i) {
+            f.revocation = Some(answer);
+        }
+    }
+}
+
+fn unknown(url: Option<&str>, error: String) -> RevocationFacts {
+    RevocationFacts {
+        method: "crl".into(),
+        url: url.map(PeerText::from),
+        status: RevocationStatus::Unknown,
+        revoked_at: None,
+        reason: None,
+        this_update: None,
+        next_update: None,
+        error: Some(error),
+    }
+}
+
+/// The CRL distribution points of `cert` that are plain HTTP URLs.
+fn crl_urls(cert: &X509Certificate<'_>) -> Vec<String> {
+    let mut urls = Vec::new();
+    for ext in cert.extensions() {
+        if let ParsedExtension::CRLDistributionPoints(points) = ext.parsed_extension() {
+            for point in points.iter() {
+                if let Some(DistributionPointName::FullName(names)) = &point.distribution_point {
+                    for name in names {
+                        if let GeneralName::URI(u) = name {
+                            urls.push(u.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    urls
+}
+
+/// The issuer's public key: the next certificate sent, when it issued this one, else a root of
+/// the trust store with the issuer's name.
+fn issuer_key(
+    cert: &X509Certificate<'_>,
+    next: Option<&CertificateDer<'static>>,
+    cfg: &ProbeConfig,
+) -> Option<Vec<u8>> {
+    if let Some(der) = next {
+        if let Ok((_, issuer)) = X509Certificate::from_der(der) {
+            if issuer.subject().as_raw() == cert.issuer().as_raw() {
+                return Some(issuer.public_key().raw.to_vec());
+            }
+        }
+    }
+    let name = cert.issuer().as_raw();
+    // A Name is a SEQUENCE; the trust store keeps its contents, and the key's likewise.
+    let (_, inner) = der_contents(name)?;
+    cfg.trust
+        .anchors
+        .iter()
+        .find(|a| a.subject.as_ref() == inner)
+        .map(|a| wrap_sequence(a.subject_public_key_info.as_ref()))
+}
+
+fn der_contents(der: &[u8]) -> Option<(u8, &[u8])> {
+    let mut input = der;
+    let tag = *input.first()?;
+    let len_byte = *input.get(1)?;
+    input = &input[2..];
+    let len = if len_byte < 0x80 {
+        len_byte as usize
+    } else {
+        let n = (len_byte & 0x7f) as usize;
+        if n == 0 || n > 4 || input.len() < n {
+            return None;
+        }
+        let l = input[..n]
+            .iter()
+            .fold(0usize, |a, &b| (a << 8) | b as usize);
+        input = &input[n..];
+        l
+    };
+    input.get(..len).map(|c| (tag, c))
+}
+
+fn wrap_sequence(content: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x30];
+    let n = content.len();
+    if n < 0x80 {
+        out.push(n as u8);
+    } else {
+        let bytes: Vec<u8> = n
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+async fn one(
+    cert: &X509Certificate<'_>,
+    next: Option<&CertificateDer<'static>>,
+    cfg: &ProbeConfig,
+    observed: OffsetDateTime,
+) -> RevocationFacts {
+    let urls = crl_urls(cert);
+    let http: Vec<&String> = urls
+        .iter()
+        .filter(|u| u.starts_with("http://"))
+        .take(MAX_URLS)
+        .collect();
+    if http.is_empty() {
+        return unknown(
+            urls.first().map(String::as_str),
+            if urls.is_empty() {
+                "the certificate names no CRL distribution point".into()
+            } else {
+                "the certificate names no http:// CRL distribution point".into()
+            },
+        );
+    }
+    let Some(key) = issuer_key(cert, next, cfg) else {
+        return unknown(
+            Some(http[0]),
+            "the issuer's key is not at hand (neither sent nor in the trust store) to check the CRL's signature".into(),
+        );
+    };
+    let mut last = None;
+    for url in http {
+        let answer = match cfg.crl_cache.get(url, cfg).await {
+            Ok(body) => judge(cert, &key, &body, url, observed),
+            Err(e) => unknown(Some(url), format!("the CRL could not be fetched: {e}")),
+        };
+        if answer.status != RevocationStatus::Unknown {
+            return answer;
+        }
+        last = Some(answer);
+    }
+    last.unwrap_or_else(|| unknown(None, "no CRL could be read".into()))
+}
+
+fn time_of(t: ASN1Time) -> OffsetDateTime {
+    t.to_datetime()
+}
+
+/// What one CRL says of `cert`, once its signature, issuer and dates hold.
+fn judge(
+    cert: &X509Certificate<'_>,
+    issuer_spki: &[u8],
+    body: &[u8],
+    url: &str,
+    observed: OffsetDateTime,
+) -> RevocationFacts {
+    let crl = match CertificateRevocationList::from_der(body) {
+        Ok((_, crl)) => crl,
+        Err(e) => return unknown(Some(url), format!("the answer is not a CRL: {e}")),
+    };
+    let Ok((_, spki)) = SubjectPublicKeyInfo::from_der(issuer_spki) else {
+        return unknown(Some(url), "the issuer's key does not parse".into());
+    };
+    if crl.issuer().as_raw() != cert.issuer().as_raw() {
+        return unknown(
+            Some(url),
+            format!(
+                "the CRL is issued by {}, not by the certificate's issuer {}",
+                crl.issuer(),
+                cert.issuer()
+            ),
+        );
+    }
+    if crl.verify_signature(&spki).is_err() {
+        return unknown(
+            Some(url),
+            "the CRL's signature does not verify with the issuer's key".into(),
+        );
+    }
+    let this_update = time_of(crl.last_update());
+    let next_update = crl.next_update().map(time_of);
+    let mut facts = RevocationFacts {
+        method: "crl".into(),
+        url: Some(PeerText::from(url)),
+        status: RevocationStatus::Good,
+        revoked_at: None,
+        reason: None,
+        this_update: Some(this_update),
+        next_update,
+        error: None,
+    };
+    if this_update > observed + ::time::Duration::minutes(5) {
+        facts.status = RevocationStatus::Unknown;
+        facts.error = Some("the CRL was issued in the future".into());
+        return facts;
+    }
+    if let Some(next) = next_update {
+        if next < observed {
+            facts.status = RevocationStatus::Unknown;
+            facts.error = Some(format!(
+                "the CRL is stale: its next update was due on {}",
+                next.date()
+            ));
+            return facts;
+        }
+    }
+    if let Some(entry) = crl
+        .iter_revoked_certificates()
+        .find(|r| r.raw_serial() == cert.raw_serial())
+    {
+        facts.status = RevocationStatus::Revoked;
+        facts.revoked_at = Some(time_of(entry.revocation_date));
+        facts.reason = entry.reason_code().map(|(_, r)| r.to_string());
+    }
+    facts
+}

@@ -1,0 +1,240 @@
+//! `--revocation`: lab CAs whose certificates name CRL distribution points on 127.0.0.1, their
+//! CRLs served by a real nginx; revoked, good, stale, forged, garbage, unreachable and hanging
+//! answers.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use common::*;
+use rcgen::RevocationReason;
+use time::{Duration, OffsetDateTime};
+use vetcrypt::facts::{EndpointFacts, RevocationStatus};
+use vetcrypt::lab::{self, Ca, LeafSpec, ServerSpec};
+use vetcrypt::policy::Status;
+use vetcrypt::tls::{probe_endpoint, ProbeConfig};
+
+const NAME: &str = "api.test";
+
+fn publish(dir: &Path, name: &str, der: &[u8]) {
+    std::fs::create_dir_all(dir.join("www")).unwrap();
+    std::fs::write(dir.join("www").join(name), der).unwrap();
+}
+
+async fn probe_revocation(addr: SocketAddr, root: &Ca, revocation: bool) -> EndpointFacts {
+    let mut cfg = ProbeConfig::new(TIMEOUT, trust_pem(&root.pem));
+    cfg.revocation = revocation;
+    probe_endpoint(&target(addr, Some(NAME)), &cfg).await
+}
+
+fn leaf_revocation(facts: &EndpointFacts) -> vetcrypt::facts::RevocationFacts {
+    let chain = facts.certificates.as_ref().expect("a chain");
+    chain.certificates[0]
+        .revocation
+        .clone()
+        .unwrap_or_else(|| panic!("no revocation facts: {chain:?}"))
+}
+
+/// A root, a leaf for api.test with serial `serial` naming `url` as its CRL, served alone.
+async fn served(root: &Ca, url: &str, serial: u64) -> lab::LabServer {
+    let leaf = root
+        .leaf_with_crl(&LeafSpec::valid(NAME, 60), &[url.to_string()], Some(serial))
+        .unwrap();
+    lab::serve(ServerSpec::new(vec![leaf.cert], leaf.key))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_revoked_leaf_fails_cert_revoked() {
+    let dir = workdir();
+    let d = dir.path();
+    let http = nginx_files(d);
+    let root = Ca::root("Revocation Root").unwrap();
+    let inter = root.intermediate("Revocation Issuing CA").unwrap();
+    let now = OffsetDateTime::now_utc();
+    let crl = inter
+        .crl(
+            &[(1001, Some(RevocationReason::KeyCompromise)), (7, None)],
+            now - Duration::hours(2),
+            now + Duration::days(7),
+        )
+        .unwrap();
+    publish(d, "issuing.crl", &crl);
+    let url = format!("http://{}/issuing.crl", http.addr);
+    let leaf = inter
+        .leaf_with_crl(&LeafSpec::valid(NAME, 60), &[url.clone()], Some(1001))
+        .unwrap();
+    let s = lab::serve(ServerSpec::new(
+        vec![leaf.cert, inter.cert.clone()],
+        leaf.key,
+    ))
+    .await
+    .unwrap();
+
+    // Without --revocation: not observed, and it says how to ask.
+    let facts = probe_revocation(s.addr, &root, false).await;
+    let f = judge(&facts);
+    assert_status(&f, "cert.revoked", Status::NotObserved);
+    assert!(f["cert.revoked"].evidence[0].contains("--revocation"));
+
+    let facts = probe_revocation(s.addr, &root, true).await;
+    let r = leaf_revocation(&facts);
+    assert_eq!(r.status, RevocationStatus::Revoked, "{r:?}");
+    assert_eq!(r.reason.as_deref(), Some("KeyCompromise"), "{r:?}");
+    assert_eq!(r.url.as_ref().unwrap().raw(), url);
+    assert!(r.revoked_at.is_some() && r.next_update.is_some());
+    let f = judge(&facts);
+    assert_status(&f, "cert.revoked", Status::Fail);
+    assert!(
+        f["cert.revoked"].evidence[0].contains("the leaf (CN=api.test) is revoked"),
+        "{:?}",
+        f["cert.revoked"].evidence
+    );
+    // The intermediate names no CRL: unknown, and said so.
+    let inter_facts = &facts.certificates.as_ref().unwrap().certificates[1];
+    let ri = inter_facts.revocation.as_ref().unwrap();
+    assert_eq!(ri.status, RevocationStatus::Unknown);
+    assert!(ri
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("no CRL distribution point"));
+}
+
+#[tokio::test]
+async fn a_good_leaf_passes_and_bad_answers_are_never_a_pass() {
+    let dir = workdir();
+    let d = dir.path();
+    let http = nginx_files(d);
+    let root = Ca::root("Revocation Root").unwrap();
+    let now = OffsetDateTime::now_utc();
+    // A current CRL that revokes someone else.
+    publish(
+        d,
+        "good.crl",
+        &root
+            .crl(
+                &[(99, None)],
+                now - Duration::hours(1),
+                now + Duration::days(7),
+            )
+            .unwrap(),
+    );
+    // A CRL whose next update was due yesterday.
+    publish(
+        d,
+        "stale.crl",
+        &root
+            .crl(&[], now - Duration::days(10), now - Duration::days(1))
+            .unwrap(),
+    );
+    // Signed by another CA with the same name (a forgery).
+    let forger = Ca::root("Revocation Root").unwrap();
+    publish(
+        d,
+        "forged.crl",
+        &forger
+            .crl(&[], now - Duration::hours(1), now + Duration::days(7))
+            .unwrap(),
+    );
+    publish(d, "garbage.crl", b"<html>not a CRL</html>");
+    // Accepts and never answers.
+    let hang = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hang_addr = hang.local_addr().unwrap();
+    let base = format!("http://{}", http.addr);
+
+    let good = served(&root, &format!("{base}/good.crl"), 1).await;
+    let facts = probe_revocation(good.addr, &root, true).await;
+    let r = leaf_revocation(&facts);
+    assert_eq!(r.status, RevocationStatus::Good, "{r:?}");
+    assert_status(&judge(&facts), "cert.revoked", Status::Pass);
+
+    let started = std::time::Instant::now();
+    for (url, says) in [
+        (format!("{base}/stale.crl"), "stale"),
+        (format!("{base}/forged.crl"), "signature does not verify"),
+        (format!("{base}/garbage.crl"), "not a CRL"),
+        (format!("{base}/missing.crl"), "could not be fetched"),
+        (
+            format!("http://{}/x.crl", closed_port()),
+            "could not be fetched",
+        ),
+        (format!("http://{hang_addr}/x.crl"), "could not be fetched"),
+    ] {
+        let s = served(&root, &url, 2).await;
+        let facts = probe_revocation(s.addr, &root, true).await;
+        let r = leaf_revocation(&facts);
+        assert_eq!(r.status, RevocationStatus::Unknown, "{url}: {r:?}");
+        assert!(
+            r.error.as_deref().unwrap_or("").contains(says),
+            "{url}: {r:?}"
+        );
+        assert_status(&judge(&facts), "cert.revoked", Status::NotObserved);
+    }
+    assert!(
+        started.elapsed() < TIMEOUT * 6,
+        "a hanging CRL server is bounded by the timeout: {:?}",
+        started.elapsed()
+    );
+    drop(hang);
+}
+
+#[test]
+fn revocation_on_the_command_line_fails_the_run() {
+    let dir = workdir();
+    let d = dir.path();
+    let http = nginx_files(d);
+    let root = Ca::root("Revocation Root").unwrap();
+    write(d, "root.pem", &root.pem);
+    let now = OffsetDateTime::now_utc();
+    publish(
+        d,
+        "root.crl",
+        &root
+            .crl(
+                &[(5, Some(RevocationReason::Superseded))],
+                now - Duration::hours(1),
+                now + Duration::days(7),
+            )
+            .unwrap(),
+    );
+    let url = format!("http://{}/root.crl", http.addr);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s = rt.block_on(served(&root, &url, 5));
+    let target = format!("{}@{NAME}", s.addr);
+    let out = vetcrypt(
+        &[
+            "scan",
+            &target,
+            "--ca-file",
+            "root.pem",
+            "--revocation",
+            "--format",
+            "json=r.json",
+        ],
+        d,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("r.json")).unwrap()).unwrap();
+    let ep = &v["endpoints"][0];
+    let finding = ep["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "cert.revoked")
+        .unwrap();
+    assert_eq!(finding["status"], "fail", "{finding}");
+    assert_eq!(
+        ep["facts"]["certificates"]["certificates"][0]["revocation"]["status"],
+        "revoked"
+    );
+    drop(s);
+}
