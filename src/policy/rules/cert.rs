@@ -4,7 +4,7 @@
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use crate::facts::{CertificateFacts, ChainFacts, ChainIssueKind};
+use crate::facts::{AnchorKind, CertificateFacts, ChainFacts, ChainIssueKind};
 use crate::policy::catalog::{Check, Ctx, ParamDef, ParamKind, ParamValue, RuleDef};
 use crate::policy::finding::{Outcome, Severity, Status};
 
@@ -506,15 +506,27 @@ pub(super) const VALIDITY_TOO_LONG: RuleDef = RuleDef {
     id: "cert.validity_too_long",
     title: "The leaf certificate's lifetime is within the limit",
     severity: Severity::Medium,
-    needs: &["certificates.certificates[0].not_before", "certificates.certificates[0].not_after"],
+    needs: &[
+        "certificates.certificates[0].not_before",
+        "certificates.certificates[0].not_after",
+        "certificates.anchor",
+    ],
     remediation: "Issue shorter-lived certificates and automate their renewal (ACME).",
     reference: "CA/Browser Forum Baseline Requirements §6.3.2 (398 days; 200 from 2026-03-15; 100 from 2027-03-15; 47 from 2029-03-15)",
-    params: &[ParamDef {
-        name: "max_days",
-        kind: ParamKind::LifetimeLimit,
-        default: "\"cabf\"",
-        help: "longest lifetime allowed, in days, or \"cabf\" for the CA/Browser Forum limit in force at issuance",
-    }],
+    params: &[
+        ParamDef {
+            name: "max_days",
+            kind: ParamKind::LifetimeLimit,
+            default: "\"cabf\"",
+            help: "longest lifetime allowed, in days, for every chain; or \"cabf\" for the CA/Browser Forum limit in force at issuance, for chains not known to end at a private root",
+        },
+        ParamDef {
+            name: "private_max_days",
+            kind: ParamKind::CountOrOff,
+            default: "\"off\"",
+            help: "longest lifetime allowed, in days, for chains ending at a private root (--ca-file); \"off\": none",
+        },
+    ],
     check: Check::Endpoint(validity_too_long),
 };
 
@@ -522,20 +534,41 @@ pub fn validity_too_long(ctx: &Ctx<'_>) -> Outcome {
     per_chain(ctx, validity_too_long_of)
 }
 
+/// The CA/Browser Forum limits bind publicly trusted CAs only: a chain that validated to a
+/// private root (`--ca-file`) is held to `private_max_days` when set, else to a numeric
+/// `max_days`, else to nothing. A chain whose root is public, or not known (untrusted,
+/// incomplete, not validated), is held to `max_days`: the schedule or the number.
 fn validity_too_long_of(ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     let Some(leaf) = c.certificates.iter().find(|x| x.position == 0) else {
         return Outcome::not_observed("the leaf certificate could not be parsed");
     };
-    let (limit, why) = match ctx.params.get("max_days") {
-        Some(ParamValue::Count(n)) => (*n, "the policy's limit".to_string()),
-        _ => (
-            cabf_max_days(leaf.not_before),
-            format!(
-                "the CA/Browser Forum limit for certificates issued on {}",
-                day(leaf.not_before)
+    let private = c.anchor == Some(AnchorKind::Private);
+    let (limit, why) =
+        match (ctx.params.get("max_days"), private) {
+            (_, true)
+                if matches!(
+                    ctx.params.get("private_max_days"),
+                    Some(ParamValue::Count(_))
+                ) =>
+            {
+                (
+                    ctx.params.count("private_max_days"),
+                    "the policy's limit for private roots (private_max_days)".to_string(),
+                )
+            }
+            (Some(ParamValue::Count(n)), _) => (*n, "the policy's limit".to_string()),
+            (_, true) => return Outcome::not_applicable(
+                "the chain ends at a private root (--ca-file): the CA/Browser Forum limits bind \
+                 publicly trusted CAs only; set private_max_days to hold private CAs to a limit",
             ),
-        ),
-    };
+            _ => (
+                cabf_max_days(leaf.not_before),
+                format!(
+                    "the CA/Browser Forum limit for certificates issued on {}",
+                    day(leaf.not_before)
+                ),
+            ),
+        };
     // RFC 5280: the validity period includes both ends, so add a second.
     let period = leaf.not_after - leaf.not_before + Duration::SECOND;
     let text = format!(
