@@ -127,3 +127,37 @@ fn same_root(a: &TrustAnchor<'_>, b: &TrustAnchor<'_>) -> bool {
     a.subject.as_ref() == b.subject.as_ref()
         && a.subject_public_key_info.as_ref() == b.subject_public_key_info.as_ref()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::Ca;
+
+    fn anchor(ca: &Ca) -> TrustAnchor<'static> {
+        webpki::anchor_from_trusted_cert(&ca.cert)
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn roots_from_ca_files_are_private_and_public_ones_stay_public() {
+        let public = Ca::root("Public Root").unwrap();
+        let private = Ca::root("Private Root").unwrap();
+        // A store whose public part holds `public` (as webpki-roots or the system's would).
+        let mut store = TrustStore::new(TrustKind::None).unwrap();
+        store.anchors.push(anchor(&public));
+        assert_eq!(store.anchor_kind(&anchor(&public)), AnchorKind::Public);
+        // Both given in a CA file: the public root stays public, and is not held twice.
+        let both = format!("{}{}", public.pem, private.pem);
+        assert_eq!(store.add_pem(&both), Ok(2));
+        assert_eq!(store.anchors.len(), 2);
+        assert_eq!(store.anchor_kind(&anchor(&public)), AnchorKind::Public);
+        assert_eq!(store.anchor_kind(&anchor(&private)), AnchorKind::Private);
+        // Given twice, a private root is still private.
+        assert_eq!(store.add_pem(&private.pem), Ok(1));
+        assert_eq!(store.anchor_kind(&anchor(&private)), AnchorKind::Private);
+        // Mozilla's roots are public.
+        let mozilla = TrustStore::new(TrustKind::Mozilla).unwrap();
+        assert_eq!(mozilla.anchor_kind(&mozilla.anchors[0]), AnchorKind::Public);
+    }
+}
