@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use time::{Duration, OffsetDateTime};
-use vetcrypt::facts::ChainIssueKind;
+use vetcrypt::facts::{AnchorKind, ChainIssueKind};
 use vetcrypt::lab::{self, Ca, KeyAlg, LeafSpec, ServerSpec};
 use vetcrypt::policy::{Policy, Status};
 
@@ -56,17 +56,29 @@ async fn compliant_endpoint_passes_everything_with_evidence() {
     assert!(!leaf.is_ca && chain.certificates[1].is_ca);
     assert_eq!(leaf.sha256.len(), 64);
     assert_eq!(leaf.lifetime_days(), 90);
+    // The lab root is given as a CA file: a private root.
+    assert_eq!(chain.anchor, Some(AnchorKind::Private));
     let findings = judge(&facts);
     assert_eq!(failing(&findings), Vec::<String>::new());
-    // Everything passes; only a rule about DHE, which rustls does not offer, and the STARTTLS
-    // rules (this is HTTPS) do not apply, and revocation was not asked (no --revocation).
+    // Everything passes; only a rule about DHE, which rustls does not offer, the STARTTLS
+    // rules (this is HTTPS) and the CA/Browser Forum lifetime limits (the root is private) do
+    // not apply, and revocation was not asked (no --revocation).
     assert!(
         findings.values().all(|f| f.status == Status::Pass
-            || ((f.rule_id == "tls.dh_min_bits" || f.rule_id.starts_with("starttls."))
+            || ((f.rule_id == "tls.dh_min_bits"
+                || f.rule_id.starts_with("starttls.")
+                || f.rule_id == "cert.validity_too_long")
                 && f.status == Status::NotApplicable)
             || (f.rule_id == "cert.revoked" && f.status == Status::NotObserved)),
         "{findings:#?}"
     );
+    // Under a public root, the lifetime rule judges the 90 days too.
+    let public = probe(s.addr, Some("api.test"), trust_public(&p.root.cert)).await;
+    assert_eq!(
+        public.certificates.as_ref().unwrap().anchor,
+        Some(AnchorKind::Public)
+    );
+    assert_status(&judge(&public), "cert.validity_too_long", Status::Pass);
     assert!(
         findings.values().all(|f| !f.evidence.is_empty()),
         "every verdict carries evidence"
@@ -389,11 +401,14 @@ async fn hostname_mismatch_by_name_and_by_ip() {
     assert_eq!(failing(&judge(&facts)), Vec::<String>::new());
 }
 
+/// Under a public root (a stand-in for webpki-roots), a 730-day leaf breaks the CA/Browser
+/// Forum limit; a numeric `max_days` replaces the schedule. (This test used the lab root as a
+/// CA file until the schedule came to bind public roots only.)
 #[tokio::test]
 async fn validity_too_long_and_its_parameter() {
     let p = pki();
     let s = serve_leaf(&p, &LeafSpec::valid("api.test", 730), true).await;
-    let facts = probe(s.addr, Some("api.test"), trust_pem(&p.root.pem)).await;
+    let facts = probe(s.addr, Some("api.test"), trust_public(&p.root.cert)).await;
     let f = judge(&facts);
     assert_eq!(failing(&f), vec!["cert.validity_too_long"]);
     assert!(
@@ -411,6 +426,125 @@ async fn validity_too_long_and_its_parameter() {
         "cert.validity_too_long",
         Status::Pass,
     );
+}
+
+fn lifetime_policy(params: &str) -> Policy {
+    Policy::parse(
+        "p.toml",
+        &format!("name = \"p\"\nversion = \"1\"\n[rules.\"cert.validity_too_long\"]\n{params}\n"),
+    )
+    .unwrap()
+}
+
+/// An internal endpoint: a 366-day leaf under a private root (given as a CA file). The
+/// CA/Browser Forum limits do not bind its CA: not applicable, unless the policy sets
+/// `private_max_days` (or a numeric `max_days`, which binds every chain).
+#[tokio::test]
+async fn validity_too_long_binds_a_private_root_only_when_asked() {
+    let p = pki();
+    let s = serve_leaf(&p, &LeafSpec::valid("internal.test", 366), true).await;
+    let facts = probe(s.addr, Some("internal.test"), trust_pem(&p.root.pem)).await;
+    let chain = facts.certificates.as_ref().unwrap();
+    assert!(chain.trusted, "{chain:#?}");
+    assert_eq!(chain.anchor, Some(AnchorKind::Private));
+    let f = judge(&facts);
+    assert_eq!(failing(&f), Vec::<String>::new());
+    assert_status(&f, "cert.validity_too_long", Status::NotApplicable);
+    assert!(
+        f["cert.validity_too_long"].evidence[0].contains("private root (--ca-file)")
+            && f["cert.validity_too_long"].evidence[0].contains("private_max_days"),
+        "{:?}",
+        f["cert.validity_too_long"].evidence
+    );
+    // Held to a limit of its own, it breaks it.
+    let strict = judge_with(&facts, &lifetime_policy("private_max_days = 90"));
+    assert_eq!(failing(&strict), vec!["cert.validity_too_long"]);
+    assert!(
+        strict["cert.validity_too_long"].evidence[0].contains("366 days")
+            && strict["cert.validity_too_long"].evidence[0]
+                .contains("private_max_days) is 90 days"),
+        "{:?}",
+        strict["cert.validity_too_long"].evidence
+    );
+    assert_status(
+        &judge_with(&facts, &lifetime_policy("private_max_days = 400")),
+        "cert.validity_too_long",
+        Status::Pass,
+    );
+    // A numeric max_days binds every chain, private ones included.
+    assert_status(
+        &judge_with(&facts, &lifetime_policy("max_days = 365")),
+        "cert.validity_too_long",
+        Status::Fail,
+    );
+    // The same leaf under a public root breaks the schedule.
+    let public = probe(s.addr, Some("internal.test"), trust_public(&p.root.cert)).await;
+    assert_eq!(
+        public.certificates.as_ref().unwrap().anchor,
+        Some(AnchorKind::Public)
+    );
+    assert_eq!(failing(&judge(&public)), vec!["cert.validity_too_long"]);
+}
+
+/// The same through the command line: `--ca-file` makes the root private, and a policy file
+/// with `private_max_days` holds it to a limit.
+#[tokio::test(flavor = "multi_thread")]
+async fn validity_too_long_with_ca_file_on_the_command_line() {
+    let p = pki();
+    let s = serve_leaf(&p, &LeafSpec::valid("internal.test", 366), true).await;
+    let dir = workdir();
+    let d = dir.path().to_path_buf();
+    write(&d, "root.pem", &p.root.pem);
+    write(
+        &d,
+        "strict.toml",
+        "name = \"strict\"\nversion = \"1\"\n[rules.\"cert.validity_too_long\"]\nprivate_max_days = 90\n",
+    );
+    let target = s.addr.to_string();
+    let run = |policy: &'static str| {
+        let (d, target) = (d.clone(), target.clone());
+        tokio::task::spawn_blocking(move || {
+            let out = vetcrypt(
+                &[
+                    "scan",
+                    &target,
+                    "--sni",
+                    "internal.test",
+                    "--trust",
+                    "none",
+                    "--ca-file",
+                    "root.pem",
+                    "--policy",
+                    policy,
+                    "--format",
+                    "json",
+                ],
+                &d,
+            );
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+            let endpoint = &report["endpoints"][0];
+            let finding = endpoint["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["rule_id"] == "cert.validity_too_long")
+                .unwrap()
+                .clone();
+            (
+                out.status.code(),
+                endpoint["facts"]["certificates"]["anchor"].clone(),
+                finding["status"].clone(),
+            )
+        })
+    };
+    let (code, anchor, status) = run("default").await.unwrap();
+    assert_eq!(
+        (code, anchor.as_str(), status.as_str()),
+        (Some(0), Some("private"), Some("not_applicable"))
+    );
+    let (code, _, status) = run("strict.toml").await.unwrap();
+    assert_eq!((code, status.as_str()), (Some(1), Some("fail")));
 }
 
 #[tokio::test]

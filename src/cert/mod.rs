@@ -11,7 +11,7 @@ use webpki::{EndEntityCert, KeyUsage};
 pub use crate::subject::TrustKind;
 pub use trust::TrustStore;
 
-use crate::facts::{ChainFacts, ChainIssue, ChainIssueKind, PeerText};
+use crate::facts::{AnchorKind, ChainFacts, ChainIssue, ChainIssueKind, PeerText};
 use crate::subject::Target;
 
 /// Largest certificate rustls-webpki can read: its DER parser takes two-byte long-form lengths
@@ -49,6 +49,7 @@ pub fn inspect(
         trusted: false,
         name_matches: false,
         issues: Vec::new(),
+        anchor: None,
         fetched_issuers: Vec::new(),
     };
     let Some(leaf_der) = chain.first() else {
@@ -82,7 +83,10 @@ pub fn inspect(
         Err(i) => issues.push(i),
     }
     match check_trust(&leaf, chain, &parsed, trust, now) {
-        Ok(()) => facts.trusted = true,
+        Ok(anchor) => {
+            facts.trusted = true;
+            facts.anchor = Some(anchor);
+        }
         Err(i) => issues.push(i),
     }
     facts.issues = issues;
@@ -124,14 +128,15 @@ fn check_name(
 /// Trust: validate at `now`; if only dates fail, validate again at a time inside every
 /// certificate's validity, so trust is still known (dates are judged by the policy). A path
 /// the verifier could not finish within its limits (size, depth, budgets) is a
-/// [`ChainIssueKind::ValidationLimit`], never an invalid chain.
+/// [`ChainIssueKind::ValidationLimit`], never an invalid chain. A validated path gives the
+/// kind of root it ends at: public, or private (from a CA file only).
 fn check_trust(
     leaf: &EndEntityCert<'_>,
     chain: &[CertificateDer<'_>],
     parsed: &[x509::Parsed],
     trust: &TrustStore,
     now: UnixTime,
-) -> Result<(), ChainIssue> {
+) -> Result<AnchorKind, ChainIssue> {
     let algs = rustls::crypto::aws_lc_rs::default_provider()
         .signature_verification_algorithms
         .all;
@@ -146,7 +151,7 @@ fn check_trust(
             None,
             None,
         )
-        .map(|_| ())
+        .map(|path| trust.anchor_kind(path.anchor()))
     };
     let mut result = verify(now);
     if matches!(
@@ -157,7 +162,10 @@ fn check_trust(
             result = verify(t);
         }
     }
-    let Err(e) = result else { return Ok(()) };
+    let e = match result {
+        Ok(anchor) => return Ok(anchor),
+        Err(e) => e,
+    };
     if let Some((i, der)) = intermediates
         .iter()
         .enumerate()
@@ -357,7 +365,7 @@ pub fn settle_unknown_issuer(
         )
     };
     match check_trust(&leaf, &all, &parsed, trust, now) {
-        Ok(()) => vec![missing(format!(
+        Ok(_) => vec![missing(format!(
             "the server did not send the intermediate {fetched_names}: fetched from the AIA caIssuers URL, it completes a path to a root in {}",
             trust.description
         ))],

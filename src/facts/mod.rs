@@ -626,10 +626,29 @@ pub struct ChainFacts {
     pub name_matches: bool,
     /// Named problems found while validating.
     pub issues: Vec<ChainIssue>,
+    /// Which kind of root the validated path ends at: `public` for a root of the public store
+    /// (`--trust mozilla` or `--trust system`), `private` for a root given only with
+    /// `--ca-file`. Absent when no path validated (an untrusted root, an unknown issuer, an
+    /// incomplete chain, an invalid path or one the verifier could not finish), and in facts
+    /// files written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<AnchorKind>,
     /// Issuer certificates fetched from AIA caIssuers URLs (`--fetch-issuers`) to tell a
     /// missing intermediate from an untrusted root; empty when none was fetched.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fetched_issuers: Vec<IssuerFetch>,
+}
+
+/// Where the root a chain validated to came from. Some requirements bind publicly trusted
+/// CAs only (the CA/Browser Forum's lifetime limits), not an organisation's private CA.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AnchorKind {
+    /// A root of the public store: Mozilla's (webpki-roots) or the operating system's. A root
+    /// that is also given with `--ca-file` is public.
+    Public,
+    /// A root given with `--ca-file` (a plan's `ca_files`) and not in the public store.
+    Private,
 }
 
 /// One AIA caIssuers fetch: the URL a certificate names, and what it gave.

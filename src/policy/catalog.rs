@@ -16,6 +16,8 @@ pub enum ParamKind {
     Count,
     /// A lifetime limit in days, or "cabf" for the CA/Browser Forum schedule.
     LifetimeLimit,
+    /// A whole number, 0 or more, or "off" for no limit.
+    CountOrOff,
     /// A list of names (regions, locations); `*` matches any run of characters.
     Names,
     Bool,
@@ -27,6 +29,8 @@ pub enum ParamValue {
     Count(i64),
     /// The CA/Browser Forum schedule of maximum certificate lifetimes.
     Cabf,
+    /// No limit: the check the parameter sets is not made.
+    Off,
     Names(Vec<String>),
     Bool(bool),
 }
@@ -37,6 +41,7 @@ impl std::fmt::Display for ParamValue {
             ParamValue::Version(v) => write!(f, "\"{v}\""),
             ParamValue::Count(n) => write!(f, "{n}"),
             ParamValue::Cabf => f.write_str("\"cabf\""),
+            ParamValue::Off => f.write_str("\"off\""),
             ParamValue::Names(n) => {
                 let quoted: Vec<String> = n.iter().map(|s| format!("\"{s}\"")).collect();
                 write!(f, "[{}]", quoted.join(", "))
@@ -52,8 +57,9 @@ impl ParamKind {
             (ParamKind::Version, toml::Value::String(s)) => ProtocolVersion::parse(s)
                 .map(ParamValue::Version)
                 .ok_or_else(|| format!("`{s}` is not a protocol version (expected \"1.0\", \"1.1\", \"1.2\", \"1.3\" or \"SSLv3\")")),
-            (ParamKind::Count | ParamKind::LifetimeLimit, toml::Value::Integer(n)) if *n >= 0 => Ok(ParamValue::Count(*n)),
+            (ParamKind::Count | ParamKind::LifetimeLimit | ParamKind::CountOrOff, toml::Value::Integer(n)) if *n >= 0 => Ok(ParamValue::Count(*n)),
             (ParamKind::LifetimeLimit, toml::Value::String(s)) if s == "cabf" => Ok(ParamValue::Cabf),
+            (ParamKind::CountOrOff, toml::Value::String(s)) if s == "off" => Ok(ParamValue::Off),
             (ParamKind::Names, toml::Value::Array(a)) => a
                 .iter()
                 .map(|v| match v {
@@ -68,6 +74,7 @@ impl ParamKind {
             (ParamKind::Version, _) => Err("expected a version string such as \"1.2\"".into()),
             (ParamKind::Count, _) => Err("expected a whole number, 0 or more".into()),
             (ParamKind::LifetimeLimit, _) => Err("expected a number of days or \"cabf\"".into()),
+            (ParamKind::CountOrOff, _) => Err("expected a whole number, 0 or more, or \"off\"".into()),
         }
     }
 }

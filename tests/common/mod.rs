@@ -21,9 +21,21 @@ use vetcrypt::tls::{probe_endpoint, ProbeConfig};
 
 pub const TIMEOUT: Duration = Duration::from_secs(3);
 
+/// A store holding the roots of `pem` as a CA file (`--ca-file`) gives them: private roots.
 pub fn trust_pem(pem: &str) -> Arc<TrustStore> {
     let mut t = TrustStore::new(TrustKind::None).unwrap();
     t.add_pem(pem).unwrap();
+    Arc::new(t)
+}
+
+/// A store in which the root `der` stands for a root of the public store (as webpki-roots' or
+/// the operating system's would be): chains to it end at a `public` anchor, where
+/// [`trust_pem`] (a CA file's root) makes them `private`.
+pub fn trust_public(der: &rustls::pki_types::CertificateDer<'_>) -> Arc<TrustStore> {
+    let mut t = TrustStore::new(TrustKind::None).unwrap();
+    t.anchors
+        .push(webpki::anchor_from_trusted_cert(der).unwrap().to_owned());
+    t.description = "a stand-in for the public store".into();
     Arc::new(t)
 }
 

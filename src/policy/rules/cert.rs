@@ -4,7 +4,7 @@
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use crate::facts::{CertificateFacts, ChainFacts, ChainIssueKind};
+use crate::facts::{AnchorKind, CertificateFacts, ChainFacts, ChainIssueKind};
 use crate::policy::catalog::{Check, Ctx, ParamDef, ParamKind, ParamValue, RuleDef};
 use crate::policy::finding::{Outcome, Severity, Status};
 
@@ -506,15 +506,27 @@ pub(super) const VALIDITY_TOO_LONG: RuleDef = RuleDef {
     id: "cert.validity_too_long",
     title: "The leaf certificate's lifetime is within the limit",
     severity: Severity::Medium,
-    needs: &["certificates.certificates[0].not_before", "certificates.certificates[0].not_after"],
+    needs: &[
+        "certificates.certificates[0].not_before",
+        "certificates.certificates[0].not_after",
+        "certificates.anchor",
+    ],
     remediation: "Issue shorter-lived certificates and automate their renewal (ACME).",
     reference: "CA/Browser Forum Baseline Requirements §6.3.2 (398 days; 200 from 2026-03-15; 100 from 2027-03-15; 47 from 2029-03-15)",
-    params: &[ParamDef {
-        name: "max_days",
-        kind: ParamKind::LifetimeLimit,
-        default: "\"cabf\"",
-        help: "longest lifetime allowed, in days, or \"cabf\" for the CA/Browser Forum limit in force at issuance",
-    }],
+    params: &[
+        ParamDef {
+            name: "max_days",
+            kind: ParamKind::LifetimeLimit,
+            default: "\"cabf\"",
+            help: "longest lifetime allowed, in days, for every chain; or \"cabf\" for the CA/Browser Forum limit in force at issuance, for chains not known to end at a private root",
+        },
+        ParamDef {
+            name: "private_max_days",
+            kind: ParamKind::CountOrOff,
+            default: "\"off\"",
+            help: "longest lifetime allowed, in days, for chains ending at a private root (--ca-file); \"off\": none",
+        },
+    ],
     check: Check::Endpoint(validity_too_long),
 };
 
@@ -522,20 +534,41 @@ pub fn validity_too_long(ctx: &Ctx<'_>) -> Outcome {
     per_chain(ctx, validity_too_long_of)
 }
 
+/// The CA/Browser Forum limits bind publicly trusted CAs only: a chain that validated to a
+/// private root (`--ca-file`) is held to `private_max_days` when set, else to a numeric
+/// `max_days`, else to nothing. A chain whose root is public, or not known (untrusted,
+/// incomplete, not validated), is held to `max_days`: the schedule or the number.
 fn validity_too_long_of(ctx: &Ctx<'_>, c: &ChainFacts) -> Outcome {
     let Some(leaf) = c.certificates.iter().find(|x| x.position == 0) else {
         return Outcome::not_observed("the leaf certificate could not be parsed");
     };
-    let (limit, why) = match ctx.params.get("max_days") {
-        Some(ParamValue::Count(n)) => (*n, "the policy's limit".to_string()),
-        _ => (
-            cabf_max_days(leaf.not_before),
-            format!(
-                "the CA/Browser Forum limit for certificates issued on {}",
-                day(leaf.not_before)
+    let private = c.anchor == Some(AnchorKind::Private);
+    let (limit, why) =
+        match (ctx.params.get("max_days"), private) {
+            (_, true)
+                if matches!(
+                    ctx.params.get("private_max_days"),
+                    Some(ParamValue::Count(_))
+                ) =>
+            {
+                (
+                    ctx.params.count("private_max_days"),
+                    "the policy's limit for private roots (private_max_days)".to_string(),
+                )
+            }
+            (Some(ParamValue::Count(n)), _) => (*n, "the policy's limit".to_string()),
+            (_, true) => return Outcome::not_applicable(
+                "the chain ends at a private root (--ca-file): the CA/Browser Forum limits bind \
+                 publicly trusted CAs only; set private_max_days to hold private CAs to a limit",
             ),
-        ),
-    };
+            _ => (
+                cabf_max_days(leaf.not_before),
+                format!(
+                    "the CA/Browser Forum limit for certificates issued on {}",
+                    day(leaf.not_before)
+                ),
+            ),
+        };
     // RFC 5280: the validity period includes both ends, so add a second.
     let period = leaf.not_after - leaf.not_before + Duration::SECOND;
     let text = format!(
@@ -641,6 +674,101 @@ mod tests {
             exact_period(Duration::days(1) + Duration::seconds(5 * 3600 + 3 * 60 + 20)),
             "1 day, 5 h 3 min 20 s"
         );
+    }
+
+    /// The demo's compliant endpoint, its leaf made to live 366 days from 2026-04-01 (the
+    /// CA/Browser Forum limit then: 200 days), its chain ending at `anchor`.
+    fn endpoint_with(anchor: Option<AnchorKind>) -> crate::facts::EndpointFacts {
+        let set: crate::facts::FactSet =
+            serde_json::from_str(include_str!("../../../tests/fixtures/demo-facts.json")).unwrap();
+        let mut e = set.endpoints.into_iter().next().unwrap();
+        let chain = e.certificates.as_mut().unwrap();
+        chain.anchor = anchor;
+        let leaf = &mut chain.certificates[0];
+        leaf.not_before = datetime!(2026-04-01 0:00 UTC);
+        leaf.not_after = leaf.not_before + Duration::days(366) - Duration::SECOND;
+        e
+    }
+
+    fn judge(anchor: Option<AnchorKind>, max_days: ParamValue, private: ParamValue) -> Outcome {
+        let facts = endpoint_with(anchor);
+        let params = crate::policy::catalog::Params(vec![
+            ("max_days", max_days),
+            ("private_max_days", private),
+        ]);
+        validity_too_long(&Ctx {
+            facts: &facts,
+            all: std::slice::from_ref(&facts),
+            observed_at: datetime!(2026-05-01 0:00 UTC),
+            params: &params,
+        })
+    }
+
+    /// Public, private and unplaced chains × `max_days` "cabf" or a number ×
+    /// `private_max_days` off or set: the CA/Browser Forum schedule binds every chain but a
+    /// private one; a private one is held to `private_max_days`, else to a numeric
+    /// `max_days`, else to nothing.
+    #[test]
+    fn validity_limits_by_kind_of_root() {
+        use AnchorKind::{Private, Public};
+        use ParamValue::{Cabf, Count, Off};
+        let cabf = "the CA/Browser Forum limit for certificates issued on 2026-04-01 is 200 days";
+        let policy = "the policy's limit is 400 days";
+        let private = "the policy's limit for private roots (private_max_days) is 90 days";
+        let cases: &[(Option<AnchorKind>, ParamValue, ParamValue, Status, &str)] = &[
+            (Some(Public), Cabf, Off, Status::Fail, cabf),
+            (Some(Public), Cabf, Count(90), Status::Fail, cabf),
+            (Some(Public), Count(400), Off, Status::Pass, policy),
+            (Some(Public), Count(400), Count(90), Status::Pass, policy),
+            (
+                Some(Private),
+                Cabf,
+                Off,
+                Status::NotApplicable,
+                "the chain ends at a private root (--ca-file): the CA/Browser Forum limits bind \
+                 publicly trusted CAs only; set private_max_days to hold private CAs to a limit",
+            ),
+            (Some(Private), Cabf, Count(90), Status::Fail, private),
+            (Some(Private), Count(400), Off, Status::Pass, policy),
+            (Some(Private), Count(400), Count(90), Status::Fail, private),
+            // A chain the verifier could not place does not escape the schedule.
+            (None, Cabf, Off, Status::Fail, cabf),
+            (None, Cabf, Count(90), Status::Fail, cabf),
+            (None, Count(400), Off, Status::Pass, policy),
+            (None, Count(400), Count(90), Status::Pass, policy),
+        ];
+        for (anchor, max_days, private_max_days, status, evidence) in cases {
+            let got = judge(*anchor, max_days.clone(), private_max_days.clone());
+            let case =
+                format!("{anchor:?}, max_days {max_days}, private_max_days {private_max_days}");
+            assert_eq!(got.status, *status, "{case}: {:?}", got.evidence);
+            assert_eq!(got.evidence.len(), 1, "{case}");
+            assert!(
+                got.evidence[0].ends_with(evidence),
+                "{case}: {:?}",
+                got.evidence
+            );
+        }
+        // A private root held to a limit it keeps passes.
+        let got = judge(Some(Private), Cabf, Count(366));
+        assert_eq!(got.status, Status::Pass, "{:?}", got.evidence);
+    }
+
+    #[test]
+    fn private_max_days_is_off_unless_set() {
+        let p = VALIDITY_TOO_LONG
+            .params
+            .iter()
+            .find(|p| p.name == "private_max_days")
+            .unwrap();
+        assert_eq!(p.default_value(), ParamValue::Off);
+        let parse = |v: &str| {
+            p.kind
+                .parse(&toml::from_str::<toml::Table>(&format!("v = {v}")).unwrap()["v"])
+        };
+        assert_eq!(parse("90"), Ok(ParamValue::Count(90)));
+        assert_eq!(parse("\"off\""), Ok(ParamValue::Off));
+        assert!(parse("\"cabf\"").is_err() && parse("-1").is_err());
     }
 
     #[test]
