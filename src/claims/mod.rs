@@ -67,6 +67,7 @@ pub const CLAIMS: &[(&str, &str)] = &[
     ("tls.mutual_tls", "true: the endpoint refuses clients without a certificate (mutual TLS)"),
     ("certificates.max_lifetime_days", "N: no leaf certificate lives longer than N days"),
     ("certificates.trusted", "true: chains are complete, valid, trusted and match the name"),
+    ("certificates.revocation_checked", "true: no certificate is revoked, by the CRLs its certificates name (the vendor file's [scan] revocation = true asks them)"),
     ("at_rest.algorithm", "\"AES-256\": data keys are AES-256 (KMS key spec)"),
     ("keys.rotation_days", "N: key material in use is never older than N days (+7 days' grace), from the rotation history"),
     ("keys.protection", "\"HSM\" or \"dedicated HSM\": key material lives in an HSM"),
@@ -149,6 +150,10 @@ pub fn policy_for(name: &str, value: &toml::Value) -> Result<String, String> {
             "[rules.\"cert.validity_too_long\"]\nmax_days = {}\n",
             days()?
         ),
+        "certificates.revocation_checked" => {
+            yes()?;
+            "[rules.\"cert.revoked\"]\n".into()
+        }
         "certificates.trusted" => {
             yes()?;
             [
@@ -356,6 +361,7 @@ mod tests {
             ("tls.mutual_tls", "true"),
             ("certificates.max_lifetime_days", "90"),
             ("certificates.trusted", "true"),
+            ("certificates.revocation_checked", "true"),
             ("at_rest.algorithm", "\"AES-256\""),
             ("keys.rotation_days", "30"),
             ("keys.protection", "\"HSM\""),
