@@ -64,7 +64,11 @@ async fn a_revoked_leaf_fails_cert_revoked() {
     publish(d, "issuing.crl", &crl);
     let url = format!("http://{}/issuing.crl", http.addr);
     let leaf = inter
-        .leaf_with_crl(&LeafSpec::valid(NAME, 60), &[url.clone()], Some(1001))
+        .leaf_with_crl(
+            &LeafSpec::valid(NAME, 60),
+            std::slice::from_ref(&url),
+            Some(1001),
+        )
         .unwrap();
     let s = lab::serve(ServerSpec::new(
         vec![leaf.cert, inter.cert.clone()],

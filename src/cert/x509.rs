@@ -200,8 +200,27 @@ pub fn signature_name(oid: &str) -> &str {
     }
 }
 
-/// Strips the outer SEQUENCE tag and length of a DER Name.
-fn name_contents(raw: &[u8]) -> Vec<u8> {
+/// A DER TLV: `tag`, a definite length, `content`.
+pub fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// Strips the outer SEQUENCE tag and length of a DER Name (the form trust anchors keep).
+pub fn name_contents(raw: &[u8]) -> Vec<u8> {
     if raw.len() < 2 || raw[0] != 0x30 {
         return raw.to_vec();
     }

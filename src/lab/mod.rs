@@ -78,24 +78,7 @@ impl LeafSpec {
     }
 }
 
-/// A DER TLV: `tag`, a definite length, `content`.
-fn der(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes: Vec<u8> = len
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|b| *b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(content);
-    out
-}
+use crate::cert::x509::der_tlv as der;
 
 /// The Authority Information Access extension (RFC 5280 §4.2.2.1) naming caIssuers URLs.
 fn aia_extension(urls: &[String]) -> rcgen::CustomExtension {

@@ -18,6 +18,7 @@ use tokio::sync::{Mutex, OnceCell};
 use x509_parser::prelude::*;
 
 use super::{fetch, ProbeConfig};
+use crate::cert::x509;
 use crate::facts::{ChainFacts, PeerText, RevocationFacts, RevocationStatus};
 
 /// The largest CRL taken (large public CAs publish CRLs of a few MiB).
@@ -25,10 +26,13 @@ pub const MAX_CRL_BYTES: usize = 16 * 1024 * 1024;
 /// Distribution points tried per certificate.
 const MAX_URLS: usize = 2;
 
+/// One URL's fetch: its body, or why there is none; set once.
+type Fetched = Arc<OnceCell<Result<Arc<Vec<u8>>, String>>>;
+
 /// CRLs fetched in this run, by URL: each is asked once, whatever the endpoints naming it.
 #[derive(Default)]
 pub struct CrlCache {
-    by_url: Mutex<HashMap<String, Arc<OnceCell<Result<Arc<Vec<u8>>, String>>>>>,
+    by_url: Mutex<HashMap<String, Fetched>>,
 }
 
 impl std::fmt::Debug for CrlCache {
@@ -128,53 +132,13 @@ fn issuer_key(
             }
         }
     }
-    let name = cert.issuer().as_raw();
     // A Name is a SEQUENCE; the trust store keeps its contents, and the key's likewise.
-    let (_, inner) = der_contents(name)?;
+    let inner = x509::name_contents(cert.issuer().as_raw());
     cfg.trust
         .anchors
         .iter()
-        .find(|a| a.subject.as_ref() == inner)
-        .map(|a| wrap_sequence(a.subject_public_key_info.as_ref()))
-}
-
-fn der_contents(der: &[u8]) -> Option<(u8, &[u8])> {
-    let mut input = der;
-    let tag = *input.first()?;
-    let len_byte = *input.get(1)?;
-    input = &input[2..];
-    let len = if len_byte < 0x80 {
-        len_byte as usize
-    } else {
-        let n = (len_byte & 0x7f) as usize;
-        if n == 0 || n > 4 || input.len() < n {
-            return None;
-        }
-        let l = input[..n]
-            .iter()
-            .fold(0usize, |a, &b| (a << 8) | b as usize);
-        input = &input[n..];
-        l
-    };
-    input.get(..len).map(|c| (tag, c))
-}
-
-fn wrap_sequence(content: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x30];
-    let n = content.len();
-    if n < 0x80 {
-        out.push(n as u8);
-    } else {
-        let bytes: Vec<u8> = n
-            .to_be_bytes()
-            .into_iter()
-            .skip_while(|b| *b == 0)
-            .collect();
-        out.push(0x80 | bytes.len() as u8);
-        out.extend(bytes);
-    }
-    out.extend_from_slice(content);
-    out
+        .find(|a| a.subject.as_ref() == inner.as_slice())
+        .map(|a| x509::der_tlv(0x30, a.subject_public_key_info.as_ref()))
 }
 
 async fn one(
