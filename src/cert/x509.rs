@@ -69,7 +69,8 @@ pub fn parse(position: usize, der: &[u8], now: ::time::OffsetDateTime) -> Result
         eku,
         self_signed,
         ca_issuers: ca_issuers.into_iter().map(PeerText::from).collect(),
-        revocation: None,
+        must_staple: must_staple(&cert),
+        revocation: Vec::new(),
     };
     Ok(Parsed {
         facts,
@@ -80,6 +81,20 @@ pub fn parse(position: usize, der: &[u8], now: ::time::OffsetDateTime) -> Result
 
 /// Most AIA caIssuers URLs kept from one certificate.
 const MAX_CA_ISSUERS: usize = 4;
+
+/// Whether the TLS Feature extension (RFC 7633, 1.3.6.1.5.5.7.1.24) names status_request (5):
+/// OCSP Must-Staple.
+fn must_staple(cert: &X509Certificate<'_>) -> bool {
+    const TLS_FEATURE: &str = "1.3.6.1.5.5.7.1.24";
+    cert.extensions()
+        .iter()
+        .filter(|e| e.oid.to_id_string() == TLS_FEATURE)
+        .any(|e| {
+            // SEQUENCE OF INTEGER: look for INTEGER 5.
+            let v = e.value;
+            v.first() == Some(&0x30) && v.windows(3).skip(1).any(|w| w == [0x02, 0x01, 0x05])
+        })
+}
 
 /// The AIA caIssuers URLs (RFC 5280 §4.2.2.1), at most [`MAX_CA_ISSUERS`].
 fn ca_issuers(cert: &X509Certificate<'_>) -> Vec<String> {

@@ -729,9 +729,14 @@ pub struct CertificateFacts {
     /// AIA caIssuers URLs: where the issuer's certificate can be fetched (peer text).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ca_issuers: Vec<PeerText>,
-    /// Whether the certificate is revoked, when it was asked (`--revocation`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revocation: Option<RevocationFacts>,
+    /// OCSP Must-Staple: the TLS Feature extension (RFC 7633) names status_request, so a
+    /// server must staple an OCSP response with it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub must_staple: bool,
+    /// What revocation answers said of it: the stapled OCSP response (leaf) and, with
+    /// `--revocation`, its CRL.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revocation: Vec<RevocationFacts>,
 }
 
 /// good, revoked, or unknown (the answer could not be had or trusted: `error` says why).
@@ -747,7 +752,8 @@ pub enum RevocationStatus {
 #[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct RevocationFacts {
-    /// `crl`: the CRL at the certificate's distribution point.
+    /// `crl`: the CRL at the certificate's distribution point; `ocsp-stapled`: the OCSP
+    /// response the server stapled to its handshake.
     pub method: String,
     /// Where it was fetched (peer text: the URL comes from the certificate).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -210,8 +210,13 @@ fn findings_block(out: &mut String, p: &Paint, all: &[Finding], verbose: bool) {
         }
         folded.retain(|(_, ids)| ids.len() >= FOLD_AT);
     }
+    let not_applicable: Vec<&str> = findings
+        .iter()
+        .filter(|f| f.status == Status::NotApplicable)
+        .map(|f| f.rule_id.as_str())
+        .collect();
     for f in findings {
-        if f.status == Status::Pass && !verbose {
+        if matches!(f.status, Status::Pass | Status::NotApplicable) && !verbose {
             continue;
         }
         if f.status == Status::NotObserved
@@ -261,6 +266,14 @@ fn findings_block(out: &mut String, p: &Paint, all: &[Finding], verbose: bool) {
     }
     if !verbose && !passed.is_empty() {
         let _ = writeln!(out, "  {} {}", p.status(Status::Pass), wrap_ids(&passed));
+    }
+    if !verbose && !not_applicable.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            p.status(Status::NotApplicable),
+            p.dim(&wrap_ids(&not_applicable))
+        );
     }
     let _ = writeln!(
         out,

@@ -22,7 +22,8 @@ pub(super) struct RecordingVerifier {
     provider: Arc<CryptoProvider>,
     chain: Mutex<Option<Vec<CertificateDer<'static>>>>,
     signature_ok: Mutex<Option<bool>>,
-    ocsp: Mutex<bool>,
+    /// The OCSP response the server stapled, when it did.
+    ocsp: Mutex<Option<Vec<u8>>>,
 }
 
 impl RecordingVerifier {
@@ -43,7 +44,7 @@ impl ServerCertVerifier for RecordingVerifier {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         if let Ok(mut o) = self.ocsp.lock() {
-            *o = !ocsp_response.is_empty();
+            *o = (!ocsp_response.is_empty()).then(|| ocsp_response.to_vec());
         }
         let mut chain = vec![end_entity.clone().into_owned()];
         chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
@@ -90,6 +91,8 @@ pub struct ModernOutcome {
     pub chain: Option<Vec<CertificateDer<'static>>>,
     /// What the server asked of the client, and how it took the answer.
     pub client_auth: ClientAuthSeen,
+    /// The OCSP response stapled to the handshake.
+    pub ocsp_response: Option<Vec<u8>>,
 }
 
 /// The client-certificate part of one modern handshake.
@@ -149,7 +152,7 @@ pub(super) fn recording_config_with(
         provider: provider.clone(),
         chain: Mutex::new(None),
         signature_ok: Mutex::new(None),
-        ocsp: Mutex::new(false),
+        ocsp: Mutex::new(None),
     });
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(versions)?
@@ -175,6 +178,7 @@ pub async fn modern_handshake(
                 result: Err(ModernError::Other(format!("rustls configuration: {e}"))),
                 chain: None,
                 client_auth: ClientAuthSeen::default(),
+                ocsp_response: None,
             }
         }
     };
@@ -193,6 +197,7 @@ pub async fn modern_handshake(
                 result: Err(error),
                 chain: None,
                 client_auth: ClientAuthSeen::default(),
+                ocsp_response: None,
             };
         }
     };
@@ -237,7 +242,7 @@ pub async fn modern_handshake(
                 .ok()
                 .and_then(|s| *s)
                 .unwrap_or(false),
-            ocsp_stapled: verifier.ocsp.lock().map(|o| *o).unwrap_or(false),
+            ocsp_stapled: verifier.ocsp.lock().map(|o| o.is_some()).unwrap_or(false),
         })
     };
     let result = match tokio::time::timeout(connector.timeout(), attempt).await {
@@ -245,6 +250,7 @@ pub async fn modern_handshake(
         Err(_) => Err(ModernError::Timeout),
     };
     let chain = verifier.chain.lock().ok().and_then(|mut c| c.take());
+    let ocsp_response = verifier.ocsp.lock().ok().and_then(|mut o| o.take());
     let requested = recorder.requested();
     let went_on = match (&requested, &result) {
         (None, _) => None,
@@ -261,6 +267,7 @@ pub async fn modern_handshake(
             presented: identity.is_some(),
             went_on,
         },
+        ocsp_response,
     }
 }
 

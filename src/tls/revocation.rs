@@ -81,7 +81,7 @@ pub(super) async fn check(
         }
         let answer = one(&cert, chain.get(i + 1), cfg, observed).await;
         if let Some(f) = facts.certificates.iter_mut().find(|c| c.position == i) {
-            f.revocation = Some(answer);
+            f.revocation.push(answer);
         }
     }
 }
