@@ -244,3 +244,227 @@ fn revocation_on_the_command_line_fails_the_run() {
     );
     drop(s);
 }
+
+/// An OpenSSL PKI in `dir`: root, intermediate (`inter.pem`/`inter.key`), a leaf for api.test
+/// (`leaf.pem`/`leaf.key`, serial 0x1001, Must-Staple when asked), a stranger CA
+/// (`other.pem`/`other.key`), and an OpenSSL CA database `index.txt` revoking the leaf when
+/// `revoked`.
+fn openssl_pki(dir: &Path, must_staple: bool, revoked: bool) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let req = |args: &[&str]| {
+        let mut all = vec!["req"];
+        all.extend(ec);
+        all.extend(args);
+        openssl(&all, dir);
+    };
+    req(&[
+        "-x509",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=OCSP Root",
+        "-keyout",
+        "root.key",
+        "-out",
+        "root.pem",
+    ]);
+    req(&[
+        "-x509",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=Stranger CA",
+        "-keyout",
+        "other.key",
+        "-out",
+        "other.pem",
+    ]);
+    req(&[
+        "-subj",
+        "/CN=OCSP Issuing CA",
+        "-keyout",
+        "inter.key",
+        "-out",
+        "inter.csr",
+    ]);
+    write(dir, "ca.ext", "basicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign, digitalSignature\n");
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "inter.csr",
+            "-CA",
+            "root.pem",
+            "-CAkey",
+            "root.key",
+            "-set_serial",
+            "0x77",
+            "-days",
+            "30",
+            "-extfile",
+            "ca.ext",
+            "-out",
+            "inter.pem",
+        ],
+        dir,
+    );
+    req(&[
+        "-subj",
+        "/CN=api.test",
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.csr",
+    ]);
+    let mut ext = String::from("subjectAltName = DNS:api.test\nextendedKeyUsage = serverAuth\n");
+    if must_staple {
+        ext.push_str("tlsfeature = status_request\n");
+    }
+    write(dir, "leaf.ext", &ext);
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "inter.pem",
+            "-CAkey",
+            "inter.key",
+            "-set_serial",
+            "0x1001",
+            "-days",
+            "20",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "leaf.pem",
+        ],
+        dir,
+    );
+    let line = if revoked {
+        "R\t301231000000Z\t260101000000Z,keyCompromise\t1001\tunknown\t/CN=api.test\n"
+    } else {
+        "V\t301231000000Z\t\t1001\tunknown\t/CN=api.test\n"
+    };
+    write(dir, "index.txt", line);
+}
+
+/// An OCSP response for the leaf from `signer` (`inter` or `other`), written to `out`.
+fn ocsp_response(dir: &Path, signer: &str, out: &str) -> Vec<u8> {
+    openssl(
+        &[
+            "ocsp",
+            "-index",
+            "index.txt",
+            "-rsigner",
+            &format!("{signer}.pem"),
+            "-rkey",
+            &format!("{signer}.key"),
+            "-CA",
+            "inter.pem",
+            "-issuer",
+            "inter.pem",
+            "-cert",
+            "leaf.pem",
+            "-ndays",
+            "1",
+            "-respout",
+            out,
+        ],
+        dir,
+    );
+    std::fs::read(dir.join(out)).unwrap()
+}
+
+fn der_of(pem_path: &Path) -> rustls::pki_types::CertificateDer<'static> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::from_pem_file(pem_path).unwrap()
+}
+
+fn key_of(pem_path: &Path) -> rustls::pki_types::PrivateKeyDer<'static> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::PrivateKeyDer::from_pem_file(pem_path).unwrap()
+}
+
+async fn stapled_probe(dir: &Path, staple: Option<Vec<u8>>) -> EndpointFacts {
+    let chain = vec![
+        der_of(&dir.join("leaf.pem")),
+        der_of(&dir.join("inter.pem")),
+    ];
+    let mut spec = ServerSpec::new(chain, key_of(&dir.join("leaf.key")));
+    if let Some(s) = staple {
+        spec = spec.stapling(s);
+    }
+    let s = lab::serve(spec).await.unwrap();
+    let root = std::fs::read_to_string(dir.join("root.pem")).unwrap();
+    let cfg = ProbeConfig::new(TIMEOUT, trust_pem(&root));
+    probe_endpoint(&target(s.addr, Some(NAME)), &cfg).await
+}
+
+fn staple_of(facts: &EndpointFacts) -> vetcrypt::facts::RevocationFacts {
+    facts.certificates.as_ref().unwrap().certificates[0]
+        .revocation
+        .iter()
+        .find(|r| r.method == "ocsp-stapled")
+        .cloned()
+        .unwrap_or_else(|| panic!("no stapled answer: {:?}", facts.certificates))
+}
+
+/// Stapled OCSP responses made by `openssl ocsp`: good, revoked, from a stranger, garbage;
+/// a Must-Staple certificate with and without its staple. No --revocation: the server gave it.
+#[tokio::test]
+async fn stapled_ocsp_responses_are_verified_and_judged() {
+    let dir = workdir();
+    let d = dir.path();
+    openssl_pki(d, true, false);
+    let good = ocsp_response(d, "inter", "good.der");
+    let forged = ocsp_response(d, "other", "forged.der");
+
+    let facts = stapled_probe(d, Some(good)).await;
+    assert!(facts.error.is_none(), "{:?}", facts.error);
+    let r = staple_of(&facts);
+    assert_eq!(r.status, RevocationStatus::Good, "{r:?}");
+    assert!(r.next_update.is_some());
+    let f = judge(&facts);
+    assert_status(&f, "cert.must_staple", Status::Pass);
+    assert_eq!(
+        f["cert.revoked"].status,
+        Status::NotObserved,
+        "the intermediate is not checked"
+    );
+
+    let forged_facts = stapled_probe(d, Some(forged)).await;
+    let r = staple_of(&forged_facts);
+    assert_eq!(r.status, RevocationStatus::Unknown);
+    assert!(r.error.as_deref().unwrap().contains("not trusted"), "{r:?}");
+
+    let garbage = stapled_probe(d, Some(b"\x30\x03\x0a\x01\x00garbage".to_vec())).await;
+    let r = staple_of(&garbage);
+    assert_eq!(r.status, RevocationStatus::Unknown);
+
+    // Must-Staple without a staple.
+    let bare = stapled_probe(d, None).await;
+    assert!(bare.certificates.as_ref().unwrap().certificates[0].must_staple);
+    assert_status(&judge(&bare), "cert.must_staple", Status::Fail);
+
+    // Revoked, said by the staple.
+    let other = workdir();
+    let o = other.path();
+    openssl_pki(o, false, true);
+    let revoked = ocsp_response(o, "inter", "revoked.der");
+    let facts = stapled_probe(o, Some(revoked)).await;
+    let r = staple_of(&facts);
+    assert_eq!(r.status, RevocationStatus::Revoked, "{r:?}");
+    assert_eq!(r.reason.as_deref(), Some("KeyCompromise"));
+    let f = judge(&facts);
+    assert_status(&f, "cert.revoked", Status::Fail);
+    assert_status(&f, "cert.must_staple", Status::NotApplicable);
+}

@@ -263,6 +263,13 @@ async fn chains(
     if let (true, Some(facts), Some(sent)) = (cfg.revocation, main.as_mut(), chain.as_ref()) {
         super::revocation::check(facts, sent, cfg, started).await;
     }
+    if let (Some(staple), Some(facts), Some(sent)) = (
+        modern.ocsp_response.as_deref(),
+        main.as_mut(),
+        chain.as_ref(),
+    ) {
+        super::revocation::stapled(facts, sent, staple, started);
+    }
     let seen: Vec<Vec<u8>> = chain
         .iter()
         .filter_map(|c| c.first().map(|l| l.to_vec()))

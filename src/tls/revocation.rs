@@ -255,3 +255,103 @@ fn judge(
     }
     facts
 }
+
+/// Records in the leaf's facts what the OCSP response the server stapled says of it, once the
+/// response parses, is signed by the leaf's issuer (or a responder it delegated to), is about
+/// this leaf and is current. No connection: the server gave it.
+pub(super) fn stapled(
+    facts: &mut ChainFacts,
+    chain: &[CertificateDer<'static>],
+    response: &[u8],
+    now: UnixTime,
+) {
+    let observed = OffsetDateTime::from_unix_timestamp(now.as_secs() as i64)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let Some(leaf) = chain.first() else { return };
+    let answer = stapled_answer(leaf, chain.get(1), response, observed);
+    if let Some(f) = facts.certificates.iter_mut().find(|c| c.position == 0) {
+        f.revocation.insert(0, answer);
+    }
+}
+
+fn stapled_answer(
+    leaf: &CertificateDer<'static>,
+    next: Option<&CertificateDer<'static>>,
+    response: &[u8],
+    observed: OffsetDateTime,
+) -> RevocationFacts {
+    use crate::cert::ocsp;
+    let unknown = |error: String| RevocationFacts {
+        method: "ocsp-stapled".into(),
+        url: None,
+        status: RevocationStatus::Unknown,
+        revoked_at: None,
+        reason: None,
+        this_update: None,
+        next_update: None,
+        error: Some(error),
+    };
+    let resp = match ocsp::parse_response(response) {
+        Ok(r) => r,
+        Err(e) => return unknown(format!("the stapled OCSP response does not parse: {e}")),
+    };
+    let issuer = next.filter(|der| {
+        match (
+            X509Certificate::from_der(leaf),
+            X509Certificate::from_der(der),
+        ) {
+            (Ok((_, l)), Ok((_, i))) => l.issuer().as_raw() == i.subject().as_raw(),
+            _ => false,
+        }
+    });
+    let Some(issuer) = issuer else {
+        return unknown(
+            "the leaf's issuer is not sent, so the stapled response's signature cannot be checked"
+                .into(),
+        );
+    };
+    if let Err(e) = ocsp::verify_signature(&resp, issuer, observed) {
+        return unknown(format!("the stapled OCSP response is not trusted: {e}"));
+    }
+    let Some(single) = ocsp::find(&resp, leaf, issuer) else {
+        return unknown("the stapled OCSP response is about another certificate".into());
+    };
+    let mut facts = RevocationFacts {
+        method: "ocsp-stapled".into(),
+        url: None,
+        status: RevocationStatus::Good,
+        revoked_at: None,
+        reason: None,
+        this_update: Some(single.this_update),
+        next_update: single.next_update,
+        error: None,
+    };
+    if single.this_update > observed + ::time::Duration::minutes(5) {
+        facts.status = RevocationStatus::Unknown;
+        facts.error = Some("the stapled OCSP response was produced in the future".into());
+        return facts;
+    }
+    if let Some(next) = single.next_update {
+        if next < observed {
+            facts.status = RevocationStatus::Unknown;
+            facts.error = Some(format!(
+                "the stapled OCSP response expired on {}",
+                next.date()
+            ));
+            return facts;
+        }
+    }
+    match single.status {
+        ocsp::CertStatus::Good => {}
+        ocsp::CertStatus::Revoked { at, reason } => {
+            facts.status = RevocationStatus::Revoked;
+            facts.revoked_at = Some(at);
+            facts.reason = reason.map(|r| ReasonCode(r).to_string());
+        }
+        ocsp::CertStatus::Unknown => {
+            facts.status = RevocationStatus::Unknown;
+            facts.error = Some("the responder does not know the certificate".into());
+        }
+    }
+    facts
+}
