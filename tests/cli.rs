@@ -182,12 +182,12 @@ fn policy_commands() {
     for p in ["key-custody", "bench", "mozilla-intermediate"] {
         out.push_str(&text(&vetcrypt(&["policy", "show", p], dir.path()).stdout));
     }
-    // tls.mutual_tls is no pack's: a vendor claim (`tls.mutual_tls = true`) or a policy of
-    // one's own turns it on.
+    // tls.mutual_tls and cert.revocation_unknown are no pack's: a vendor claim
+    // (`tls.mutual_tls = true`) or a policy of one's own turns them on.
     write(
         dir.path(),
         "mtls.toml",
-        "name = \"mtls\"\nversion = \"1\"\n[rules.\"tls.mutual_tls\"]\n",
+        "name = \"mtls\"\nversion = \"1\"\n[rules.\"tls.mutual_tls\"]\n[rules.\"cert.revocation_unknown\"]\n",
     );
     out.push_str(&text(
         &vetcrypt(&["policy", "show", "./mtls.toml"], dir.path()).stdout,

@@ -250,6 +250,11 @@ fn revocation_on_the_command_line_fails_the_run() {
 /// (`other.pem`/`other.key`), and an OpenSSL CA database `index.txt` revoking the leaf when
 /// `revoked`.
 fn openssl_pki(dir: &Path, must_staple: bool, revoked: bool) {
+    openssl_pki_with(dir, must_staple, revoked, None)
+}
+
+/// [`openssl_pki`], the leaf naming `ocsp_url` as its OCSP responder (AIA).
+fn openssl_pki_with(dir: &Path, must_staple: bool, revoked: bool, ocsp_url: Option<&str>) {
     let ec = [
         "-newkey",
         "ec",
@@ -326,6 +331,9 @@ fn openssl_pki(dir: &Path, must_staple: bool, revoked: bool) {
     let mut ext = String::from("subjectAltName = DNS:api.test\nextendedKeyUsage = serverAuth\n");
     if must_staple {
         ext.push_str("tlsfeature = status_request\n");
+    }
+    if let Some(url) = ocsp_url {
+        ext.push_str(&format!("authorityInfoAccess = OCSP;URI:{url}\n"));
     }
     write(dir, "leaf.ext", &ext);
     openssl(
@@ -467,4 +475,148 @@ async fn stapled_ocsp_responses_are_verified_and_judged() {
     let f = judge(&facts);
     assert_status(&f, "cert.revoked", Status::Fail);
     assert_status(&f, "cert.must_staple", Status::NotApplicable);
+}
+
+/// An OCSP responder on 127.0.0.1 answering RFC 6960 GETs with OpenSSL's own responder logic:
+/// each request, decoded from the path, goes to `openssl ocsp -reqin` over the CA database.
+/// (`openssl ocsp -port` would listen on every interface: it takes no address.) Returns its
+/// port; the thread ends with the test process.
+fn responder(dir: &Path) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { return };
+            let mut line = String::new();
+            if BufReader::new(&stream).read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/");
+            let b64 = percent_decode(path.trim_start_matches('/'));
+            let (b64_file, req, resp) = (
+                format!("req{n}.b64"),
+                format!("req{n}.der"),
+                format!("resp{n}.der"),
+            );
+            std::fs::write(dir.join(&b64_file), b64).unwrap();
+            openssl(
+                &["base64", "-d", "-A", "-in", &b64_file, "-out", &req],
+                &dir,
+            );
+            openssl(
+                &[
+                    "ocsp",
+                    "-index",
+                    "index.txt",
+                    "-rsigner",
+                    "inter.pem",
+                    "-rkey",
+                    "inter.key",
+                    "-CA",
+                    "inter.pem",
+                    "-reqin",
+                    &req,
+                    "-respout",
+                    &resp,
+                    "-ndays",
+                    "1",
+                ],
+                &dir,
+            );
+            let body = std::fs::read(dir.join(&resp)).unwrap();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/ocsp-response\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    port
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn answer(facts: &EndpointFacts, method: &str) -> vetcrypt::facts::RevocationFacts {
+    facts.certificates.as_ref().unwrap().certificates[0]
+        .revocation
+        .iter()
+        .find(|r| r.method == method)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {method} answer: {:?}", facts.certificates))
+}
+
+async fn probe_asking(dir: &Path) -> EndpointFacts {
+    let chain = vec![
+        der_of(&dir.join("leaf.pem")),
+        der_of(&dir.join("inter.pem")),
+    ];
+    let s = lab::serve(ServerSpec::new(chain, key_of(&dir.join("leaf.key"))))
+        .await
+        .unwrap();
+    let root = std::fs::read_to_string(dir.join("root.pem")).unwrap();
+    let mut cfg = ProbeConfig::new(TIMEOUT, trust_pem(&root));
+    cfg.revocation = true;
+    probe_endpoint(&target(s.addr, Some(NAME)), &cfg).await
+}
+
+/// `--revocation` asks the responder the leaf names (OpenSSL's responder, see [`responder`]): good and
+/// revoked answers; a responder that is down leaves the status unknown.
+#[tokio::test]
+async fn the_ocsp_responder_is_asked() {
+    for revoked in [false, true] {
+        let dir = workdir();
+        let d = dir.path();
+        // The responder's port goes into the leaf, so it starts first (its CA database is
+        // written before any request comes).
+        let port = responder(d);
+        openssl_pki_with(d, false, revoked, Some(&format!("http://127.0.0.1:{port}")));
+        let facts = probe_asking(d).await;
+        let r = answer(&facts, "ocsp");
+        let expected = if revoked {
+            RevocationStatus::Revoked
+        } else {
+            RevocationStatus::Good
+        };
+        assert_eq!(r.status, expected, "{r:?}");
+        assert_eq!(
+            r.url.as_ref().unwrap().raw(),
+            format!("http://127.0.0.1:{port}")
+        );
+        // Settled by OCSP: no CRL asked for the leaf.
+        assert!(!facts.certificates.as_ref().unwrap().certificates[0]
+            .revocation
+            .iter()
+            .any(|a| a.method == "crl"));
+        if revoked {
+            assert_status(&judge(&facts), "cert.revoked", Status::Fail);
+        }
+    }
+    let dir = workdir();
+    let d = dir.path();
+    openssl_pki_with(d, false, false, Some(&format!("http://{}", closed_port())));
+    let facts = probe_asking(d).await;
+    let r = answer(&facts, "ocsp");
+    assert_eq!(r.status, RevocationStatus::Unknown);
+    assert!(
+        r.error.as_deref().unwrap().contains("could not be asked"),
+        "{r:?}"
+    );
+    assert_eq!(judge(&facts)["cert.revoked"].status, Status::NotObserved);
 }

@@ -611,6 +611,8 @@ mod tests {
         let off = [
             "tls.post_quantum",
             "tls.mutual_tls",
+            "cert.ocsp_stapling",
+            "cert.revocation_unknown",
             "tls.allowed_suites",
             "tls.allowed_groups",
             "kms.hsm_protection",

@@ -1,5 +1,7 @@
-//! Step (opt-in, `--revocation`): whether the chain's certificates are revoked, from the CRL
-//! at each certificate's distribution point. It contacts the CA the certificate names, not the
+//! Step (opt-in, `--revocation`): whether the chain's certificates are revoked, from the OCSP
+//! responder each certificate names (when its issuer is sent) and, when that does not settle
+//! it, the CRL at its distribution point; and, with no flag, the OCSP response the server
+//! staples. It contacts the CA the certificate names, not the
 //! endpoint, hence the opt-in.
 //!
 //! Each CRL is fetched once per run (a URL shared by many endpoints is asked once), over plain
@@ -43,20 +45,23 @@ impl std::fmt::Debug for CrlCache {
 
 impl CrlCache {
     async fn get(&self, url: &str, cfg: &ProbeConfig) -> Result<Arc<Vec<u8>>, String> {
+        self.get_sized(url, cfg, MAX_CRL_BYTES).await
+    }
+
+    async fn get_sized(
+        &self,
+        url: &str,
+        cfg: &ProbeConfig,
+        max: usize,
+    ) -> Result<Arc<Vec<u8>>, String> {
         let cell = {
             let mut map = self.by_url.lock().await;
             map.entry(url.to_string()).or_default().clone()
         };
         cell.get_or_init(|| async {
-            fetch::get(
-                url,
-                cfg.timeout,
-                cfg.limits.clone(),
-                &cfg.proxy,
-                MAX_CRL_BYTES,
-            )
-            .await
-            .map(Arc::new)
+            fetch::get(url, cfg.timeout, cfg.limits.clone(), &cfg.proxy, max)
+                .await
+                .map(Arc::new)
         })
         .await
         .clone()
@@ -79,9 +84,19 @@ pub(super) async fn check(
         if cert.subject().as_raw() == cert.issuer().as_raw() {
             continue;
         }
-        let answer = one(&cert, chain.get(i + 1), cfg, observed).await;
+        let mut answers = Vec::new();
+        if let Some(a) = ocsp_asked(der, &cert, chain.get(i + 1), cfg, observed).await {
+            answers.push(a);
+        }
+        // The CRL when OCSP did not settle it (CRLs can be large).
+        if !answers
+            .iter()
+            .any(|a| a.status != RevocationStatus::Unknown)
+        {
+            answers.push(one(&cert, chain.get(i + 1), cfg, observed).await);
+        }
         if let Some(f) = facts.certificates.iter_mut().find(|c| c.position == i) {
-            f.revocation.push(answer);
+            f.revocation.extend(answers);
         }
     }
 }
@@ -97,6 +112,71 @@ fn unknown(url: Option<&str>, error: String) -> RevocationFacts {
         next_update: None,
         error: Some(error),
     }
+}
+
+/// The most bytes taken for an OCSP response.
+const MAX_OCSP_BYTES: usize = 64 * 1024;
+
+/// The OCSP responders `cert` names (AIA, id-ad-ocsp) that are plain HTTP URLs.
+fn ocsp_urls(cert: &X509Certificate<'_>) -> Vec<String> {
+    let ocsp = x509_parser::oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_OCSP;
+    cert.extensions()
+        .iter()
+        .filter_map(|e| match e.parsed_extension() {
+            ParsedExtension::AuthorityInfoAccess(aia) => Some(aia),
+            _ => None,
+        })
+        .flat_map(|aia| aia.accessdescs.iter())
+        .filter(|d| d.access_method == ocsp)
+        .filter_map(|d| match &d.access_location {
+            GeneralName::URI(u) if u.starts_with("http://") => Some(u.to_string()),
+            _ => None,
+        })
+        .take(MAX_URLS)
+        .collect()
+}
+
+/// Asks the certificate's OCSP responder (RFC 6960 A.1: a GET with the request in the path),
+/// when it names one and its issuer is sent (the request names the issuer's name and key).
+async fn ocsp_asked(
+    der: &CertificateDer<'static>,
+    cert: &X509Certificate<'_>,
+    next: Option<&CertificateDer<'static>>,
+    cfg: &ProbeConfig,
+    observed: OffsetDateTime,
+) -> Option<RevocationFacts> {
+    let url = ocsp_urls(cert).into_iter().next()?;
+    let issuer = next.filter(|i| {
+        X509Certificate::from_der(i)
+            .map(|(_, i)| i.subject().as_raw() == cert.issuer().as_raw())
+            .unwrap_or(false)
+    })?;
+    let request = crate::cert::ocsp::build_request(der, issuer).ok()?;
+    let encoded: String = percent_encoding::utf8_percent_encode(
+        &base64_std(&request),
+        percent_encoding::NON_ALPHANUMERIC,
+    )
+    .to_string();
+    let get = format!("{}/{encoded}", url.trim_end_matches('/'));
+    let body = cfg.crl_cache.get_sized(&get, cfg, MAX_OCSP_BYTES).await;
+    Some(match body {
+        Ok(body) => ocsp_answer("ocsp", Some(&url), der, Some(issuer), &body, observed),
+        Err(e) => RevocationFacts {
+            method: "ocsp".into(),
+            url: Some(PeerText::from(url.as_str())),
+            status: RevocationStatus::Unknown,
+            revoked_at: None,
+            reason: None,
+            this_update: None,
+            next_update: None,
+            error: Some(format!("the OCSP responder could not be asked: {e}")),
+        },
+    })
+}
+
+/// Standard base64 with padding (RFC 4648 §4), as OCSP GETs carry the request.
+fn base64_std(bytes: &[u8]) -> String {
+    super::proxy::base64_encode(bytes)
 }
 
 /// The CRL distribution points of `cert` that are plain HTTP URLs.
@@ -268,22 +348,32 @@ pub(super) fn stapled(
     let observed = OffsetDateTime::from_unix_timestamp(now.as_secs() as i64)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let Some(leaf) = chain.first() else { return };
-    let answer = stapled_answer(leaf, chain.get(1), response, observed);
+    let answer = ocsp_answer("ocsp-stapled", None, leaf, chain.get(1), response, observed);
     if let Some(f) = facts.certificates.iter_mut().find(|c| c.position == 0) {
         f.revocation.insert(0, answer);
     }
 }
 
-fn stapled_answer(
+/// What an OCSP response (stapled, or from the responder at `url`) says of `leaf`, once it
+/// parses, is signed by the leaf's issuer `next` (or a responder it delegated to), names this
+/// leaf and is current.
+fn ocsp_answer(
+    method: &str,
+    url: Option<&str>,
     leaf: &CertificateDer<'static>,
     next: Option<&CertificateDer<'static>>,
     response: &[u8],
     observed: OffsetDateTime,
 ) -> RevocationFacts {
     use crate::cert::ocsp;
+    let what = if url.is_some() {
+        "the OCSP response"
+    } else {
+        "the stapled OCSP response"
+    };
     let unknown = |error: String| RevocationFacts {
-        method: "ocsp-stapled".into(),
-        url: None,
+        method: method.into(),
+        url: url.map(PeerText::from),
         status: RevocationStatus::Unknown,
         revoked_at: None,
         reason: None,
@@ -293,7 +383,7 @@ fn stapled_answer(
     };
     let resp = match ocsp::parse_response(response) {
         Ok(r) => r,
-        Err(e) => return unknown(format!("the stapled OCSP response does not parse: {e}")),
+        Err(e) => return unknown(format!("{what} does not parse: {e}")),
     };
     let issuer = next.filter(|der| {
         match (
@@ -305,20 +395,19 @@ fn stapled_answer(
         }
     });
     let Some(issuer) = issuer else {
-        return unknown(
-            "the leaf's issuer is not sent, so the stapled response's signature cannot be checked"
-                .into(),
-        );
+        return unknown(format!(
+            "the issuer is not sent, so the signature of {what} cannot be checked"
+        ));
     };
     if let Err(e) = ocsp::verify_signature(&resp, issuer, observed) {
-        return unknown(format!("the stapled OCSP response is not trusted: {e}"));
+        return unknown(format!("{what} is not trusted: {e}"));
     }
     let Some(single) = ocsp::find(&resp, leaf, issuer) else {
-        return unknown("the stapled OCSP response is about another certificate".into());
+        return unknown(format!("{what} is about another certificate"));
     };
     let mut facts = RevocationFacts {
-        method: "ocsp-stapled".into(),
-        url: None,
+        method: method.into(),
+        url: url.map(PeerText::from),
         status: RevocationStatus::Good,
         revoked_at: None,
         reason: None,
@@ -328,16 +417,13 @@ fn stapled_answer(
     };
     if single.this_update > observed + ::time::Duration::minutes(5) {
         facts.status = RevocationStatus::Unknown;
-        facts.error = Some("the stapled OCSP response was produced in the future".into());
+        facts.error = Some(format!("{what} was produced in the future"));
         return facts;
     }
     if let Some(next) = single.next_update {
         if next < observed {
             facts.status = RevocationStatus::Unknown;
-            facts.error = Some(format!(
-                "the stapled OCSP response expired on {}",
-                next.date()
-            ));
+            facts.error = Some(format!("{what} expired on {}", next.date()));
             return facts;
         }
     }
