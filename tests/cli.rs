@@ -182,12 +182,13 @@ fn policy_commands() {
     for p in ["key-custody", "bench", "mozilla-intermediate"] {
         out.push_str(&text(&vetcrypt(&["policy", "show", p], dir.path()).stdout));
     }
-    // tls.mutual_tls and cert.revocation_unknown are no pack's: a vendor claim
-    // (`tls.mutual_tls = true`) or a policy of one's own turns them on.
+    // tls.mutual_tls and cert.revocation_unknown are no pack's, and cert.ocsp_stapling only the
+    // NIST pack's (with its own reference): a vendor claim (`tls.mutual_tls = true`) or a
+    // policy of one's own turns them on.
     write(
         dir.path(),
         "mtls.toml",
-        "name = \"mtls\"\nversion = \"1\"\n[rules.\"tls.mutual_tls\"]\n[rules.\"cert.revocation_unknown\"]\n",
+        "name = \"mtls\"\nversion = \"1\"\n[rules.\"tls.mutual_tls\"]\n[rules.\"cert.revocation_unknown\"]\n[rules.\"cert.ocsp_stapling\"]\n",
     );
     out.push_str(&text(
         &vetcrypt(&["policy", "show", "./mtls.toml"], dir.path()).stdout,
