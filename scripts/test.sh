@@ -99,15 +99,16 @@ cargo test --locked
 
 # Fuzz smoke, each target for a bounded time (fuzz/fuzz_targets/): server_flight (records,
 # ServerHello, Certificate, ServerKeyExchange: 60 s), cert_facts (DER → certificate facts),
-# input_files (policy, plan, vendor, targets and waiver parsers) and peer_text (the safe forms:
-# no control byte in the terminal form, the XML form parses back): 30 s each. cargo-fuzz needs
+# input_files (policy, plan, vendor, targets and waiver parsers), peer_text (the safe forms:
+# no control byte in the terminal form, the XML form parses back) and starttls (a server's
+# bytes before TLS, in every protocol): 30 s each. cargo-fuzz needs
 # nightly flags: RUSTC_BOOTSTRAP lets this stable toolchain accept them; no sanitizer keeps the
 # build short. VETCRYPT_SKIP_FUZZ=1 skips it for quick local runs.
 if [ "${VETCRYPT_SKIP_FUZZ:-0}" != 1 ]; then
   echo "== fuzz smoke"
   command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked --quiet
   mkdir -p target
-  for spec in server_flight:60 cert_facts:30 input_files:30 peer_text:30; do
+  for spec in server_flight:60 cert_facts:30 input_files:30 peer_text:30 starttls:30; do
     name=${spec%%:*}
     secs=${spec##*:}
     mkdir -p "fuzz/corpus/$name"

@@ -27,7 +27,10 @@ fuzz_target!(|data: &[u8]| {
         match r.read_event().expect("the XML form parses") {
             Event::Start(s) => {
                 for a in s.attributes() {
-                    let v = a.expect("attribute").unescape_value().expect("attribute value");
+                    let v = a
+                        .expect("attribute")
+                        .unescape_value()
+                        .expect("attribute value");
                     assert_eq!(v, x);
                 }
             }

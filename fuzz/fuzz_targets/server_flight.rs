@@ -26,7 +26,8 @@ fuzz_target!(|data: &[u8]| {
                     }
                     if let Some(certs) = decode_certificates(&message) {
                         for (i, c) in certs.iter().enumerate() {
-                            let _ = vetcrypt::cert::x509::parse(i, c, time::OffsetDateTime::UNIX_EPOCH);
+                            let _ =
+                                vetcrypt::cert::x509::parse(i, c, time::OffsetDateTime::UNIX_EPOCH);
                         }
                     }
                     let _ = decode_server_key_exchange(&message, true);

@@ -11,8 +11,7 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::facts::{PeerText, ProbeErrorKind, StarttlsFacts};
 use crate::subject::{Protocol, Target};
@@ -105,9 +104,13 @@ fn command(p: Protocol) -> &'static str {
 
 type Result<T> = std::result::Result<T, PreambleError>;
 
+/// A byte stream the preamble is spoken on: a connection (or, in the fuzz target, a script).
+pub trait Duplex: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Duplex for T {}
+
 /// A connection before TLS: bounded reads into a buffer of its own.
 struct Plain<'a> {
-    io: &'a mut TcpStream,
+    io: &'a mut dyn Duplex,
     buf: Vec<u8>,
     read: usize,
     timeout: Duration,
@@ -115,7 +118,7 @@ struct Plain<'a> {
 }
 
 impl<'a> Plain<'a> {
-    fn new(io: &'a mut TcpStream, protocol: Protocol, timeout: Duration) -> Self {
+    fn new(io: &'a mut dyn Duplex, protocol: Protocol, timeout: Duration) -> Self {
         Plain {
             io,
             buf: Vec::new(),
@@ -290,7 +293,7 @@ fn reply_code(line: &str) -> Option<u16> {
 }
 
 /// Speaks `p`'s preamble on a fresh connection, up to the first byte of TLS.
-pub async fn upgrade(io: &mut TcpStream, p: &Preamble, timeout: Duration) -> Result<()> {
+pub async fn upgrade(io: &mut dyn Duplex, p: &Preamble, timeout: Duration) -> Result<()> {
     let mut c = Plain::new(io, p.protocol, timeout);
     match p.protocol {
         Protocol::Smtp | Protocol::Submission => {
@@ -345,16 +348,7 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Result<crate::tls::transport::Stream>>,
 {
-    let mut facts = StarttlsFacts {
-        protocol: p.protocol,
-        greeting: None,
-        capabilities: Vec::new(),
-        advertised: None,
-        offered: false,
-        refusal: None,
-        required: None,
-        required_reply: None,
-    };
+    let mut facts = blank(p.protocol);
     if p.protocol == Protocol::Postgres {
         let mut s = connect().await.map_err(|e| (e, None))?;
         let mut c = Plain::new(s.tcp_mut(), p.protocol, timeout);
@@ -377,6 +371,45 @@ where
             }
             _ => Err((e, Some(facts))),
         },
+    }
+}
+
+/// What one connection shows before TLS, up to the server's agreement to start it (the part
+/// of [`observe`] after the connection is open; PostgreSQL's plaintext startup apart).
+pub async fn observe_one(
+    io: &mut dyn Duplex,
+    p: &Preamble,
+    timeout: Duration,
+) -> std::result::Result<StarttlsFacts, (PreambleError, StarttlsFacts)> {
+    let mut facts = blank(p.protocol);
+    let mut c = Plain::new(io, p.protocol, timeout);
+    match observe_on(&mut c, p, &mut facts).await {
+        Ok(()) => {
+            facts.offered = true;
+            Ok(facts)
+        }
+        Err(e) => Err((e, facts)),
+    }
+}
+
+/// The plaintext PostgreSQL check of [`observe`]: whether a session in clear is refused.
+pub async fn postgres_plaintext(
+    io: &mut dyn Duplex,
+    timeout: Duration,
+) -> Result<(Option<bool>, Option<PeerText>)> {
+    postgres_required(&mut Plain::new(io, Protocol::Postgres, timeout)).await
+}
+
+fn blank(protocol: Protocol) -> StarttlsFacts {
+    StarttlsFacts {
+        protocol,
+        greeting: None,
+        capabilities: Vec::new(),
+        advertised: None,
+        offered: false,
+        refusal: None,
+        required: None,
+        required_reply: None,
     }
 }
 
