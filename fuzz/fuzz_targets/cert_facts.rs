@@ -1,6 +1,7 @@
 //! Whatever DER a server presents as a certificate: the facts extraction (names, SANs, key,
 //! signature algorithm, extensions) never panics, and every name in the facts has a safe
-//! terminal form.
+//! terminal form. The same bytes as an OCSP response (stapled, or from a responder): parsing,
+//! matching and verifying never panic, and stay within their bounds.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -15,5 +16,10 @@ fuzz_target!(|der: &[u8]| {
         {
             assert!(!shown.chars().any(is_hazard), "{shown:?}");
         }
+    }
+    if let Ok(resp) = vetcrypt::cert::ocsp::parse_response(der) {
+        assert!(resp.responses.len() <= 64 && resp.certs.len() <= 8);
+        let _ = vetcrypt::cert::ocsp::find(&resp, der, der);
+        let _ = vetcrypt::cert::ocsp::verify_signature(&resp, der, time::OffsetDateTime::UNIX_EPOCH);
     }
 });
