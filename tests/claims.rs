@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use common::kms::{fake_aws_env, moto, setup_client};
 use common::{workdir, write};
@@ -107,7 +105,7 @@ expires = 2025-06-30
     write(&d, "acme.toml", &vendor);
 
     let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_vetcrypt"))
+        common::vetcrypt_command()
             .args([
                 "verify",
                 "acme.toml",
@@ -192,7 +190,7 @@ expires = 2025-06-30
     drop(m);
     let d = dir.path().to_path_buf();
     let again = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_vetcrypt"))
+        common::vetcrypt_command()
             .args([
                 "verify",
                 "acme.toml",
@@ -231,7 +229,7 @@ fn unknown_or_malformed_claims_are_errors_with_a_line() {
         ),
     ] {
         write(dir.path(), "acme.toml", body);
-        let o = Command::new(env!("CARGO_BIN_EXE_vetcrypt"))
+        let o = common::vetcrypt_command()
             .args(["verify", "acme.toml"])
             .current_dir(dir.path())
             .output()

@@ -763,7 +763,7 @@ fn a_closed_pipe_is_not_a_panic() {
         &["policy", "list"][..],
         &["policy", "show", "default"][..],
     ] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vetcrypt"))
+        let mut child = common::vetcrypt_command()
             .args(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

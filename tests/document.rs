@@ -29,7 +29,7 @@ async fn the_review_document_renders_offline_with_the_claims_first() {
     let out = tokio::task::spawn_blocking({
         let d = d.clone();
         move || {
-            Command::new(env!("CARGO_BIN_EXE_vetcrypt"))
+            common::vetcrypt_command()
                 .args([
                     "verify",
                     "vendor.toml",

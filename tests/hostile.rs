@@ -74,7 +74,7 @@ async fn hostile_server(invalid_utf8: bool) -> LabServer {
 
 async fn run(args: Vec<String>, dir: PathBuf) -> Output {
     tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_vetcrypt"))
+        common::vetcrypt_command()
             .args(&args)
             .current_dir(&dir)
             .env_remove("NO_COLOR")

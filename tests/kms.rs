@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::Command;
 
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, OriginType};
 use serde_json::{json, Value};
@@ -433,7 +432,7 @@ async fn aws_key_policies_grants_and_tenants() {
 }
 
 fn vetcrypt(args: &[&str], dir: &std::path::Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_vetcrypt"))
+    common::vetcrypt_command()
         .args(args)
         .current_dir(dir)
         .env("AWS_ACCESS_KEY_ID", "AKIAVETCRYPTTEST")
@@ -598,7 +597,7 @@ async fn aws_cli_end_to_end_with_plan_facts_and_bad_keys() {
 #[test]
 fn aws_without_credentials_says_what_to_do() {
     let dir = common::workdir();
-    let out = Command::new(env!("CARGO_BIN_EXE_vetcrypt"))
+    let out = common::vetcrypt_command()
         .args([
             "kms",
             "aws",
@@ -807,7 +806,7 @@ async fn gcp_denied_iam_is_a_partial_error_not_a_pass() {
     data.denied.push(format!("{key}:getIamPolicy"));
     let fake = gcp_fake(data).await;
     let dir = common::workdir();
-    let out = Command::new(env!("CARGO_BIN_EXE_vetcrypt"))
+    let out = common::vetcrypt_command()
         .args([
             "kms",
             "gcp",

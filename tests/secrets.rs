@@ -7,7 +7,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::kms::{moto, setup_client};
 use common::workdir;
@@ -33,7 +33,7 @@ const FORMATS: [&str; 12] = [
 ];
 
 fn vetcrypt(args: &[&str], dir: &Path, google_key: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vetcrypt"))
+    common::vetcrypt_command()
         .args(args)
         .current_dir(dir)
         .env("AWS_ACCESS_KEY_ID", "AKIAVETCRYPTSECRETS")
@@ -217,7 +217,7 @@ async fn hostile_key_text_is_inert() {
         let d = d.clone();
         let url = m.url.clone();
         move || {
-            Command::new(env!("CARGO_BIN_EXE_vetcrypt"))
+            common::vetcrypt_command()
                 .args([
                     "kms",
                     "aws",

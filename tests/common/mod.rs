@@ -39,11 +39,10 @@ pub fn trust_public(der: &rustls::pki_types::CertificateDer<'_>) -> Arc<TrustSto
     Arc::new(t)
 }
 
-/// Runs the vetcrypt binary in `dir` with `env` set, without colour and without the proxy
-/// settings of the environment the tests run in.
-pub fn vetcrypt_env(args: &[&str], env: &[(&str, &str)], dir: &Path) -> std::process::Output {
+/// The vetcrypt binary as a command, without the proxy settings of the environment the tests
+/// run in (a CI runner's HTTPS_PROXY must not carry the tests' loopback traffic).
+pub fn vetcrypt_command() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vetcrypt"));
-    cmd.args(args).current_dir(dir).env("NO_COLOR", "1");
     for k in [
         "https_proxy",
         "HTTPS_PROXY",
@@ -54,6 +53,14 @@ pub fn vetcrypt_env(args: &[&str], env: &[(&str, &str)], dir: &Path) -> std::pro
     ] {
         cmd.env_remove(k);
     }
+    cmd
+}
+
+/// Runs the vetcrypt binary in `dir` with `env` set, without colour and without the proxy
+/// settings of the environment the tests run in.
+pub fn vetcrypt_env(args: &[&str], env: &[(&str, &str)], dir: &Path) -> std::process::Output {
+    let mut cmd = vetcrypt_command();
+    cmd.args(args).current_dir(dir).env("NO_COLOR", "1");
     cmd.envs(env.iter().copied());
     cmd.output().expect("run vetcrypt")
 }
