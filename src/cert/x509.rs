@@ -98,7 +98,19 @@ fn must_staple(cert: &X509Certificate<'_>) -> bool {
 
 /// The AIA caIssuers URLs (RFC 5280 §4.2.2.1), at most [`MAX_CA_ISSUERS`].
 fn ca_issuers(cert: &X509Certificate<'_>) -> Vec<String> {
-    let ca_issuers = x509_parser::oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_CA_ISSUERS;
+    let mut urls = aia_urls(
+        cert,
+        &x509_parser::oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_CA_ISSUERS,
+    );
+    urls.truncate(MAX_CA_ISSUERS);
+    urls
+}
+
+/// The URIs of the Authority Information Access extension for `method` (caIssuers, OCSP).
+pub fn aia_urls(
+    cert: &X509Certificate<'_>,
+    method: &x509_parser::der_parser::Oid<'_>,
+) -> Vec<String> {
     cert.extensions()
         .iter()
         .filter_map(|e| match e.parsed_extension() {
@@ -106,12 +118,11 @@ fn ca_issuers(cert: &X509Certificate<'_>) -> Vec<String> {
             _ => None,
         })
         .flat_map(|aia| aia.accessdescs.iter())
-        .filter(|d| d.access_method == ca_issuers)
+        .filter(|d| &d.access_method == method)
         .filter_map(|d| match &d.access_location {
             GeneralName::URI(u) => Some(u.to_string()),
             _ => None,
         })
-        .take(MAX_CA_ISSUERS)
         .collect()
 }
 

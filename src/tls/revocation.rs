@@ -101,9 +101,10 @@ pub(super) async fn check(
     }
 }
 
-fn unknown(url: Option<&str>, error: String) -> RevocationFacts {
+/// An answer that could not be had or trusted, and why.
+fn unknown_by(method: &str, url: Option<&str>, error: String) -> RevocationFacts {
     RevocationFacts {
-        method: "crl".into(),
+        method: method.into(),
         url: url.map(PeerText::from),
         status: RevocationStatus::Unknown,
         revoked_at: None,
@@ -119,21 +120,14 @@ const MAX_OCSP_BYTES: usize = 64 * 1024;
 
 /// The OCSP responders `cert` names (AIA, id-ad-ocsp) that are plain HTTP URLs.
 fn ocsp_urls(cert: &X509Certificate<'_>) -> Vec<String> {
-    let ocsp = x509_parser::oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_OCSP;
-    cert.extensions()
-        .iter()
-        .filter_map(|e| match e.parsed_extension() {
-            ParsedExtension::AuthorityInfoAccess(aia) => Some(aia),
-            _ => None,
-        })
-        .flat_map(|aia| aia.accessdescs.iter())
-        .filter(|d| d.access_method == ocsp)
-        .filter_map(|d| match &d.access_location {
-            GeneralName::URI(u) if u.starts_with("http://") => Some(u.to_string()),
-            _ => None,
-        })
-        .take(MAX_URLS)
-        .collect()
+    x509::aia_urls(
+        cert,
+        &x509_parser::oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_OCSP,
+    )
+    .into_iter()
+    .filter(|u| u.starts_with("http://"))
+    .take(MAX_URLS)
+    .collect()
 }
 
 /// Asks the certificate's OCSP responder (RFC 6960 A.1: a GET with the request in the path),
@@ -161,16 +155,11 @@ async fn ocsp_asked(
     let body = cfg.crl_cache.get_sized(&get, cfg, MAX_OCSP_BYTES).await;
     Some(match body {
         Ok(body) => ocsp_answer("ocsp", Some(&url), der, Some(issuer), &body, observed),
-        Err(e) => RevocationFacts {
-            method: "ocsp".into(),
-            url: Some(PeerText::from(url.as_str())),
-            status: RevocationStatus::Unknown,
-            revoked_at: None,
-            reason: None,
-            this_update: None,
-            next_update: None,
-            error: Some(format!("the OCSP responder could not be asked: {e}")),
-        },
+        Err(e) => unknown_by(
+            "ocsp",
+            Some(&url),
+            format!("the OCSP responder could not be asked: {e}"),
+        ),
     })
 }
 
@@ -234,7 +223,8 @@ async fn one(
         .take(MAX_URLS)
         .collect();
     if http.is_empty() {
-        return unknown(
+        return unknown_by(
+            "crl",
             urls.first().map(String::as_str),
             if urls.is_empty() {
                 "the certificate names no CRL distribution point".into()
@@ -244,8 +234,7 @@ async fn one(
         );
     }
     let Some(key) = issuer_key(cert, next, cfg) else {
-        return unknown(
-            Some(http[0]),
+        return unknown_by("crl", Some(http[0]),
             "the issuer's key is not at hand (neither sent nor in the trust store) to check the CRL's signature".into(),
         );
     };
@@ -253,14 +242,18 @@ async fn one(
     for url in http {
         let answer = match cfg.crl_cache.get(url, cfg).await {
             Ok(body) => judge(cert, &key, &body, url, observed),
-            Err(e) => unknown(Some(url), format!("the CRL could not be fetched: {e}")),
+            Err(e) => unknown_by(
+                "crl",
+                Some(url),
+                format!("the CRL could not be fetched: {e}"),
+            ),
         };
         if answer.status != RevocationStatus::Unknown {
             return answer;
         }
         last = Some(answer);
     }
-    last.unwrap_or_else(|| unknown(None, "no CRL could be read".into()))
+    last.unwrap_or_else(|| unknown_by("crl", None, "no CRL could be read".into()))
 }
 
 fn time_of(t: ASN1Time) -> OffsetDateTime {
@@ -277,13 +270,14 @@ fn judge(
 ) -> RevocationFacts {
     let crl = match CertificateRevocationList::from_der(body) {
         Ok((_, crl)) => crl,
-        Err(e) => return unknown(Some(url), format!("the answer is not a CRL: {e}")),
+        Err(e) => return unknown_by("crl", Some(url), format!("the answer is not a CRL: {e}")),
     };
     let Ok((_, spki)) = SubjectPublicKeyInfo::from_der(issuer_spki) else {
-        return unknown(Some(url), "the issuer's key does not parse".into());
+        return unknown_by("crl", Some(url), "the issuer's key does not parse".into());
     };
     if crl.issuer().as_raw() != cert.issuer().as_raw() {
-        return unknown(
+        return unknown_by(
+            "crl",
             Some(url),
             format!(
                 "the CRL is issued by {}, not by the certificate's issuer {}",
@@ -293,7 +287,8 @@ fn judge(
         );
     }
     if crl.verify_signature(&spki).is_err() {
-        return unknown(
+        return unknown_by(
+            "crl",
             Some(url),
             "the CRL's signature does not verify with the issuer's key".into(),
         );
@@ -371,16 +366,7 @@ fn ocsp_answer(
     } else {
         "the stapled OCSP response"
     };
-    let unknown = |error: String| RevocationFacts {
-        method: method.into(),
-        url: url.map(PeerText::from),
-        status: RevocationStatus::Unknown,
-        revoked_at: None,
-        reason: None,
-        this_update: None,
-        next_update: None,
-        error: Some(error),
-    };
+    let unknown = |error: String| unknown_by(method, url, error);
     let resp = match ocsp::parse_response(response) {
         Ok(r) => r,
         Err(e) => return unknown(format!("{what} does not parse: {e}")),

@@ -297,7 +297,7 @@ pub async fn upgrade(io: &mut dyn Duplex, p: &Preamble, timeout: Duration) -> Re
     let mut c = Plain::new(io, p.protocol, timeout);
     match p.protocol {
         Protocol::Smtp | Protocol::Submission => {
-            smtp_greeting(&mut c).await?;
+            coded_greeting(&mut c).await?;
             c.send(format!("EHLO {EHLO_NAME}\r\n").as_bytes()).await?;
             smtp_ehlo(&mut c).await?;
             smtp_starttls(&mut c).await?;
@@ -311,7 +311,7 @@ pub async fn upgrade(io: &mut dyn Duplex, p: &Preamble, timeout: Duration) -> Re
             pop3_starttls(&mut c).await?;
         }
         Protocol::Ftp => {
-            ftp_greeting(&mut c).await?;
+            coded_greeting(&mut c).await?;
             ftp_starttls(&mut c).await?;
         }
         Protocol::Ldap => ldap_starttls(&mut c).await?,
@@ -416,7 +416,7 @@ fn blank(protocol: Protocol) -> StarttlsFacts {
 async fn observe_on(c: &mut Plain<'_>, p: &Preamble, facts: &mut StarttlsFacts) -> Result<()> {
     match p.protocol {
         Protocol::Smtp | Protocol::Submission => {
-            facts.greeting = Some(smtp_greeting(c).await?);
+            facts.greeting = Some(coded_greeting(c).await?);
             c.send(format!("EHLO {EHLO_NAME}\r\n").as_bytes()).await?;
             let caps = smtp_ehlo(c).await?;
             facts.advertised = Some(caps.iter().any(|k| first_word_is(k, "STARTTLS")));
@@ -484,7 +484,7 @@ async fn observe_on(c: &mut Plain<'_>, p: &Preamble, facts: &mut StarttlsFacts) 
             pop3_starttls(c).await
         }
         Protocol::Ftp => {
-            facts.greeting = Some(ftp_greeting(c).await?);
+            facts.greeting = Some(coded_greeting(c).await?);
             c.send(b"FEAT\r\n").await?;
             let (code, lines) = c.coded_reply().await?;
             if code == 211 {
@@ -584,7 +584,8 @@ fn mentions_tls(t: &PeerText) -> bool {
 
 // ---- SMTP (RFC 5321, RFC 3207) ----
 
-async fn smtp_greeting(c: &mut Plain<'_>) -> Result<PeerText> {
+/// A `220` greeting, one line or several (SMTP, FTP).
+async fn coded_greeting(c: &mut Plain<'_>) -> Result<PeerText> {
     let (code, lines) = c.coded_reply().await?;
     let text = PeerText::new(lines.join("\n"));
     if code != 220 {
@@ -612,9 +613,14 @@ async fn smtp_ehlo(c: &mut Plain<'_>) -> Result<Vec<String>> {
 }
 
 async fn smtp_starttls(c: &mut Plain<'_>) -> Result<()> {
-    c.send(b"STARTTLS\r\n").await?;
+    coded_command(c, b"STARTTLS\r\n", 220).await
+}
+
+/// Sends the command that starts TLS and expects its coded go-ahead (SMTP 220, FTP 234).
+async fn coded_command(c: &mut Plain<'_>, command: &[u8], go_ahead: u16) -> Result<()> {
+    c.send(command).await?;
     let (code, lines) = c.coded_reply().await?;
-    if code != 220 {
+    if code != go_ahead {
         return Err(PreambleError::refused(
             c.protocol,
             PeerText::new(lines.join("\n")),
@@ -705,27 +711,8 @@ async fn pop3_starttls(c: &mut Plain<'_>) -> Result<()> {
 
 // ---- FTP (RFC 959, RFC 4217) ----
 
-async fn ftp_greeting(c: &mut Plain<'_>) -> Result<PeerText> {
-    let (code, lines) = c.coded_reply().await?;
-    let text = PeerText::new(lines.join("\n"));
-    if code != 220 {
-        return Err(PreambleError::new(format!(
-            "the server turned the session away: it greeted with `{text}`"
-        )));
-    }
-    Ok(text)
-}
-
 async fn ftp_starttls(c: &mut Plain<'_>) -> Result<()> {
-    c.send(b"AUTH TLS\r\n").await?;
-    let (code, lines) = c.coded_reply().await?;
-    if code != 234 {
-        return Err(PreambleError::refused(
-            c.protocol,
-            PeerText::new(lines.join("\n")),
-        ));
-    }
-    Ok(())
+    coded_command(c, b"AUTH TLS\r\n", 234).await
 }
 
 // ---- LDAP (RFC 4511): BER by hand, only what the two requests need ----

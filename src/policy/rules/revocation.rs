@@ -28,22 +28,29 @@ fn describe(c: &CertificateFacts) -> String {
     format!("{role} ({})", c.subject)
 }
 
-/// Fails when any certificate of the chain a modern client gets is revoked; passes only when
-/// every certificate not self-signed was answered `good`.
-pub fn revoked(ctx: &Ctx<'_>) -> Outcome {
-    let Some(chain) = ctx
+/// The certificates of the chain a modern client gets that a CA could revoke (all but
+/// self-signed ones), or the outcome when there is no chain.
+fn checked<'a>(ctx: &Ctx<'a>) -> Result<Vec<&'a CertificateFacts>, Outcome> {
+    let chain = ctx
         .facts
         .certificates
         .as_ref()
         .filter(|c| !c.certificates.is_empty())
-    else {
-        return Outcome::not_observed("no certificate chain was observed");
-    };
-    let checked: Vec<&CertificateFacts> = chain
+        .ok_or_else(|| Outcome::not_observed("no certificate chain was observed"))?;
+    Ok(chain
         .certificates
         .iter()
         .filter(|c| !c.self_signed)
-        .collect();
+        .collect())
+}
+
+/// Fails when any certificate of the chain a modern client gets is revoked; passes only when
+/// every certificate not self-signed was answered `good`.
+pub fn revoked(ctx: &Ctx<'_>) -> Outcome {
+    let checked = match checked(ctx) {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
     if checked.is_empty() {
         return Outcome::not_applicable(
             "the certificate is self-signed: no CA can revoke it (cert.self_signed judges it)",
@@ -192,19 +199,10 @@ pub(super) const REVOCATION_UNKNOWN: RuleDef = RuleDef {
 /// Where revocation was asked (`--revocation`, or a staple), every certificate but a
 /// self-signed root has a `good` or `revoked` answer.
 pub fn revocation_unknown(ctx: &Ctx<'_>) -> Outcome {
-    let Some(chain) = ctx
-        .facts
-        .certificates
-        .as_ref()
-        .filter(|c| !c.certificates.is_empty())
-    else {
-        return Outcome::not_observed("no certificate chain was observed");
+    let checked = match checked(ctx) {
+        Ok(c) => c,
+        Err(o) => return o,
     };
-    let checked: Vec<&CertificateFacts> = chain
-        .certificates
-        .iter()
-        .filter(|c| !c.self_signed)
-        .collect();
     if checked.iter().all(|c| c.revocation.is_empty()) {
         return Outcome::not_observed("revocation was not checked: run with --revocation");
     }
