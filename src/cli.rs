@@ -238,6 +238,13 @@ pub struct ScanArgs {
     /// once per run); plan: `revocation = true`.
     #[arg(long)]
     pub revocation: bool,
+    /// Check Signed Certificate Timestamps against this CT log list (Chrome's v3 format, as
+    /// published at https://www.gstatic.com/ct/log_list/v3/log_list.json; vetcrypt ships
+    /// none, because a stale list passes logs that were since distrusted); plan:
+    /// `ct_log_list = "FILE"`. Without it, SCTs are read but `cert.ct_compliant` is not
+    /// observed unless there are none.
+    #[arg(long, value_name = "FILE")]
+    pub ct_log_list: Option<std::path::PathBuf>,
     /// Probe only shard I of N (1-based), for splitting a large estate across CI jobs: each
     /// endpoint belongs to one shard by a stable hash of host:port; KMS accounts and projects
     /// are dealt out in turn.

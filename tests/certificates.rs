@@ -68,7 +68,8 @@ async fn compliant_endpoint_passes_everything_with_evidence() {
             || ((f.rule_id == "tls.dh_min_bits"
                 || f.rule_id.starts_with("starttls.")
                 || f.rule_id == "cert.validity_too_long"
-                || f.rule_id == "cert.must_staple")
+                || f.rule_id == "cert.must_staple"
+                || f.rule_id == "cert.ct_compliant")
                 && f.status == Status::NotApplicable)
             || (f.rule_id == "cert.revoked" && f.status == Status::NotObserved)),
         "{findings:#?}"
@@ -411,7 +412,11 @@ async fn validity_too_long_and_its_parameter() {
     let s = serve_leaf(&p, &LeafSpec::valid("api.test", 730), true).await;
     let facts = probe(s.addr, Some("api.test"), trust_public(&p.root.cert)).await;
     let f = judge(&facts);
-    assert_eq!(failing(&f), vec!["cert.validity_too_long"]);
+    // The stand-in public root's leaf carries no SCT: CT binds it too (tests/transparency.rs).
+    assert_eq!(
+        failing(&f),
+        vec!["cert.ct_compliant", "cert.validity_too_long"]
+    );
     assert!(
         f["cert.validity_too_long"].evidence[0].contains("730 days"),
         "{:?}",
@@ -484,7 +489,10 @@ async fn validity_too_long_binds_a_private_root_only_when_asked() {
         public.certificates.as_ref().unwrap().anchor,
         Some(AnchorKind::Public)
     );
-    assert_eq!(failing(&judge(&public)), vec!["cert.validity_too_long"]);
+    assert_eq!(
+        failing(&judge(&public)),
+        vec!["cert.ct_compliant", "cert.validity_too_long"]
+    );
 }
 
 /// The same through the command line: `--ca-file` makes the root private, and a policy file

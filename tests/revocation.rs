@@ -620,3 +620,227 @@ async fn the_ocsp_responder_is_asked() {
     );
     assert_eq!(judge(&facts)["cert.revoked"].status, Status::NotObserved);
 }
+
+/// A leaf whose issuer is not sent but is a root of the trust store (a leaf issued straight
+/// by a private root, badssl's "revoked" set-up): the OCSP request names the root's name and
+/// key, and the answer's signature is checked with the root's key. A responder that does not
+/// know the certificate, one that answers garbage and one that never answers leave it
+/// unknown, within the timeout.
+#[tokio::test]
+async fn the_responder_is_asked_when_the_issuer_is_a_trusted_root() {
+    for revoked in [false, true] {
+        let dir = workdir();
+        let d = dir.path();
+        let port = responder(d);
+        openssl_pki_with(d, false, revoked, Some(&format!("http://127.0.0.1:{port}")));
+        let facts = probe_leaf_alone(d).await;
+        let r = answer(&facts, "ocsp");
+        let expected = if revoked {
+            RevocationStatus::Revoked
+        } else {
+            RevocationStatus::Good
+        };
+        assert_eq!(r.status, expected, "{r:?}");
+        assert_status(
+            &judge(&facts),
+            "cert.revoked",
+            if revoked { Status::Fail } else { Status::Pass },
+        );
+    }
+
+    // The responder's database does not hold the leaf: "unknown".
+    let dir = workdir();
+    let d = dir.path();
+    let port = responder(d);
+    openssl_pki_with(d, false, false, Some(&format!("http://127.0.0.1:{port}")));
+    write(
+        d,
+        "index.txt",
+        "V\t301231000000Z\t\t2002\tunknown\t/CN=someone.else\n",
+    );
+    let facts = probe_leaf_alone(d).await;
+    let r = answer(&facts, "ocsp");
+    assert_eq!(r.status, RevocationStatus::Unknown, "{r:?}");
+    assert!(
+        r.error.as_deref().unwrap().contains("does not know"),
+        "{r:?}"
+    );
+    assert_status(&judge(&facts), "cert.revoked", Status::NotObserved);
+
+    // Garbage, and silence.
+    let garbage = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let garbage_port = garbage.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in garbage.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let body = b"<html>an error page, not an OCSP response</html>";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(body);
+        }
+    });
+    let hang = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hang_port = hang.local_addr().unwrap().port();
+    for (port, says) in [
+        (garbage_port, "does not parse"),
+        (hang_port, "could not be asked"),
+    ] {
+        let dir = workdir();
+        let d = dir.path();
+        openssl_pki_with(d, false, false, Some(&format!("http://127.0.0.1:{port}")));
+        let started = std::time::Instant::now();
+        let facts = probe_leaf_alone(d).await;
+        let r = answer(&facts, "ocsp");
+        assert_eq!(r.status, RevocationStatus::Unknown, "{r:?}");
+        assert!(r.error.as_deref().unwrap().contains(says), "{says}: {r:?}");
+        assert_status(&judge(&facts), "cert.revoked", Status::NotObserved);
+        assert!(
+            started.elapsed() < TIMEOUT * 4,
+            "bounded by the timeout: {:?}",
+            started.elapsed()
+        );
+    }
+    drop(hang);
+}
+
+/// The leaf alone, served by rustls; its issuer (the intermediate) given as a trusted root.
+async fn probe_leaf_alone(dir: &Path) -> EndpointFacts {
+    let s = lab::serve(ServerSpec::new(
+        vec![der_of(&dir.join("leaf.pem"))],
+        key_of(&dir.join("leaf.key")),
+    ))
+    .await
+    .unwrap();
+    let inter = std::fs::read_to_string(dir.join("inter.pem")).unwrap();
+    let mut cfg = ProbeConfig::new(TIMEOUT, trust_pem(&inter));
+    cfg.revocation = true;
+    probe_endpoint(&target(s.addr, Some(NAME)), &cfg).await
+}
+
+/// `openssl s_server -status_file` staples a response made by `openssl ocsp`: good, then
+/// revoked.
+#[test]
+fn openssl_s_server_staples() {
+    for revoked in [false, true] {
+        let dir = workdir();
+        let d = dir.path();
+        openssl_pki(d, false, revoked);
+        ocsp_response(d, "inter", "staple.der");
+        let server = openssl_server(
+            &[
+                "-cert",
+                "leaf.pem",
+                "-key",
+                "leaf.key",
+                "-cert_chain",
+                "inter.pem",
+                "-status_file",
+                "staple.der",
+            ],
+            d,
+        );
+        let root = std::fs::read_to_string(d.join("root.pem")).unwrap();
+        let cfg = ProbeConfig::new(TIMEOUT, trust_pem(&root));
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let facts = rt.block_on(probe_endpoint(&target(server.addr, Some(NAME)), &cfg));
+        let r = staple_of(&facts);
+        let f = judge(&facts);
+        if revoked {
+            assert_eq!(r.status, RevocationStatus::Revoked, "{r:?}");
+            assert_status(&f, "cert.revoked", Status::Fail);
+        } else {
+            assert_eq!(r.status, RevocationStatus::Good, "{r:?}");
+            assert_eq!(
+                facts.tls.as_ref().unwrap().features.ocsp_stapling,
+                Some(true)
+            );
+            // The intermediate is not answered for by the staple.
+            assert_status(&f, "cert.revoked", Status::NotObserved);
+        }
+    }
+}
+
+/// A rustls server stapling responses vetcrypt's lab signs: good, revoked, expired, signed by
+/// a stranger with the issuer's name, and about another certificate. The leaf is issued by
+/// the root, which is not sent: the staple is checked with the trust store's root.
+#[tokio::test]
+async fn rustls_staples_good_revoked_expired_and_forged() {
+    use lab::OcspAnswer::{Good, Revoked};
+    let root = Ca::root("Staple Root").unwrap();
+    let forger = Ca::root("Staple Root").unwrap();
+    let leaf = root.leaf(&LeafSpec::valid(NAME, 60)).unwrap();
+    let other = root.leaf(&LeafSpec::valid(NAME, 60)).unwrap();
+    let now = OffsetDateTime::now_utc();
+    let day = Duration::days(1);
+    let cases: Vec<(&str, Vec<u8>, RevocationStatus, &str)> = vec![
+        (
+            "good",
+            root.ocsp_response(&leaf.cert, Good, now - day, Some(now + day), None)
+                .unwrap(),
+            RevocationStatus::Good,
+            "",
+        ),
+        (
+            "revoked",
+            root.ocsp_response(
+                &leaf.cert,
+                Revoked(now - day),
+                now - day,
+                Some(now + day),
+                None,
+            )
+            .unwrap(),
+            RevocationStatus::Revoked,
+            "",
+        ),
+        (
+            "expired",
+            root.ocsp_response(&leaf.cert, Good, now - day * 10, Some(now - day), None)
+                .unwrap(),
+            RevocationStatus::Unknown,
+            "expired",
+        ),
+        (
+            "forged",
+            forger
+                .ocsp_response(&leaf.cert, Good, now - day, Some(now + day), None)
+                .unwrap(),
+            RevocationStatus::Unknown,
+            "not trusted",
+        ),
+        (
+            "about another certificate",
+            root.ocsp_response(&other.cert, Good, now - day, Some(now + day), None)
+                .unwrap(),
+            RevocationStatus::Unknown,
+            "another certificate",
+        ),
+    ];
+    for (what, staple, status, says) in cases {
+        let s = lab::serve(
+            ServerSpec::new(vec![leaf.cert.clone()], leaf.key.clone_key()).stapling(staple),
+        )
+        .await
+        .unwrap();
+        let cfg = ProbeConfig::new(TIMEOUT, trust_pem(&root.pem));
+        let facts = probe_endpoint(&target(s.addr, Some(NAME)), &cfg).await;
+        let r = staple_of(&facts);
+        assert_eq!(r.status, status, "{what}: {r:?}");
+        assert!(
+            r.error.as_deref().unwrap_or("").contains(says),
+            "{what}: {r:?}"
+        );
+        let expected = match status {
+            RevocationStatus::Good => Status::Pass,
+            RevocationStatus::Revoked => Status::Fail,
+            RevocationStatus::Unknown => Status::NotObserved,
+        };
+        assert_status(&judge(&facts), "cert.revoked", expected);
+    }
+}

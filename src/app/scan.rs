@@ -45,6 +45,7 @@ impl ScanRequest {
             rate: args.rate,
             fetch_issuers: args.fetch_issuers,
             revocation: args.revocation,
+            ct_log_list: args.ct_log_list.clone(),
             max_addresses: args.max_addresses.map(usize::from),
             family: match (args.ipv4, args.ipv6) {
                 (true, _) => Family::V4,

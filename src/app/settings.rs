@@ -29,6 +29,8 @@ pub struct ProbeFlags {
     pub fetch_issuers: bool,
     /// `--revocation` given.
     pub revocation: bool,
+    /// `--ct-log-list`.
+    pub ct_log_list: Option<PathBuf>,
     pub max_addresses: Option<usize>,
     /// `-4` / `-6`.
     pub family: Family,
@@ -60,6 +62,8 @@ pub struct ProbeSettings {
     pub fetch_issuers: bool,
     /// Ask the CRLs: the command line's `--revocation`, or the plan's `revocation`.
     pub revocation: bool,
+    /// The CT log list SCTs are checked against: the command line's, else the plan's.
+    pub ct_log_list: Option<PathBuf>,
     /// Addresses probed per name.
     pub max_addresses: usize,
     /// Address family probed.
@@ -89,6 +93,7 @@ impl ProbeSettings {
             rate: flags.rate,
             fetch_issuers: flags.fetch_issuers || plan.fetch_issuers.unwrap_or(false),
             revocation: flags.revocation || plan.revocation.unwrap_or(false),
+            ct_log_list: flags.ct_log_list.or_else(|| plan.ct_log_list.clone()),
             max_addresses: flags
                 .max_addresses
                 .or(plan.max_addresses)
@@ -114,7 +119,14 @@ impl ProbeSettings {
         for f in &self.ca_files {
             trust.add_pem_file(f)?;
         }
+        let ct_logs = match &self.ct_log_list {
+            Some(path) => Some(Arc::new(
+                crate::cert::ct::LogList::load(path).map_err(anyhow::Error::msg)?,
+            )),
+            None => None,
+        };
         Ok(ProbeConfig {
+            ct_logs,
             timeout: self.timeout,
             trust: Arc::new(trust),
             limits: Arc::new(Limits::new(self.max_conn_per_host, self.rate)),
@@ -147,6 +159,7 @@ mod tests {
                 rate: None,
                 fetch_issuers: false,
                 revocation: false,
+                ct_log_list: None,
                 max_addresses: DEFAULT_MAX_ADDRESSES,
                 family: Family::Any,
                 proxy: ProxyChoice::default(),
@@ -159,6 +172,7 @@ mod tests {
             ca_files: vec!["plan.pem".into()],
             fetch_issuers: Some(true),
             revocation: Some(true),
+            ct_log_list: Some("plan-logs.json".into()),
             max_addresses: Some(2),
             proxy: Some(Proxy::parse("http://plan-proxy:3128").unwrap()),
         };
@@ -168,6 +182,10 @@ mod tests {
         assert_eq!(from_plan.trust, TrustKind::System);
         assert!(from_plan.fetch_issuers, "the plan's fetch_issuers");
         assert!(from_plan.revocation, "the plan's revocation");
+        assert_eq!(
+            from_plan.ct_log_list.as_deref(),
+            Some(std::path::Path::new("plan-logs.json"))
+        );
         assert_eq!(from_plan.max_addresses, 2);
         assert_eq!(
             from_plan.proxy.proxy.unwrap().display(),
@@ -193,6 +211,7 @@ mod tests {
             rate: Some(1.5),
             fetch_issuers: false,
             revocation: false,
+            ct_log_list: Some("cli-logs.json".into()),
             max_addresses: Some(5),
             family: Family::V6,
             proxy: Some(Proxy::parse("socks5h://cli-proxy:1080").unwrap()),
@@ -203,6 +222,11 @@ mod tests {
             },
         };
         let s = ProbeSettings::resolve(flags.clone(), &plan);
+        assert_eq!(
+            s.ct_log_list.as_deref(),
+            Some(std::path::Path::new("cli-logs.json")),
+            "--ct-log-list over the plan's"
+        );
         assert_eq!(
             s.proxy.proxy.as_ref().unwrap().display(),
             "socks5h://cli-proxy:1080",

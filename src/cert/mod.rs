@@ -2,6 +2,7 @@
 //! path validation (rustls-webpki) against the chosen roots shows. Trust, dates and names are
 //! observed separately, so an expired certificate from an untrusted root shows both.
 
+pub mod ct;
 pub mod ocsp;
 mod trust;
 pub mod x509;

@@ -9,7 +9,7 @@ use ::time::OffsetDateTime;
 use x509_parser::der_parser::asn1_rs::BitString;
 use x509_parser::prelude::*;
 
-use super::x509::der_tlv;
+use super::x509::{der_tlv, Der};
 
 /// Most single responses read from one response.
 const MAX_RESPONSES: usize = 64;
@@ -32,6 +32,40 @@ const NULL: u8 = 0x05;
 const OID: u8 = 0x06;
 const ENUMERATED: u8 = 0x0a;
 const GENERALIZED_TIME: u8 = 0x18;
+
+/// A certificate's issuer as OCSP needs it: its Name and its SubjectPublicKeyInfo (both DER,
+/// whole). It comes from the issuer's certificate when the server sends it, or from a trust
+/// anchor (which keeps only a name and a key) when the issuer is a root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issuer {
+    pub name: Vec<u8>,
+    pub spki: Vec<u8>,
+}
+
+impl Issuer {
+    /// The issuer named by its own certificate.
+    pub fn from_cert(der: &[u8]) -> Result<Issuer, String> {
+        let (_, cert) = X509Certificate::from_der(der)
+            .map_err(|e| format!("the issuer certificate cannot be read: {e}"))?;
+        Ok(Issuer {
+            name: cert.subject().as_raw().to_vec(),
+            spki: cert.public_key().raw.to_vec(),
+        })
+    }
+
+    fn key(&self) -> Result<SubjectPublicKeyInfo<'_>, String> {
+        SubjectPublicKeyInfo::from_der(&self.spki)
+            .map(|(_, k)| k)
+            .map_err(|e| format!("the issuer's key cannot be read: {e}"))
+    }
+
+    /// The issuer's name as a string, for messages.
+    fn display(&self) -> String {
+        X509Name::from_der(&self.name)
+            .map(|(_, n)| n.to_string())
+            .unwrap_or_else(|_| "(unreadable name)".into())
+    }
+}
 
 /// A successful OCSP response (a BasicOCSPResponse).
 #[derive(Clone, Debug, PartialEq)]
@@ -68,6 +102,8 @@ pub struct SingleResponse {
     /// The serial number's INTEGER content bytes, as `X509Certificate::raw_serial` gives them.
     pub serial: Vec<u8>,
     pub status: CertStatus,
+    /// The SCT list extension (RFC 6962 §3.3): its value, an OCTET STRING holding the list.
+    pub sct_list: Option<Vec<u8>>,
     pub this_update: OffsetDateTime,
     pub next_update: Option<OffsetDateTime>,
 }
@@ -249,7 +285,19 @@ fn parse_single(der: &[u8]) -> Result<SingleResponse, String> {
         }
         None => None,
     };
-    single.optional(0xa1, "singleExtensions")?;
+    let mut sct_list = None;
+    if let Some(exts) = single.optional(0xa1, "singleExtensions")? {
+        let mut exts = Der::new(Der::new(exts).expect(SEQUENCE, "singleExtensions")?);
+        while !exts.is_empty() {
+            let mut ext = Der::new(exts.expect(SEQUENCE, "singleExtension")?);
+            let oid = oid_string(ext.expect(OID, "extnID")?);
+            ext.optional(0x01, "critical")?;
+            let value = ext.expect(OCTET_STRING, "extnValue")?;
+            if oid == super::ct::OCSP_OID {
+                sct_list = Some(value.to_vec());
+            }
+        }
+    }
     single.end("SingleResponse")?;
     Ok(SingleResponse {
         hash_alg_oid,
@@ -259,20 +307,21 @@ fn parse_single(der: &[u8]) -> Result<SingleResponse, String> {
         status,
         this_update,
         next_update,
+        sct_list,
     })
 }
 
-/// The single response about `cert_der` (issued by `issuer_der`): serial and the issuer's
+/// The single response about `cert_der` (issued by `issuer`): serial and the issuer's
 /// name and key hashes (SHA-1 or SHA-256) equal.
 pub fn find<'a>(
     resp: &'a OcspResponse,
     cert_der: &[u8],
-    issuer_der: &[u8],
+    issuer: &Issuer,
 ) -> Option<&'a SingleResponse> {
     let (_, cert) = X509Certificate::from_der(cert_der).ok()?;
-    let (_, issuer) = X509Certificate::from_der(issuer_der).ok()?;
-    let name = issuer.subject().as_raw();
-    let key: &[u8] = &issuer.public_key().subject_public_key.data;
+    let spki = issuer.key().ok()?;
+    let name = issuer.name.as_slice();
+    let key: &[u8] = &spki.subject_public_key.data;
     let serial = cert.raw_serial();
     resp.responses.iter().find(|r| {
         let alg = match r.hash_alg_oid.as_str() {
@@ -291,11 +340,10 @@ pub fn find<'a>(
 /// `now`.
 pub fn verify_signature(
     resp: &OcspResponse,
-    issuer_der: &[u8],
+    issuer: &Issuer,
     now: OffsetDateTime,
 ) -> Result<Signer, String> {
-    let (_, issuer) = X509Certificate::from_der(issuer_der)
-        .map_err(|e| format!("the issuer certificate cannot be read: {e}"))?;
+    let issuer_key = issuer.key()?;
     let (_, alg) = AlgorithmIdentifier::from_der(&resp.sig_alg)
         .map_err(|e| format!("the signature algorithm cannot be read: {e}"))?;
     let sig = BitString {
@@ -305,7 +353,7 @@ pub fn verify_signature(
     let verifies = |spki: &SubjectPublicKeyInfo<'_>| {
         x509_parser::verify::verify_signature(spki, &alg, &sig, &resp.tbs)
     };
-    let by_issuer = verifies(issuer.public_key());
+    let by_issuer = verifies(&issuer_key);
     if by_issuer.is_ok() {
         return Ok(Signer::Issuer);
     }
@@ -317,13 +365,10 @@ pub fn verify_signature(
             continue;
         }
         let subject = responder.subject().to_string();
-        if responder
-            .verify_signature(Some(issuer.public_key()))
-            .is_err()
-        {
+        if responder.verify_signature(Some(&issuer_key)).is_err() {
             return Err(format!(
                 "signed by the certificate `{subject}`, which the issuer `{}` did not issue",
-                issuer.subject()
+                issuer.display()
             ));
         }
         let ocsp_signing = matches!(
@@ -358,13 +403,12 @@ pub fn verify_signature(
     })
 }
 
-/// A DER OCSPRequest for `cert_der` (issued by `issuer_der`): one Request, CertID with SHA-1,
+/// A DER OCSPRequest for `cert_der` (issued by `issuer`): one Request, CertID with SHA-1,
 /// no nonce, unsigned.
-pub fn build_request(cert_der: &[u8], issuer_der: &[u8]) -> Result<Vec<u8>, String> {
+pub fn build_request(cert_der: &[u8], issuer: &Issuer) -> Result<Vec<u8>, String> {
     let (_, cert) = X509Certificate::from_der(cert_der)
         .map_err(|e| format!("the certificate cannot be read: {e}"))?;
-    let (_, issuer) = X509Certificate::from_der(issuer_der)
-        .map_err(|e| format!("the issuer certificate cannot be read: {e}"))?;
+    let issuer_key = issuer.key()?;
     let sha1 = |b: &[u8]| {
         aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, b)
             .as_ref()
@@ -373,96 +417,16 @@ pub fn build_request(cert_der: &[u8], issuer_der: &[u8]) -> Result<Vec<u8>, Stri
     let mut alg = der_tlv(OID, OID_SHA1);
     alg.extend(der_tlv(NULL, &[]));
     let mut cert_id = der_tlv(SEQUENCE, &alg);
-    cert_id.extend(der_tlv(OCTET_STRING, &sha1(issuer.subject().as_raw())));
+    cert_id.extend(der_tlv(OCTET_STRING, &sha1(&issuer.name)));
     cert_id.extend(der_tlv(
         OCTET_STRING,
-        &sha1(&issuer.public_key().subject_public_key.data),
+        &sha1(&issuer_key.subject_public_key.data),
     ));
     cert_id.extend(der_tlv(INTEGER, cert.raw_serial()));
     let request = der_tlv(SEQUENCE, &der_tlv(SEQUENCE, &cert_id));
     let request_list = der_tlv(SEQUENCE, &request);
     let tbs_request = der_tlv(SEQUENCE, &request_list);
     Ok(der_tlv(SEQUENCE, &tbs_request))
-}
-
-/// A bounded DER reader: single-byte tags, definite lengths, every length checked against
-/// what is left.
-struct Der<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Der<'a> {
-    fn new(rest: &'a [u8]) -> Self {
-        Der { rest }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.rest.is_empty()
-    }
-
-    /// The next element: tag, content, and the whole element (tag, length and content).
-    fn next_raw(&mut self, what: &str) -> Result<(u8, &'a [u8], &'a [u8]), String> {
-        let data = self.rest;
-        let short = || format!("{what}: truncated");
-        let (&tag, after) = data.split_first().ok_or_else(short)?;
-        if tag & 0x1f == 0x1f {
-            return Err(format!("{what}: multi-byte tags are not read"));
-        }
-        let (&first, after) = after.split_first().ok_or_else(short)?;
-        let (len, after) = if first < 0x80 {
-            (first as usize, after)
-        } else {
-            let n = (first & 0x7f) as usize;
-            if n == 0 || n > 4 {
-                return Err(format!("{what}: unsupported length form"));
-            }
-            let bytes = after.get(..n).ok_or_else(short)?;
-            let len = bytes.iter().fold(0usize, |l, b| (l << 8) | *b as usize);
-            (len, &after[n..])
-        };
-        if len > after.len() {
-            return Err(short());
-        }
-        let header = data.len() - after.len();
-        let whole = &data[..header + len];
-        self.rest = &after[len..];
-        Ok((tag, &after[..len], whole))
-    }
-
-    fn next(&mut self, what: &str) -> Result<(u8, &'a [u8]), String> {
-        self.next_raw(what).map(|(t, c, _)| (t, c))
-    }
-
-    fn expect_raw(&mut self, tag: u8, what: &str) -> Result<(&'a [u8], &'a [u8]), String> {
-        match self.next_raw(what)? {
-            (t, content, whole) if t == tag => Ok((content, whole)),
-            (t, _, _) => Err(format!("{what}: tag 0x{t:02x}, expected 0x{tag:02x}")),
-        }
-    }
-
-    fn expect(&mut self, tag: u8, what: &str) -> Result<&'a [u8], String> {
-        self.expect_raw(tag, what).map(|(c, _)| c)
-    }
-
-    /// The next element's content if it has `tag`; nothing read otherwise.
-    fn optional(&mut self, tag: u8, what: &str) -> Result<Option<&'a [u8]>, String> {
-        if self.rest.first() == Some(&tag) {
-            self.expect(tag, what).map(Some)
-        } else {
-            Ok(None)
-        }
-    }
-
-    fn end(&self, what: &str) -> Result<(), String> {
-        if self.rest.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{what}: {} unexpected trailing bytes",
-                self.rest.len()
-            ))
-        }
-    }
 }
 
 /// An OID's dotted form (`?` for an arc too large or truncated).
@@ -731,6 +695,10 @@ mod tests {
         }
     }
 
+    fn iss(der: &[u8]) -> Issuer {
+        Issuer::from_cert(der).unwrap()
+    }
+
     fn now() -> OffsetDateTime {
         OffsetDateTime::now_utc()
     }
@@ -748,16 +716,19 @@ mod tests {
             "openssl sends the signer's certificate"
         );
         assert!((resp.produced_at - now()).abs() < ::time::Duration::minutes(5));
-        assert_eq!(verify_signature(&resp, &ca, now()), Ok(Signer::Issuer));
+        assert_eq!(
+            verify_signature(&resp, &iss(&ca), now()),
+            Ok(Signer::Issuer)
+        );
 
-        let good = find(&resp, &lab.cert("leaf"), &ca).unwrap();
+        let good = find(&resp, &lab.cert("leaf"), &iss(&ca)).unwrap();
         assert_eq!(good.status, CertStatus::Good);
         assert_eq!(good.hash_alg_oid, SHA1_OID);
         assert_eq!(good.serial, [0x10, 0x01]);
         let next = good.next_update.unwrap();
         assert_eq!(next - good.this_update, ::time::Duration::days(1));
 
-        let revoked = find(&resp, &lab.cert("leaf3"), &ca).unwrap();
+        let revoked = find(&resp, &lab.cert("leaf3"), &iss(&ca)).unwrap();
         let at = ::time::macros::datetime!(2026-01-01 00:00:00 UTC);
         assert_eq!(
             revoked.status,
@@ -766,13 +737,13 @@ mod tests {
                 reason: Some(1)
             }
         );
-        let unknown = find(&resp, &lab.cert("leaf4"), &ca).unwrap();
+        let unknown = find(&resp, &lab.cert("leaf4"), &iss(&ca)).unwrap();
         assert_eq!(unknown.status, CertStatus::Unknown);
 
         // leaf2 is not in this response; another issuer names no certificate here.
-        assert!(find(&resp, &lab.cert("leaf2"), &ca).is_none());
-        assert!(find(&resp, &lab.cert("leaf"), &lab.cert("ca2")).is_none());
-        assert!(find(&resp, b"not a certificate", &ca).is_none());
+        assert!(find(&resp, &lab.cert("leaf2"), &iss(&ca)).is_none());
+        assert!(find(&resp, &lab.cert("leaf"), &iss(&lab.cert("ca2"))).is_none());
+        assert!(find(&resp, b"not a certificate", &iss(&ca)).is_none());
     }
 
     #[test]
@@ -780,12 +751,12 @@ mod tests {
         let Some(lab) = Lab::new() else { return };
         let ca = lab.cert("ca");
         let resp = parse_response(&lab.respond("ca", &["leaf", "leaf2"], &["-sha256"])).unwrap();
-        let one = find(&resp, &lab.cert("leaf"), &ca).unwrap();
+        let one = find(&resp, &lab.cert("leaf"), &iss(&ca)).unwrap();
         assert_eq!(one.hash_alg_oid, SHA256_OID);
         assert_eq!(one.serial, [0x10, 0x01]);
-        let two = find(&resp, &lab.cert("leaf2"), &ca).unwrap();
+        let two = find(&resp, &lab.cert("leaf2"), &iss(&ca)).unwrap();
         assert_eq!(two.serial, [0x10, 0x02]);
-        assert!(find(&resp, &lab.cert("leaf3"), &ca).is_none());
+        assert!(find(&resp, &lab.cert("leaf3"), &iss(&ca)).is_none());
     }
 
     #[test]
@@ -794,23 +765,23 @@ mod tests {
         let ca = lab.cert("ca");
         let resp = parse_response(&lab.respond("responder", &["leaf"], &[])).unwrap();
         assert_eq!(
-            verify_signature(&resp, &ca, now()),
+            verify_signature(&resp, &iss(&ca), now()),
             Ok(Signer::Delegated {
                 subject: "CN=responder".into()
             })
         );
         assert_eq!(
-            find(&resp, &lab.cert("leaf"), &ca).unwrap().status,
+            find(&resp, &lab.cert("leaf"), &iss(&ca)).unwrap().status,
             CertStatus::Good
         );
         // Outside the responder certificate's validity (10 days).
-        let e = verify_signature(&resp, &ca, now() + ::time::Duration::days(60)).unwrap_err();
+        let e = verify_signature(&resp, &iss(&ca), now() + ::time::Duration::days(60)).unwrap_err();
         assert!(e.contains("not valid at"), "{e}");
         // Without the responder's certificate, the issuer's key does not verify it.
         let bare =
             parse_response(&lab.respond("responder", &["leaf"], &["-resp_no_certs"])).unwrap();
         assert!(bare.certs.is_empty());
-        let e = verify_signature(&bare, &ca, now()).unwrap_err();
+        let e = verify_signature(&bare, &iss(&ca), now()).unwrap_err();
         assert!(e.contains("does not verify with the issuer's key"), "{e}");
     }
 
@@ -818,7 +789,7 @@ mod tests {
     fn responder_without_eku_is_rejected() {
         let Some(lab) = Lab::new() else { return };
         let resp = parse_response(&lab.respond("noeku", &["leaf"], &[])).unwrap();
-        let e = verify_signature(&resp, &lab.cert("ca"), now()).unwrap_err();
+        let e = verify_signature(&resp, &iss(&lab.cert("ca")), now()).unwrap_err();
         assert!(e.contains("without the OCSP signing usage"), "{e}");
     }
 
@@ -827,17 +798,17 @@ mod tests {
         let Some(lab) = Lab::new() else { return };
         let ca = lab.cert("ca");
         let resp = parse_response(&lab.respond("ca2", &["leaf"], &[])).unwrap();
-        let e = verify_signature(&resp, &ca, now()).unwrap_err();
+        let e = verify_signature(&resp, &iss(&ca), now()).unwrap_err();
         assert!(e.contains("did not issue"), "{e}");
         let bare = parse_response(&lab.respond("ca2", &["leaf"], &["-resp_no_certs"])).unwrap();
-        let e = verify_signature(&bare, &ca, now()).unwrap_err();
+        let e = verify_signature(&bare, &iss(&ca), now()).unwrap_err();
         assert!(e.contains("does not verify with the issuer's key"), "{e}");
         // ca2 is the right key for its own response, but not the issuer of leaf: `find` says so.
         assert_eq!(
-            verify_signature(&bare, &lab.cert("ca2"), now()),
+            verify_signature(&bare, &iss(&lab.cert("ca2")), now()),
             Ok(Signer::Issuer)
         );
-        assert!(find(&bare, &lab.cert("leaf"), &lab.cert("ca2")).is_none());
+        assert!(find(&bare, &lab.cert("leaf"), &iss(&lab.cert("ca2"))).is_none());
     }
 
     #[test]
@@ -849,7 +820,7 @@ mod tests {
         resp.responses.clear();
         let last = resp.tbs.len() - 1;
         resp.tbs[last] ^= 1;
-        assert!(verify_signature(&resp, &ca, now()).is_err());
+        assert!(verify_signature(&resp, &iss(&ca), now()).is_err());
     }
 
     #[test]
@@ -872,8 +843,8 @@ mod tests {
                     let mut bad = der.clone();
                     bad[i] ^= bit;
                     if let Ok(resp) = parse_response(&bad) {
-                        let _ = verify_signature(&resp, &ca, now());
-                        let _ = find(&resp, &lab.cert("leaf"), &ca);
+                        let _ = verify_signature(&resp, &iss(&ca), now());
+                        let _ = find(&resp, &lab.cert("leaf"), &iss(&ca));
                     }
                 }
             }
@@ -884,7 +855,7 @@ mod tests {
     fn request_is_openssl_s_own_and_accepted() {
         let Some(lab) = Lab::new() else { return };
         let ca = lab.cert("ca");
-        let req = build_request(&lab.cert("leaf3"), &ca).unwrap();
+        let req = build_request(&lab.cert("leaf3"), &iss(&ca)).unwrap();
         lab.run(&[
             "ocsp",
             "-issuer",
@@ -915,15 +886,18 @@ mod tests {
             "1",
         ]);
         let resp = parse_response(&lab.read("resp.der")).unwrap();
-        assert_eq!(verify_signature(&resp, &ca, now()), Ok(Signer::Issuer));
+        assert_eq!(
+            verify_signature(&resp, &iss(&ca), now()),
+            Ok(Signer::Issuer)
+        );
         assert!(matches!(
-            find(&resp, &lab.cert("leaf3"), &ca).unwrap().status,
+            find(&resp, &lab.cert("leaf3"), &iss(&ca)).unwrap().status,
             CertStatus::Revoked {
                 reason: Some(1),
                 ..
             }
         ));
-        assert!(build_request(b"junk", &ca).is_err());
+        assert!(build_request(b"junk", &iss(&ca)).is_err());
     }
 
     #[test]
@@ -1012,12 +986,14 @@ mod tests {
                 "1",
             ]);
             let resp = parse_response(&lab.read("resp.der")).unwrap();
-            assert_eq!(verify_signature(&resp, &rsaca, now()), Ok(expected));
+            assert_eq!(verify_signature(&resp, &iss(&rsaca), now()), Ok(expected));
             assert_eq!(
-                find(&resp, &lab.cert("rleaf"), &rsaca).unwrap().status,
+                find(&resp, &lab.cert("rleaf"), &iss(&rsaca))
+                    .unwrap()
+                    .status,
                 CertStatus::Good
             );
-            assert!(find(&resp, &lab.cert("leaf"), &lab.cert("ca")).is_none());
+            assert!(find(&resp, &lab.cert("leaf"), &iss(&lab.cert("ca"))).is_none());
         }
     }
 }

@@ -71,6 +71,7 @@ pub fn parse(position: usize, der: &[u8], now: ::time::OffsetDateTime) -> Result
         ca_issuers: ca_issuers.into_iter().map(PeerText::from).collect(),
         must_staple: must_staple(&cert),
         revocation: Vec::new(),
+        ct: None,
     };
     Ok(Parsed {
         facts,
@@ -243,6 +244,90 @@ pub fn der_tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(content);
     out
+}
+
+/// A bounded DER reader: single-byte tags, definite lengths, every length checked against
+/// what is left.
+pub(crate) struct Der<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Der<'a> {
+    pub(crate) fn new(rest: &'a [u8]) -> Self {
+        Der { rest }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    /// The next element: tag, content, and the whole element (tag, length and content).
+    pub(crate) fn next_raw(&mut self, what: &str) -> Result<(u8, &'a [u8], &'a [u8]), String> {
+        let data = self.rest;
+        let short = || format!("{what}: truncated");
+        let (&tag, after) = data.split_first().ok_or_else(short)?;
+        if tag & 0x1f == 0x1f {
+            return Err(format!("{what}: multi-byte tags are not read"));
+        }
+        let (&first, after) = after.split_first().ok_or_else(short)?;
+        let (len, after) = if first < 0x80 {
+            (first as usize, after)
+        } else {
+            let n = (first & 0x7f) as usize;
+            if n == 0 || n > 4 {
+                return Err(format!("{what}: unsupported length form"));
+            }
+            let bytes = after.get(..n).ok_or_else(short)?;
+            let len = bytes.iter().fold(0usize, |l, b| (l << 8) | *b as usize);
+            (len, &after[n..])
+        };
+        if len > after.len() {
+            return Err(short());
+        }
+        let header = data.len() - after.len();
+        let whole = &data[..header + len];
+        self.rest = &after[len..];
+        Ok((tag, &after[..len], whole))
+    }
+
+    pub(crate) fn next(&mut self, what: &str) -> Result<(u8, &'a [u8]), String> {
+        self.next_raw(what).map(|(t, c, _)| (t, c))
+    }
+
+    pub(crate) fn expect_raw(
+        &mut self,
+        tag: u8,
+        what: &str,
+    ) -> Result<(&'a [u8], &'a [u8]), String> {
+        match self.next_raw(what)? {
+            (t, content, whole) if t == tag => Ok((content, whole)),
+            (t, _, _) => Err(format!("{what}: tag 0x{t:02x}, expected 0x{tag:02x}")),
+        }
+    }
+
+    pub(crate) fn expect(&mut self, tag: u8, what: &str) -> Result<&'a [u8], String> {
+        self.expect_raw(tag, what).map(|(c, _)| c)
+    }
+
+    /// The next element's content if it has `tag`; nothing read otherwise.
+    pub(crate) fn optional(&mut self, tag: u8, what: &str) -> Result<Option<&'a [u8]>, String> {
+        if self.rest.first() == Some(&tag) {
+            self.expect(tag, what).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    pub(crate) fn end(&self, what: &str) -> Result<(), String> {
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{what}: {} unexpected trailing bytes",
+                self.rest.len()
+            ))
+        }
+    }
 }
 
 /// Strips the outer SEQUENCE tag and length of a DER Name (the form trust anchors keep).

@@ -67,6 +67,7 @@ pub const CLAIMS: &[(&str, &str)] = &[
     ("tls.mutual_tls", "true: the endpoint refuses clients without a certificate (mutual TLS)"),
     ("certificates.max_lifetime_days", "N: no leaf certificate lives longer than N days"),
     ("certificates.trusted", "true: chains are complete, valid, trusted and match the name"),
+    ("certificates.ct_logged", "true: the leaf carries the SCTs Chrome's CT policy asks for, checked against the vendor file's [scan] ct_log_list (publicly trusted certificates)"),
     ("certificates.revocation_checked", "true: no certificate is revoked, by the CRLs its certificates name (the vendor file's [scan] revocation = true asks them)"),
     ("at_rest.algorithm", "\"AES-256\": data keys are AES-256 (KMS key spec)"),
     ("keys.rotation_days", "N: key material in use is never older than N days (+7 days' grace), from the rotation history"),
@@ -150,6 +151,10 @@ pub fn policy_for(name: &str, value: &toml::Value) -> Result<String, String> {
             "[rules.\"cert.validity_too_long\"]\nmax_days = {}\n",
             days()?
         ),
+        "certificates.ct_logged" => {
+            yes()?;
+            "[rules.\"cert.ct_compliant\"]\n".into()
+        }
         "certificates.revocation_checked" => {
             yes()?;
             "[rules.\"cert.revoked\"]\n".into()
@@ -362,6 +367,7 @@ mod tests {
             ("certificates.max_lifetime_days", "90"),
             ("certificates.trusted", "true"),
             ("certificates.revocation_checked", "true"),
+            ("certificates.ct_logged", "true"),
             ("at_rest.algorithm", "\"AES-256\""),
             ("keys.rotation_days", "30"),
             ("keys.protection", "\"HSM\""),

@@ -737,6 +737,96 @@ pub struct CertificateFacts {
     /// `--revocation`, its CRL.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub revocation: Vec<RevocationFacts>,
+    /// Certificate Transparency (leaf only): the SCTs found and what each is worth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ct: Option<CtFacts>,
+}
+
+/// The Signed Certificate Timestamps of a leaf, from the certificate, the TLS extension and the
+/// stapled OCSP response, each checked against the CT log list the user gave.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CtFacts {
+    pub scts: Vec<SctFacts>,
+    /// Whether the server was asked for SCTs in the TLS extension (a TLS 1.2 hello; a TLS 1.3
+    /// server sends them encrypted, where they are not read).
+    pub tls_extension_asked: bool,
+    /// The log list the SCTs were checked against (`--ct-log-list`): its file and date. None:
+    /// no list was given, so no signature was checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_list: Option<String>,
+}
+
+/// Where an SCT came from.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum SctSource {
+    /// The certificate's SCT list extension (signed over the precertificate).
+    Embedded,
+    /// The TLS `signed_certificate_timestamp` extension.
+    TlsExtension,
+    /// The stapled OCSP response's SCT list extension.
+    Ocsp,
+}
+
+/// What an SCT's signature and log are worth.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SctStatus {
+    /// Its signature verifies with the key of the log it names.
+    Verified,
+    /// It names a log of the list, whose key does not verify it.
+    InvalidSignature,
+    /// It names a log the list does not hold.
+    UnknownLog,
+    /// Not checked: no log list was given.
+    Unchecked,
+    /// Not readable as an SCT vetcrypt can check (version, algorithm, time): `detail` says why.
+    Malformed,
+}
+
+/// A CT log's state in the log list (Chrome's log list v3 states).
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CtLogState {
+    Pending,
+    Qualified,
+    Usable,
+    Readonly,
+    Retired,
+    Rejected,
+}
+
+/// One Signed Certificate Timestamp.
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SctFacts {
+    pub source: SctSource,
+    /// The log's ID (the SHA-256 of its key), base64, as log lists write it.
+    pub log_id: String,
+    /// When the log says it saw the certificate (peer data: the server sent it).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String")]
+    pub timestamp: OffsetDateTime,
+    pub status: SctStatus,
+    /// The log's description and operator, from the log list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// The log's state in the list, and since when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_state: Option<CtLogState>,
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "Option<String>")]
+    pub log_state_since: Option<OffsetDateTime>,
+    /// Why it is not verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// good, revoked, or unknown (the answer could not be had or trusted: `error` says why).

@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use crate::cert::{TrustKind, TrustStore};
+use crate::cert::{ct, TrustKind, TrustStore};
 use crate::subject::Target;
 
 /// Key types for lab certificates.
@@ -229,6 +229,227 @@ impl Ca {
             key_identifier_method: rcgen::KeyIdMethod::Sha256,
         };
         Ok(params.signed_by(&self.issuer)?.der().to_vec())
+    }
+}
+
+/// A Certificate Transparency log of the lab: its ECDSA P-256 key signs SCTs.
+pub struct CtLog {
+    key: KeyPair,
+    /// Its key (DER SubjectPublicKeyInfo) and ID (the key's SHA-256).
+    pub spki: Vec<u8>,
+    pub id: [u8; 32],
+    pub description: String,
+    pub operator: String,
+}
+
+impl CtLog {
+    pub fn new(description: &str, operator: &str) -> Result<CtLog, rcgen::Error> {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+        let spki = rcgen::PublicKeyData::subject_public_key_info(&key);
+        let id = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &spki)
+            .as_ref()
+            .try_into()
+            .expect("SHA-256 is 32 bytes");
+        Ok(CtLog {
+            key,
+            spki,
+            id,
+            description: description.into(),
+            operator: operator.into(),
+        })
+    }
+
+    /// A serialised SCT for `entry`, dated `at`.
+    pub fn sign(&self, entry: &ct::Entry<'_>, at: OffsetDateTime) -> Result<Vec<u8>, rcgen::Error> {
+        use rcgen::SigningKey as _;
+        let ms = (at.unix_timestamp_nanos() / 1_000_000) as u64;
+        let signature = self.key.sign(&ct::signed_data(entry, ms, &[]))?;
+        Ok(ct::serialize_sct(&self.id, ms, 3, &signature))
+    }
+}
+
+/// A log list in Chrome's v3 format holding `logs`, each in its state (`usable`, `retired`…)
+/// since the time given.
+pub fn ct_log_list(logs: &[(&CtLog, &str, OffsetDateTime)]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let rfc3339 = |t: OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .expect("a lab time formats")
+    };
+    let mut operators: Vec<(String, Vec<serde_json::Value>)> = Vec::new();
+    for (log, state, since) in logs {
+        let entry = serde_json::json!({
+            "description": log.description,
+            "log_id": b64.encode(log.id),
+            "key": b64.encode(&log.spki),
+            "url": "http://127.0.0.1/ct/",
+            "mmd": 86400,
+            "state": { *state: { "timestamp": rfc3339(*since) } },
+        });
+        match operators.iter_mut().find(|(name, _)| *name == log.operator) {
+            Some((_, logs)) => logs.push(entry),
+            None => operators.push((log.operator.clone(), vec![entry])),
+        }
+    }
+    serde_json::json!({
+        "version": "lab",
+        "log_list_timestamp": rfc3339(OffsetDateTime::now_utc()),
+        "operators": operators
+            .into_iter()
+            .map(|(name, logs)| serde_json::json!({ "name": name, "email": [], "logs": logs }))
+            .collect::<Vec<_>>(),
+    })
+    .to_string()
+}
+
+impl Ca {
+    /// This CA's key, a DER SubjectPublicKeyInfo.
+    pub fn spki(&self) -> Vec<u8> {
+        x509_parser::parse_x509_certificate(&self.cert)
+            .map(|(_, c)| c.public_key().raw.to_vec())
+            .expect("a lab CA certificate parses")
+    }
+
+    /// A leaf carrying, in its SCT list extension, an SCT from each of `logs` signed over its
+    /// precertificate (the same certificate without that extension), as a CA that logs its
+    /// certificates issues them.
+    pub fn leaf_with_scts(&self, spec: &LeafSpec, logs: &[&CtLog]) -> Result<Issued, rcgen::Error> {
+        let key = KeyPair::generate_for(spec.alg.rcgen())?;
+        let mut params = leaf_params(spec)?;
+        params.serial_number = Some(rcgen::SerialNumber::from(
+            OffsetDateTime::now_utc().unix_timestamp_nanos() as u64,
+        ));
+        let pre = params.signed_by(&key, &self.issuer)?;
+        let (_, pre_cert) = x509_parser::parse_x509_certificate(pre.der())
+            .map_err(|_| rcgen::Error::CouldNotParseCertificate)?;
+        let issuer_key_hash: [u8; 32] =
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &self.spki())
+                .as_ref()
+                .try_into()
+                .expect("SHA-256 is 32 bytes");
+        let entry = ct::Entry::Precert {
+            issuer_key_hash,
+            tbs: pre_cert.tbs_certificate.as_ref(),
+        };
+        let at = OffsetDateTime::now_utc() - Duration::hours(1);
+        let scts = logs
+            .iter()
+            .map(|log| log.sign(&entry, at))
+            .collect::<Result<Vec<_>, _>>()?;
+        params
+            .custom_extensions
+            .push(rcgen::CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 4, 1, 11129, 2, 4, 2],
+                ct::sct_extension_value(&ct::sct_list(&scts)),
+            ));
+        let cert = params.signed_by(&key, &self.issuer)?;
+        Ok(issued(cert, &key))
+    }
+}
+
+/// What a lab OCSP response says of a certificate.
+#[derive(Debug, Clone, Copy)]
+pub enum OcspAnswer {
+    Good,
+    Revoked(OffsetDateTime),
+    Unknown,
+}
+
+impl Ca {
+    /// An OCSP response (DER) signed by this CA about `leaf` (which it issued): `answer`,
+    /// produced at `this_update`, next due at `next_update`, with an SCT list extension (the
+    /// bare TLS list) when given: what a CA's responder gives and a server staples.
+    pub fn ocsp_response(
+        &self,
+        leaf: &[u8],
+        answer: OcspAnswer,
+        this_update: OffsetDateTime,
+        next_update: Option<OffsetDateTime>,
+        sct_list: Option<&[u8]>,
+    ) -> Result<Vec<u8>, rcgen::Error> {
+        use rcgen::SigningKey as _;
+        let (_, leaf) = x509_parser::parse_x509_certificate(leaf)
+            .map_err(|_| rcgen::Error::CouldNotParseCertificate)?;
+        let (_, ca) = x509_parser::parse_x509_certificate(&self.cert)
+            .map_err(|_| rcgen::Error::CouldNotParseCertificate)?;
+        let sha1 = |b: &[u8]| {
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, b)
+                .as_ref()
+                .to_vec()
+        };
+        let time = |t: OffsetDateTime| {
+            let t = t.to_offset(time::UtcOffset::UTC);
+            der(
+                0x18,
+                format!(
+                    "{:04}{:02}{:02}{:02}{:02}{:02}Z",
+                    t.year(),
+                    u8::from(t.month()),
+                    t.day(),
+                    t.hour(),
+                    t.minute(),
+                    t.second()
+                )
+                .as_bytes(),
+            )
+        };
+        const SHA1: [u8; 5] = [0x2b, 0x0e, 0x03, 0x02, 0x1a];
+        let key_bits = &ca.public_key().subject_public_key.data;
+        let cert_id = der(
+            0x30,
+            &[
+                der(0x30, &[der(0x06, &SHA1), der(0x05, &[])].concat()),
+                der(0x04, &sha1(ca.subject().as_raw())),
+                der(0x04, &sha1(key_bits)),
+                der(0x02, leaf.raw_serial()),
+            ]
+            .concat(),
+        );
+        let status = match answer {
+            OcspAnswer::Good => vec![0x80, 0x00],
+            OcspAnswer::Revoked(at) => der(0xa1, &time(at)),
+            OcspAnswer::Unknown => vec![0x82, 0x00],
+        };
+        let mut single = [cert_id, status, time(this_update)].concat();
+        if let Some(next) = next_update {
+            single.extend(der(0xa0, &time(next)));
+        }
+        if let Some(list) = sct_list {
+            // id-pkix-ocsp... CT: 1.3.6.1.4.1.11129.2.4.5
+            const SCT_OID: [u8; 10] = [0x2b, 0x06, 0x01, 0x04, 0x01, 0xd6, 0x79, 0x02, 0x04, 0x05];
+            let ext = der(
+                0x30,
+                &[
+                    der(0x06, &SCT_OID),
+                    der(0x04, &ct::sct_extension_value(list)),
+                ]
+                .concat(),
+            );
+            single.extend(der(0xa1, &der(0x30, &ext)));
+        }
+        let tbs = der(
+            0x30,
+            &[
+                der(0xa2, &der(0x04, &sha1(key_bits))),
+                time(this_update),
+                der(0x30, &der(0x30, &single)),
+            ]
+            .concat(),
+        );
+        let signature = self.issuer.key().sign(&tbs)?;
+        // ecdsa-with-SHA256, 1.2.840.10045.4.3.2
+        const ECDSA_SHA256: [u8; 8] = [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+        let mut bits = vec![0u8];
+        bits.extend(signature);
+        let basic = der(
+            0x30,
+            &[tbs, der(0x30, &der(0x06, &ECDSA_SHA256)), der(0x03, &bits)].concat(),
+        );
+        // id-pkix-ocsp-basic, 1.3.6.1.5.5.7.48.1.1
+        const BASIC: [u8; 9] = [0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x01];
+        let bytes = der(0x30, &[der(0x06, &BASIC), der(0x04, &basic)].concat());
+        Ok(der(0x30, &[der(0x0a, &[0]), der(0xa0, &bytes)].concat()))
     }
 }
 

@@ -26,6 +26,8 @@ pub struct ScanSettings {
     pub fetch_issuers: Option<bool>,
     /// `revocation = true`: ask the CRLs.
     pub revocation: Option<bool>,
+    /// `ct_log_list = "FILE"`, resolved relative to the plan file.
+    pub ct_log_list: Option<PathBuf>,
     /// At most this many addresses probed per name.
     pub max_addresses: Option<usize>,
     /// The proxy to go through (no credentials: those come from the environment or
@@ -118,6 +120,7 @@ struct RawScan {
     ca_files: Vec<String>,
     fetch_issuers: Option<bool>,
     revocation: Option<bool>,
+    ct_log_list: Option<String>,
     max_addresses: Option<Spanned<i64>>,
     proxy: Option<Spanned<String>>,
 }
@@ -204,6 +207,7 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
         settings.trust = scan.trust;
         settings.fetch_issuers = scan.fetch_issuers;
         settings.revocation = scan.revocation;
+        settings.ct_log_list = scan.ct_log_list.as_ref().map(|f| base.join(f));
         settings.ca_files = scan.ca_files.iter().map(|f| base.join(f)).collect();
     }
     let mut endpoints = Vec::with_capacity(raw.endpoint.len());

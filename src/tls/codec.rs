@@ -51,6 +51,7 @@ pub mod ext {
     pub const EC_POINT_FORMATS: u16 = 0x000b;
     pub const SIGNATURE_ALGORITHMS: u16 = 0x000d;
     pub const ALPN: u16 = 0x0010;
+    pub const SCT: u16 = 0x0012;
     pub const EXTENDED_MASTER_SECRET: u16 = 0x0017;
     pub const SESSION_TICKET: u16 = 0x0023;
     pub const SUPPORTED_VERSIONS: u16 = 0x002b;
@@ -83,6 +84,8 @@ pub struct HelloSpec<'a> {
     /// client's verify_data from the connection's Finished (empty when the server did not
     /// offer secure renegotiation), and no SCSV.
     pub renegotiation: Option<&'a [u8]>,
+    /// Ask for Signed Certificate Timestamps (RFC 6962 §3.3.1).
+    pub sct: bool,
 }
 
 impl<'a> HelloSpec<'a> {
@@ -96,6 +99,7 @@ impl<'a> HelloSpec<'a> {
             compression: false,
             alpn: &[],
             renegotiation: None,
+            sct: false,
         }
     }
 }
@@ -186,6 +190,9 @@ pub fn client_hello(spec: &HelloSpec<'_>, random: [u8; 32]) -> Vec<u8> {
                     });
                 }
                 w.extension(ext::STATUS_REQUEST, |w| w.bytes(&[1, 0, 0, 0, 0]));
+                if spec.sct {
+                    w.extension(ext::SCT, |_| {});
+                }
                 if let Some(verify_data) = spec.renegotiation {
                     w.extension(ext::RENEGOTIATION_INFO, |w| {
                         w.nested(1, |w| w.bytes(verify_data))

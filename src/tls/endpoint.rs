@@ -6,13 +6,14 @@
 use rustls::pki_types::{CertificateDer, UnixTime};
 
 use super::client_auth::{self, ClientIdentity};
+use super::features::TlsScts;
 use super::groups::EarlyGroups;
 use super::handshake::{modern_handshake, ModernError, ModernOutcome};
 use super::prober::Prober;
 use super::starttls::{self, Preamble};
 use super::transport::{addresses, Connector, Route};
 use super::versions::{self, Versions};
-use super::{backends, http, issuers, renegotiation, ProbeConfig};
+use super::{backends, http, issuers, renegotiation, transparency, ProbeConfig};
 use crate::cert;
 use crate::facts::{
     Authentication, BackendCheck, ChainFacts, Coverage, EndpointFacts, Features, GroupFacts,
@@ -151,12 +152,18 @@ async fn probe_address(
         }
     };
     // The server's order of suites needs only the suites found: it is asked beside the rest.
-    let (((certificates, other_chains), (groups, mut features)), preferences) = probe
+    let (
+        (((mut certificates, main_chain), other_chains), (groups, (mut features, tls_scts))),
+        preferences,
+    ) = probe
         .both(
             probe.both(chains(&probe, &modern, &versions, cfg, started), more),
             versions::preferences(&probe, &versions),
         )
         .await;
+    if let (Some(facts), Some(sent)) = (certificates.as_mut(), main_chain.as_deref()) {
+        transparency::record(facts, sent, &tls_scts, modern.ocsp_response.as_deref(), cfg);
+    }
     let mut http_refusal = None;
     let mut backends = if usable {
         http_refusal = lingering(&probe, &versions, &mut features, identity).await;
@@ -239,14 +246,17 @@ fn unreachable(modern: &ModernOutcome, connector: &Connector) -> Option<ProbeErr
 
 /// Step: the chain a modern client gets (or the first one a raw hello brought back), judged
 /// (with an unknown issuer fetched from its AIA URL when the user allows it), and the other
-/// chains the server sends for other key types.
+/// chains the server sends for other key types. The main chain comes back as sent too.
 async fn chains(
     probe: &Prober<'_>,
     modern: &ModernOutcome,
     versions: &Versions,
     cfg: &ProbeConfig,
     started: UnixTime,
-) -> (Option<ChainFacts>, Vec<ChainFacts>) {
+) -> (
+    (Option<ChainFacts>, Option<Vec<CertificateDer<'static>>>),
+    Vec<ChainFacts>,
+) {
     let target = probe.target;
     let chain: Option<Vec<CertificateDer<'static>>> = modern.chain.clone().or_else(|| {
         versions
@@ -268,7 +278,7 @@ async fn chains(
         main.as_mut(),
         chain.as_ref(),
     ) {
-        super::revocation::stapled(facts, sent, staple, started);
+        super::revocation::stapled(facts, sent, staple, cfg, started);
     }
     let seen: Vec<Vec<u8>> = chain
         .iter()
@@ -292,7 +302,7 @@ async fn chains(
             other.into_iter().map(CertificateDer::from).collect();
         others.push(cert::inspect(&der, target, &cfg.trust, started));
     }
-    (main, others)
+    ((main, chain), others)
 }
 
 /// The endpoint answered, but accepted nothing vetcrypt offered: say why.
@@ -332,7 +342,7 @@ async fn groups_and_features(
     modern: &ModernOutcome,
     versions: &Versions,
     early_groups: EarlyGroups,
-) -> (GroupFacts, Features) {
+) -> (GroupFacts, (Features, TlsScts)) {
     let features = probe.features(
         &versions.protocols,
         &versions.suites,

@@ -31,26 +31,39 @@ pub(super) fn legacy_with(
         })
 }
 
+/// The SCTs a TLS 1.2 (or older) ServerHello carried in its extension, when asked.
+#[derive(Debug, Default)]
+pub(super) struct TlsScts {
+    /// A legacy hello asked for them.
+    pub asked: bool,
+    /// The SCT list as the extension carried it.
+    pub list: Option<Vec<u8>>,
+}
+
 impl Prober<'_> {
-    /// The features, each asked beside the others: one hello for what the ServerHello says,
-    /// one per ALPN protocol, one for fallback protection.
+    /// The features, each asked beside the others: one hello for what the ServerHello says
+    /// (and the SCTs it carries), one per ALPN protocol, one for fallback protection.
     pub(super) async fn features(
         &self,
         protocols: &[ProtocolSupport],
         suites: &[VersionSuites],
         modern: Option<&Negotiated>,
-    ) -> Features {
+    ) -> (Features, TlsScts) {
         let only_tls13 = suites.iter().all(|v| v.version == ProtocolVersion::Tls13);
         let legacy = suites.iter().find(|v| v.version < ProtocolVersion::Tls13);
         let hello = async {
             let mut f = Features::default();
+            let mut scts = TlsScts::default();
             if let Some(v) = legacy {
                 let offered = ids(v);
                 let spec = HelloSpec {
                     compression: true,
+                    sct: true,
                     ..HelloSpec::new(v.version, &offered, self.target.sni.as_deref())
                 };
+                scts.asked = true;
                 if let Answer::Accepted { sh, flight, .. } = self.ask(&spec, true).await {
+                    scts.list = sh.extension(ext::SCT).map(<[u8]>::to_vec);
                     f.secure_renegotiation = Some(sh.extension(ext::RENEGOTIATION_INFO).is_some());
                     f.extended_master_secret =
                         Some(sh.extension(ext::EXTENDED_MASTER_SECRET).is_some());
@@ -69,7 +82,7 @@ impl Prober<'_> {
                 f.ocsp_stapling = modern.map(|m| m.ocsp_stapled);
                 f.alpn.extend(modern.and_then(|m| m.alpn.clone()));
             }
-            f
+            (f, scts)
         };
         let alpn = self.all(
             legacy
@@ -90,12 +103,12 @@ impl Prober<'_> {
                 })
                 .collect(),
         );
-        let ((mut f, alpn), fallback) = self
+        let (((mut f, scts), alpn), fallback) = self
             .both(self.both(hello, alpn), self.fallback(protocols, suites))
             .await;
         f.alpn.extend(alpn.into_iter().flatten());
         f.fallback_scsv = fallback;
-        f
+        (f, scts)
     }
 
     /// RFC 7507: a hello for a lower version than the server's best, marked as a fallback,

@@ -30,6 +30,7 @@ pub mod revocation;
 pub mod sslv2;
 pub mod starttls;
 pub mod suites;
+mod transparency;
 pub mod transport;
 mod versions;
 
@@ -72,6 +73,8 @@ pub struct ProbeConfig {
     pub revocation: bool,
     /// The CRLs fetched in this run, each once.
     pub crl_cache: Arc<revocation::CrlCache>,
+    /// The CT logs SCTs are checked against (`--ct-log-list`); none: SCTs are read, unchecked.
+    pub ct_logs: Option<Arc<crate::cert::ct::LogList>>,
 }
 
 impl ProbeConfig {
@@ -87,6 +90,7 @@ impl ProbeConfig {
             proxy: proxy::ProxyChoice::default(),
             revocation: false,
             crl_cache: Arc::default(),
+            ct_logs: None,
         }
     }
 }

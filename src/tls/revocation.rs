@@ -20,6 +20,7 @@ use tokio::sync::{Mutex, OnceCell};
 use x509_parser::prelude::*;
 
 use super::{fetch, ProbeConfig};
+use crate::cert::ocsp::Issuer;
 use crate::cert::x509;
 use crate::facts::{ChainFacts, PeerText, RevocationFacts, RevocationStatus};
 
@@ -131,7 +132,8 @@ fn ocsp_urls(cert: &X509Certificate<'_>) -> Vec<String> {
 }
 
 /// Asks the certificate's OCSP responder (RFC 6960 A.1: a GET with the request in the path),
-/// when it names one and its issuer is sent (the request names the issuer's name and key).
+/// when it names one and its issuer is known (the request names the issuer's name and key):
+/// sent by the server, or a root of the trust store.
 async fn ocsp_asked(
     der: &CertificateDer<'static>,
     cert: &X509Certificate<'_>,
@@ -140,12 +142,15 @@ async fn ocsp_asked(
     observed: OffsetDateTime,
 ) -> Option<RevocationFacts> {
     let url = ocsp_urls(cert).into_iter().next()?;
-    let issuer = next.filter(|i| {
-        X509Certificate::from_der(i)
-            .map(|(_, i)| i.subject().as_raw() == cert.issuer().as_raw())
-            .unwrap_or(false)
-    })?;
-    let request = crate::cert::ocsp::build_request(der, issuer).ok()?;
+    let Some(issuer) = issuer_of(cert, next, cfg) else {
+        return Some(unknown_by(
+            "ocsp",
+            Some(&url),
+            "the issuer is neither sent nor in the trust store, so no OCSP request can name it"
+                .into(),
+        ));
+    };
+    let request = crate::cert::ocsp::build_request(der, &issuer).ok()?;
     let encoded: String = percent_encoding::utf8_percent_encode(
         &base64_std(&request),
         percent_encoding::NON_ALPHANUMERIC,
@@ -154,7 +159,7 @@ async fn ocsp_asked(
     let get = format!("{}/{encoded}", url.trim_end_matches('/'));
     let body = cfg.crl_cache.get_sized(&get, cfg, MAX_OCSP_BYTES).await;
     Some(match body {
-        Ok(body) => ocsp_answer("ocsp", Some(&url), der, Some(issuer), &body, observed),
+        Ok(body) => ocsp_answer("ocsp", Some(&url), der, Some(&issuer), &body, observed),
         Err(e) => unknown_by(
             "ocsp",
             Some(&url),
@@ -187,17 +192,21 @@ fn crl_urls(cert: &X509Certificate<'_>) -> Vec<String> {
     urls
 }
 
-/// The issuer's public key: the next certificate sent, when it issued this one, else a root of
-/// the trust store with the issuer's name.
-fn issuer_key(
+/// The certificate's issuer: the next certificate sent, when it issued this one, else a root of
+/// the trust store with the issuer's name (a root is rarely sent, and a leaf issued straight by
+/// a root is common in private PKIs).
+pub(super) fn issuer_of(
     cert: &X509Certificate<'_>,
     next: Option<&CertificateDer<'static>>,
     cfg: &ProbeConfig,
-) -> Option<Vec<u8>> {
+) -> Option<Issuer> {
     if let Some(der) = next {
         if let Ok((_, issuer)) = X509Certificate::from_der(der) {
             if issuer.subject().as_raw() == cert.issuer().as_raw() {
-                return Some(issuer.public_key().raw.to_vec());
+                return Some(Issuer {
+                    name: issuer.subject().as_raw().to_vec(),
+                    spki: issuer.public_key().raw.to_vec(),
+                });
             }
         }
     }
@@ -207,7 +216,10 @@ fn issuer_key(
         .anchors
         .iter()
         .find(|a| a.subject.as_ref() == inner.as_slice())
-        .map(|a| x509::der_tlv(0x30, a.subject_public_key_info.as_ref()))
+        .map(|a| Issuer {
+            name: cert.issuer().as_raw().to_vec(),
+            spki: x509::der_tlv(0x30, a.subject_public_key_info.as_ref()),
+        })
 }
 
 async fn one(
@@ -233,7 +245,7 @@ async fn one(
             },
         );
     }
-    let Some(key) = issuer_key(cert, next, cfg) else {
+    let Some(issuer) = issuer_of(cert, next, cfg) else {
         return unknown_by("crl", Some(http[0]),
             "the issuer's key is not at hand (neither sent nor in the trust store) to check the CRL's signature".into(),
         );
@@ -241,7 +253,7 @@ async fn one(
     let mut last = None;
     for url in http {
         let answer = match cfg.crl_cache.get(url, cfg).await {
-            Ok(body) => judge(cert, &key, &body, url, observed),
+            Ok(body) => judge(cert, &issuer.spki, &body, url, observed),
             Err(e) => unknown_by(
                 "crl",
                 Some(url),
@@ -338,25 +350,36 @@ pub(super) fn stapled(
     facts: &mut ChainFacts,
     chain: &[CertificateDer<'static>],
     response: &[u8],
+    cfg: &ProbeConfig,
     now: UnixTime,
 ) {
     let observed = OffsetDateTime::from_unix_timestamp(now.as_secs() as i64)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let Some(leaf) = chain.first() else { return };
-    let answer = ocsp_answer("ocsp-stapled", None, leaf, chain.get(1), response, observed);
+    let issuer = X509Certificate::from_der(leaf)
+        .ok()
+        .and_then(|(_, cert)| issuer_of(&cert, chain.get(1), cfg));
+    let answer = ocsp_answer(
+        "ocsp-stapled",
+        None,
+        leaf,
+        issuer.as_ref(),
+        response,
+        observed,
+    );
     if let Some(f) = facts.certificates.iter_mut().find(|c| c.position == 0) {
         f.revocation.insert(0, answer);
     }
 }
 
 /// What an OCSP response (stapled, or from the responder at `url`) says of `leaf`, once it
-/// parses, is signed by the leaf's issuer `next` (or a responder it delegated to), names this
-/// leaf and is current.
+/// parses, is signed by the leaf's issuer (or a responder it delegated to), names this leaf and
+/// is current.
 fn ocsp_answer(
     method: &str,
     url: Option<&str>,
     leaf: &CertificateDer<'static>,
-    next: Option<&CertificateDer<'static>>,
+    issuer: Option<&Issuer>,
     response: &[u8],
     observed: OffsetDateTime,
 ) -> RevocationFacts {
@@ -371,18 +394,9 @@ fn ocsp_answer(
         Ok(r) => r,
         Err(e) => return unknown(format!("{what} does not parse: {e}")),
     };
-    let issuer = next.filter(|der| {
-        match (
-            X509Certificate::from_der(leaf),
-            X509Certificate::from_der(der),
-        ) {
-            (Ok((_, l)), Ok((_, i))) => l.issuer().as_raw() == i.subject().as_raw(),
-            _ => false,
-        }
-    });
     let Some(issuer) = issuer else {
         return unknown(format!(
-            "the issuer is not sent, so the signature of {what} cannot be checked"
+            "the issuer is neither sent nor in the trust store, so the signature of {what} cannot be checked"
         ));
     };
     if let Err(e) = ocsp::verify_signature(&resp, issuer, observed) {

@@ -6,21 +6,23 @@ mod kms;
 mod revocation;
 mod starttls;
 mod tls;
+mod transparency;
 
 pub use tls::is_weak as weak_suite;
 
 use super::catalog::{Ctx, RuleDef};
 
 /// Every rule, in report order: each family's rules (defined beside their logic) joined, TLS
-/// first, then STARTTLS, certificates, revocation, KMS keys and benchmarks. Reports, `policy rules` and the golden
+/// first, then STARTTLS, certificates, revocation, transparency, KMS keys and benchmarks. Reports, `policy rules` and the golden
 /// files depend on this order.
 pub static CATALOG: &[RuleDef] = &join::<{ count(&FAMILIES) }>(&FAMILIES);
 
-const FAMILIES: [&[RuleDef]; 6] = [
+const FAMILIES: [&[RuleDef]; 7] = [
     tls::RULES,
     starttls::RULES,
     cert::RULES,
     revocation::RULES,
+    transparency::RULES,
     kms::RULES,
     bench::RULES,
 ];
