@@ -4,6 +4,7 @@
 
 use super::codec::{HelloSpec, KxParams};
 use super::features::legacy_with;
+use super::limits::{with_priority, Priority};
 use super::prober::{Answer, Prober};
 use super::suites;
 use crate::facts::{GroupFacts, NamedGroup, ProtocolVersion, VersionSuites};
@@ -104,6 +105,10 @@ impl Prober<'_> {
     /// offering every TLS 1.3 suite (the group does not depend on the suite), so it needs no
     /// other step and runs beside the versions; whether every group known was asked about.
     pub(super) async fn tls13_groups(&self) -> Option<(Vec<NamedGroup>, bool)> {
+        with_priority(Priority::Chain, self.tls13_group_chain()).await
+    }
+
+    async fn tls13_group_chain(&self) -> Option<(Vec<NamedGroup>, bool)> {
         let offered_suites = suites::tls13_suites().to_vec();
         let mut remaining = TLS13_GROUPS.to_vec();
         let mut found = Vec::new();
@@ -138,6 +143,14 @@ impl Prober<'_> {
     /// all those left: under the client's order none of them is accepted; under the server's
     /// own order they rank below it and cannot be observed (`complete` is then false).
     async fn ecdhe_curves(&self, v: ProtocolVersion, ecdhe: &[u16]) -> (Vec<NamedGroup>, bool) {
+        with_priority(Priority::Chain, self.ecdhe_curve_chain(v, ecdhe)).await
+    }
+
+    async fn ecdhe_curve_chain(
+        &self,
+        v: ProtocolVersion,
+        ecdhe: &[u16],
+    ) -> (Vec<NamedGroup>, bool) {
         let mut found: Vec<u16> = Vec::new();
         let mut remaining = ECDHE_CURVES.to_vec();
         let mut anchor: Option<u16> = None;

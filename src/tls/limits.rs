@@ -1,19 +1,144 @@
 //! Politeness: at most N connections at once to one address (whatever the SNI names or ports
 //! pointing at it), and at most R new connections per second overall.
+//!
+//! Slots are handed out by priority, then in the order asked: a step whose hellos depend on
+//! one another (a remove-and-retry chain: TLS 1.3 groups, ECDHE curves, the server's order)
+//! asks with [`Priority::Chain`] (see [`with_priority`]), so its next hello does not queue
+//! behind dozens of independent ones that could go in any order. The chain is the endpoint's
+//! critical path; the independent hellos fill the other slots.
 
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
+
+/// Which hellos get a free slot first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    /// Independent hellos: any order will do.
+    Normal,
+    /// The next hello of a chain of dependent hellos.
+    Chain,
+}
+
+tokio::task_local! {
+    static PRIORITY: Priority;
+}
+
+/// Runs `step` with its connections asking for slots at `priority` (the innermost wins).
+pub async fn with_priority<F: Future>(priority: Priority, step: F) -> F::Output {
+    PRIORITY.scope(priority, step).await
+}
+
+/// One address's slots: how many are free, and who waits for one.
+#[derive(Debug)]
+struct HostSlots {
+    state: Mutex<SlotState>,
+    max: usize,
+}
+
+#[derive(Debug)]
+struct SlotState {
+    free: usize,
+    waiters: BinaryHeap<Waiter>,
+    asked: u64,
+}
+
+#[derive(Debug)]
+struct Waiter {
+    priority: Priority,
+    /// The order asked: earlier first, within a priority.
+    seq: u64,
+    tx: oneshot::Sender<Slot>,
+}
+
+impl PartialEq for Waiter {
+    fn eq(&self, other: &Self) -> bool {
+        (self.priority, self.seq) == (other.priority, other.seq)
+    }
+}
+impl Eq for Waiter {}
+impl PartialOrd for Waiter {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Waiter {
+    /// The heap's greatest is served first: the higher priority, then the lower `seq`.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.priority
+            .cmp(&other.priority)
+            .then(other.seq.cmp(&self.seq))
+    }
+}
+
+impl HostSlots {
+    fn new(max: usize) -> HostSlots {
+        HostSlots {
+            state: Mutex::new(SlotState {
+                free: max,
+                waiters: BinaryHeap::new(),
+                asked: 0,
+            }),
+            max,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A slot: at once when one is free and nobody waits, else when handed over.
+    async fn acquire(self: &Arc<Self>, priority: Priority) -> (Slot, usize) {
+        let rx = {
+            let mut st = self.lock();
+            if st.free > 0 && st.waiters.is_empty() {
+                st.free -= 1;
+                let held = self.max - st.free;
+                return (
+                    Slot {
+                        host: Some(self.clone()),
+                    },
+                    held,
+                );
+            }
+            let (tx, rx) = oneshot::channel();
+            st.asked += 1;
+            let seq = st.asked;
+            st.waiters.push(Waiter { priority, seq, tx });
+            rx
+        };
+        // The sender is only dropped unsent when this receiver is gone, so it answers.
+        let slot = rx.await.unwrap_or(Slot { host: None });
+        let held = self.max - self.lock().free;
+        (slot, held)
+    }
+
+    /// A slot given back: handed to the first waiter still waiting, else freed.
+    fn release(self: &Arc<Self>) {
+        let mut st = self.lock();
+        while let Some(w) = st.waiters.pop() {
+            match w.tx.send(Slot {
+                host: Some(self.clone()),
+            }) {
+                Ok(()) => return,
+                // That waiter gave up: the slot was never theirs; defuse it, try the next.
+                Err(mut unsent) => unsent.host = None,
+            }
+        }
+        st.free += 1;
+    }
+}
 
 pub const DEFAULT_MAX_CONN_PER_HOST: usize = 4;
 
 #[derive(Debug)]
 pub struct Limits {
     max_per_host: usize,
-    per_host: Mutex<HashMap<String, Arc<Semaphore>>>,
+    per_host: Mutex<HashMap<String, Arc<HostSlots>>>,
     /// Gap between connection starts, when rate-limited.
     interval: Option<Duration>,
     next_start: Mutex<Option<Instant>>,
@@ -35,10 +160,18 @@ impl Default for Limits {
     }
 }
 
-/// Held for the life of one connection.
+/// Held for the life of one connection; given back (or handed to a waiter) on drop.
 #[derive(Debug)]
 pub struct Slot {
-    _permit: Option<OwnedSemaphorePermit>,
+    host: Option<Arc<HostSlots>>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(host) = self.host.take() {
+            host.release();
+        }
+    }
 }
 
 impl Limits {
@@ -61,22 +194,21 @@ impl Limits {
         *self.stats.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Waits for a free connection slot to `ip` and for the rate limit.
-    /// A slot for a connection to `host` (an IP address, or a name a proxy resolves).
+    /// A slot for a connection to `host` (an IP address, or a name a proxy resolves): waits
+    /// for one to be free (by the caller's [`Priority`], then in turn) and for the rate limit.
     pub async fn acquire(&self, host: &str) -> Slot {
-        let sem = {
+        let slots = {
             let mut map = self.per_host.lock().unwrap_or_else(|e| e.into_inner());
             map.entry(host.to_string())
-                .or_insert_with(|| Arc::new(Semaphore::new(self.max_per_host)))
+                .or_insert_with(|| Arc::new(HostSlots::new(self.max_per_host)))
                 .clone()
         };
-        let permit = sem.clone().acquire_owned().await.ok();
+        let priority = PRIORITY.try_with(|p| *p).unwrap_or(Priority::Normal);
+        let (slot, held) = slots.acquire(priority).await;
         {
             let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
             stats.acquired += 1;
-            stats.peak_per_host = stats
-                .peak_per_host
-                .max(self.max_per_host - sem.available_permits());
+            stats.peak_per_host = stats.peak_per_host.max(held);
         }
         if let Some(gap) = self.interval {
             let at = {
@@ -88,7 +220,7 @@ impl Limits {
             };
             tokio::time::sleep_until(at).await;
         }
-        Slot { _permit: permit }
+        slot
     }
 }
 
@@ -123,5 +255,48 @@ mod tests {
             .is_err());
         drop(a);
         assert!(tokio::time::timeout(wait, limits.acquire(ip)).await.is_ok());
+    }
+
+    /// A chain's hello asked after ten independent ones gets the next free slot; among equals,
+    /// the first asked goes first; a waiter that gives up does not swallow a slot.
+    #[tokio::test(start_paused = true)]
+    async fn chains_go_first_then_in_turn() {
+        let limits = Arc::new(Limits::new(1, None));
+        let ip = "127.0.0.1";
+        let held = limits.acquire(ip).await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut waiting = Vec::new();
+        let ask = |name: &'static str, priority: Priority| {
+            let (limits, order) = (limits.clone(), order.clone());
+            tokio::spawn(with_priority(priority, async move {
+                let slot = limits.acquire(ip).await;
+                order.lock().unwrap().push(name);
+                drop(slot);
+            }))
+        };
+        for name in ["n1", "n2", "n3"] {
+            waiting.push(ask(name, Priority::Normal));
+            tokio::task::yield_now().await;
+        }
+        // One that gives up before its turn.
+        let quitter = {
+            let limits = limits.clone();
+            tokio::spawn(with_priority(Priority::Chain, async move {
+                let _ = tokio::time::timeout(Duration::from_millis(1), limits.acquire(ip)).await;
+            }))
+        };
+        quitter.await.unwrap();
+        waiting.push(ask("c1", Priority::Chain));
+        tokio::task::yield_now().await;
+        waiting.push(ask("c2", Priority::Chain));
+        tokio::task::yield_now().await;
+        drop(held);
+        for w in waiting {
+            w.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), ["c1", "c2", "n1", "n2", "n3"]);
+        // Every slot came back.
+        let _one = limits.acquire(ip).await;
+        assert_eq!(limits.stats().peak_per_host, 1);
     }
 }

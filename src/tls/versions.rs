@@ -2,6 +2,7 @@
 //! all learnt from raw hellos, so versions and suites rustls refuses to negotiate are seen too.
 
 use super::handshake::ModernOutcome;
+use super::limits::{with_priority, Priority};
 use super::prober::{Answer, Prober};
 use super::{sslv2, suites};
 use crate::facts::{
@@ -332,7 +333,11 @@ impl Prober<'_> {
                 .await
                 == Some(true)
             {
-                let chain = self.enumerate_batch(version, &candidates, false).await;
+                let chain = with_priority(
+                    Priority::Chain,
+                    self.enumerate_batch(version, &candidates, false),
+                )
+                .await;
                 let whole = chain.end == BatchEnd::Done
                     && out.suites.iter().all(|s| chain.suites.contains(s));
                 if whole {
@@ -521,7 +526,7 @@ impl Prober<'_> {
         let mut remaining = forward;
         let mut ordered = Vec::new();
         while remaining.len() > 1 {
-            match self.pick(version, &remaining).await {
+            match with_priority(Priority::Chain, self.pick(version, &remaining)).await {
                 Some(suite) => {
                     ordered.push(suite);
                     remaining.retain(|s| *s != suite);
