@@ -414,6 +414,7 @@ mod tests {
             kms_errors: vec![],
             tenants: vec![],
             bench: None,
+            load: None,
         };
         let r = verify(
             &[],
