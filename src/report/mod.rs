@@ -2,6 +2,7 @@
 //! benchmark report (`bench`: terminal, Markdown, HTML with an SVG chart from `chart`).
 
 pub mod bench;
+pub mod load;
 pub mod chart;
 pub mod claims;
 mod codequality;

@@ -3,6 +3,7 @@
 mod bench;
 mod cert;
 mod kms;
+mod load;
 mod revocation;
 mod starttls;
 mod tls;
@@ -12,17 +13,18 @@ pub use tls::is_weak as weak_suite;
 use super::catalog::{Ctx, RuleDef};
 
 /// Every rule, in report order: each family's rules (defined beside their logic) joined, TLS
-/// first, then STARTTLS, certificates, revocation, KMS keys and benchmarks. Reports, `policy rules` and the golden
+/// first, then STARTTLS, certificates, revocation, KMS keys, benchmarks and load runs. Reports, `policy rules` and the golden
 /// files depend on this order.
 pub static CATALOG: &[RuleDef] = &join::<{ count(&FAMILIES) }>(&FAMILIES);
 
-const FAMILIES: [&[RuleDef]; 6] = [
+const FAMILIES: [&[RuleDef]; 7] = [
     tls::RULES,
     starttls::RULES,
     cert::RULES,
     revocation::RULES,
     kms::RULES,
     bench::RULES,
+    load::RULES,
 ];
 
 const fn count(families: &[&[RuleDef]]) -> usize {
