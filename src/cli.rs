@@ -129,8 +129,10 @@ pub struct BenchArgs {
 }
 
 #[derive(Args, Debug)]
-#[command(after_help = "Caps: at most 10000 requests per suite, 200 requests per second and 64 connections unless --raise-caps is given.\n\
-                  Credentials (--header 'Authorization: ...', URL userinfo) are sent, never printed, logged or saved.")]
+#[command(
+    after_help = "Caps: at most 10000 requests per suite, 200 requests per second and 64 connections unless --raise-caps is given.\n\
+                  Credentials (--header 'Authorization: ...', URL userinfo) are sent, never printed, logged or saved."
+)]
 pub struct LoadArgs {
     /// The https:// URL to load; no default (or the plan's [load] url).
     #[arg(value_name = "URL")]

@@ -22,7 +22,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("bench", &["subject", "facts", "lab", "error"]),
     // The load test of a vendor's endpoint: through the transport seam, with the bench's
     // size mix.
-    ("load", &["subject", "facts", "cert", "tls", "bench", "error"]),
+    (
+        "load",
+        &["subject", "facts", "cert", "tls", "bench", "error"],
+    ),
     // Judging: pure functions of facts.
     ("policy", &["subject", "facts", "error"]),
     ("claims", &["subject", "facts", "policy", "error"]),

@@ -107,8 +107,12 @@ async fn server(b: Behaviour) -> Server {
     let seen = Arc::new(Notify::new());
     let gate: Arc<Mutex<Option<tokio::time::Instant>>> = Arc::new(Mutex::new(None));
     let task = {
-        let (count, first_head, bodies, seen) =
-            (count.clone(), first_head.clone(), bodies.clone(), seen.clone());
+        let (count, first_head, bodies, seen) = (
+            count.clone(),
+            first_head.clone(),
+            bodies.clone(),
+            seen.clone(),
+        );
         tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
                 let (acceptor, b, count, first_head, bodies, seen, gate) = (
@@ -212,8 +216,7 @@ fn args(list: &[&str]) -> Vec<String> {
 }
 
 fn facts(dir: &Path, name: &str) -> Value {
-    let text = std::fs::read_to_string(dir.join(name))
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let text = std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     serde_json::from_str(&text).unwrap()
 }
 
@@ -292,7 +295,10 @@ async fn percentiles_bracket_the_delay_errors_are_exact_and_each_suite_is_forced
         assert_eq!(negotiated.len(), 1, "{r}");
         assert_eq!(negotiated[0]["suite"], want);
         assert_eq!(r["version"], "TLSv1.3");
-        assert_eq!((r["requests"].as_u64(), r["responses"].as_u64()), (Some(40), Some(40)));
+        assert_eq!(
+            (r["requests"].as_u64(), r["responses"].as_u64()),
+            (Some(40), Some(40))
+        );
         // The injected share, exactly.
         assert_eq!(r["errors"], 4, "{r}");
         assert_eq!(r["error_pct"].as_f64(), Some(10.0));
@@ -340,16 +346,22 @@ async fn percentiles_bracket_the_delay_errors_are_exact_and_each_suite_is_forced
     // `check --facts` re-judges them offline: the same failure under the load policy, a
     // pass under a policy that allows 10 % errors.
     let out = run(
-        args(&["check", "--facts", "facts.json", "--policy", "load", "-f", "json=report.json"]),
+        args(&[
+            "check",
+            "--facts",
+            "facts.json",
+            "--policy",
+            "load",
+            "-f",
+            "json=report.json",
+        ]),
         dir.path(),
     )
     .await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let report = facts(dir.path(), "report.json");
     let findings = report["load"]["findings"].as_array().unwrap();
-    let status = |id: &str| {
-        findings.iter().find(|f| f["rule_id"] == id).unwrap()["status"].clone()
-    };
+    let status = |id: &str| findings.iter().find(|f| f["rule_id"] == id).unwrap()["status"].clone();
     assert_eq!(status("load.error_rate"), "fail");
     assert_eq!(status("load.mean_ms"), "pass");
     write(
@@ -358,11 +370,25 @@ async fn percentiles_bracket_the_delay_errors_are_exact_and_each_suite_is_forced
         "name = \"lenient\"\nversion = \"1\"\n[rules.\"load.error_rate\"]\nmax_pct = 10\n[rules.\"load.mean_ms\"]\nmax_ms = 2000\n[rules.\"load.aes256_cost_pct\"]\nmax_extra_pct = 1000\n",
     );
     let out = run(
-        args(&["check", "--facts", "facts.json", "--policy", "lenient.toml", "-f", "terminal"]),
+        args(&[
+            "check",
+            "--facts",
+            "facts.json",
+            "--policy",
+            "lenient.toml",
+            "-f",
+            "terminal",
+        ]),
         dir.path(),
     )
     .await;
-    assert_eq!(out.status.code(), Some(0), "{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stderr(&out),
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("load"));
 }
 
@@ -400,16 +426,26 @@ async fn a_stall_shows_in_the_scheduled_latency() {
         dir.path(),
     )
     .await;
-    assert!(out.status.code().is_some_and(|c| c <= 1), "{}", stderr(&out));
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        stderr(&out)
+    );
     let f = facts(dir.path(), "facts.json");
     let r = suite(&f, "aes-128-gcm");
     let (lat, service) = (&r["latency_ms"], &r["service_ms"]);
     let hold = stall.as_secs_f64() * 1e3;
     // The held request waited the whole stall, and so did the queue behind it.
     assert!(ms(&lat["max"]) >= hold, "{lat}");
-    assert!(ms(&lat["p90"]) >= hold / 2.0, "scheduled {lat}, service {service}");
+    assert!(
+        ms(&lat["p90"]) >= hold / 2.0,
+        "scheduled {lat}, service {service}"
+    );
     // The naive figure hides it: only the two held requests were slow once written.
-    assert!(ms(&service["p90"]) < hold / 2.0, "scheduled {lat}, service {service}");
+    assert!(
+        ms(&service["p90"]) < hold / 2.0,
+        "scheduled {lat}, service {service}"
+    );
     assert!(r["behind_schedule"].as_u64().unwrap() > 10, "{r}");
 }
 
@@ -454,11 +490,22 @@ async fn credentials_never_reach_an_output() {
         dir.path(),
     )
     .await;
-    assert!(out.status.code().is_some_and(|c| c <= 1), "{}", stderr(&out));
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        stderr(&out)
+    );
     // They were sent.
     let head = s.first_head.lock().unwrap().clone().unwrap();
-    assert!(head.contains(&format!("authorization: Bearer {TOKEN}")) || head.contains(&format!("Authorization: Bearer {TOKEN}")), "{head}");
-    assert!(head.contains(QUERY), "the query goes in the request line: {head}");
+    assert!(
+        head.contains(&format!("authorization: Bearer {TOKEN}"))
+            || head.contains(&format!("Authorization: Bearer {TOKEN}")),
+        "{head}"
+    );
+    assert!(
+        head.contains(QUERY),
+        "the query goes in the request line: {head}"
+    );
     // And appear nowhere else.
     let mut places = vec![
         ("stdout".to_string(), out.stdout.clone()),
@@ -481,7 +528,10 @@ async fn credentials_never_reach_an_output() {
         f["load"]["url"],
         format!("https://127.0.0.1:{}/v1/messages", s.addr.port())
     );
-    assert_eq!(f["load"]["header_names"], serde_json::json!(["Authorization", "X-Api-Key"]));
+    assert_eq!(
+        f["load"]["header_names"],
+        serde_json::json!(["Authorization", "X-Api-Key"])
+    );
 
     // A bad header's message does not repeat its value either.
     let out = run(
@@ -524,7 +574,11 @@ async fn no_default_target_and_caps_need_a_flag() {
     );
     let out = run(args(&["load", "--plan", "plan.toml"]), dir.path()).await;
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("plan.toml:3: [load] requests"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("plan.toml:3: [load] requests"),
+        "{}",
+        stderr(&out)
+    );
     // Past the caps with the flag: it runs (and here finds nothing listening: exit 3).
     let closed = common::closed_port();
     let out = run(
@@ -550,15 +604,30 @@ async fn no_default_target_and_caps_need_a_flag() {
         .contains("connect"));
     // A plan error points at its line; credentials are refused in plans.
     for (src, line, says) in [
-        ("[load]\nurl = \"https://a.example/\"\nrate = \"fast\"\n", 3, "rate"),
-        ("[load]\nurl = \"https://u:pw@a.example/\"\n", 2, "credentials"),
-        ("[load]\nheaders = [\"Authorization: Bearer x\"]\n", 2, "--header"),
+        (
+            "[load]\nurl = \"https://a.example/\"\nrate = \"fast\"\n",
+            3,
+            "rate",
+        ),
+        (
+            "[load]\nurl = \"https://u:pw@a.example/\"\n",
+            2,
+            "credentials",
+        ),
+        (
+            "[load]\nheaders = [\"Authorization: Bearer x\"]\n",
+            2,
+            "--header",
+        ),
     ] {
         write(dir.path(), "bad.toml", src);
         let out = run(args(&["load", "--plan", "bad.toml"]), dir.path()).await;
         assert_eq!(out.status.code(), Some(2), "{src}");
         let e = stderr(&out);
-        assert!(e.contains(&format!("bad.toml:{line}")) && e.contains(says), "{e}");
+        assert!(
+            e.contains(&format!("bad.toml:{line}")) && e.contains(says),
+            "{e}"
+        );
         assert!(!e.contains("pw@"), "{e}");
     }
 }
@@ -597,7 +666,12 @@ async fn ctrl_c_stops_cleanly_and_reports_what_was_measured() {
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
-    assert!(out.status.code().is_some_and(|c| c <= 1), "{:?} {}", out.status, stderr(&out));
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{:?} {}",
+        out.status,
+        stderr(&out)
+    );
     let f = facts(dir.path(), "facts.json");
     assert_eq!(f["load"]["stopped"], "interrupted (Ctrl-C)");
     let r = suite(&f, "aes-128-gcm");
@@ -663,12 +737,25 @@ async fn tls12_suites_are_forced_and_a_refused_suite_is_not_observed() {
     .await;
     let dir = workdir();
     write(dir.path(), "ca.pem", &s.ca_pem);
-    let common_args = ["--ca-file", "ca.pem", "--requests", "6", "--rate", "200", "-f", "json=facts.json"];
+    let common_args = [
+        "--ca-file",
+        "ca.pem",
+        "--requests",
+        "6",
+        "--rate",
+        "200",
+        "-f",
+        "json=facts.json",
+    ];
     let mut a = args(&["load", &s.url("/")]);
     a.extend(args(&common_args));
     let out = run(a, dir.path()).await;
     // 0, or 1 when the suites' difference on 127.0.0.1 (noise) exceeds the default 10 %.
-    assert!(out.status.code().is_some_and(|c| c <= 1), "{}", stderr(&out));
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        stderr(&out)
+    );
     let f = facts(dir.path(), "facts.json");
     for (cipher, want) in [
         ("aes-128-gcm", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
@@ -694,7 +781,10 @@ async fn tls12_suites_are_forced_and_a_refused_suite_is_not_observed() {
     let out = run(a, dir.path()).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let f = facts(dir.path(), "facts.json");
-    assert!(suite(&f, "aes-256-gcm")["error"].as_str().unwrap().starts_with("tls:"));
+    assert!(suite(&f, "aes-256-gcm")["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("tls:"));
     assert!(f["load"]["aes256_cost"].is_null());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("NOT OBSERVED load.aes256_cost_pct"), "{text}");
@@ -720,7 +810,17 @@ async fn a_vendor_file_sets_the_run_and_its_claims_are_judged() {
         ),
     );
     let out = run(
-        args(&["load", "--plan", "vendor.toml", "--ca-file", "ca.pem", "-f", "terminal", "-f", "json=facts.json"]),
+        args(&[
+            "load",
+            "--plan",
+            "vendor.toml",
+            "--ca-file",
+            "ca.pem",
+            "-f",
+            "terminal",
+            "-f",
+            "json=facts.json",
+        ]),
         dir.path(),
     )
     .await;
@@ -733,11 +833,21 @@ async fn a_vendor_file_sets_the_run_and_its_claims_are_judged() {
     assert!(head.starts_with("POST /v1/messages HTTP/1.1"), "{head}");
     // `verify` judges the same claims from the saved facts.
     let out = run(
-        args(&["verify", "vendor.toml", "--facts", "facts.json", "-f", "json=claims.json"]),
+        args(&[
+            "verify",
+            "vendor.toml",
+            "--facts",
+            "facts.json",
+            "-f",
+            "json=claims.json",
+        ]),
         dir.path(),
     )
     .await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let claims = std::fs::read_to_string(dir.path().join("claims.json")).unwrap();
-    assert!(claims.contains("contradicted") && claims.contains("load.error_rate"), "{claims}");
+    assert!(
+        claims.contains("contradicted") && claims.contains("load.error_rate"),
+        "{claims}"
+    );
 }

@@ -89,8 +89,8 @@ impl LoadRequest {
 
         let mut headers: Vec<(String, String)> = Vec::new();
         for (i, h) in from_plan.headers.iter().chain(&args.headers).enumerate() {
-            let parsed =
-                plan::parse_header(h).map_err(|e| UsageError(format!("--header #{}: {e}", i + 1)))?;
+            let parsed = plan::parse_header(h)
+                .map_err(|e| UsageError(format!("--header #{}: {e}", i + 1)))?;
             // The command line's header replaces the plan's of the same name.
             headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&parsed.0));
             headers.push(parsed);
@@ -123,9 +123,10 @@ impl LoadRequest {
                 m.to_ascii_uppercase()
             }
             Some(_) => return Err(UsageError("--method: a word such as GET or POST".into()).into()),
-            None => from_plan.method.clone().unwrap_or_else(|| {
-                if body_mix.is_empty() { "GET" } else { "POST" }.to_string()
-            }),
+            None => from_plan
+                .method
+                .clone()
+                .unwrap_or_else(|| if body_mix.is_empty() { "GET" } else { "POST" }.to_string()),
         };
 
         let requests = args
@@ -184,7 +185,10 @@ impl LoadRequest {
             .unwrap_or_else(|| (requests / 50).clamp(2, 10))
             .min(requests)
             .max(1);
-        let timeout = args.timeout.or(from_plan.timeout).unwrap_or(DEFAULT_TIMEOUT);
+        let timeout = args
+            .timeout
+            .or(from_plan.timeout)
+            .unwrap_or(DEFAULT_TIMEOUT);
         let max_errors = args
             .max_errors
             .map(|n| n as usize)
@@ -205,7 +209,10 @@ impl LoadRequest {
             env_proxy: super::scan::env_proxy(args.no_proxy)?,
             ..ProbeFlags::default()
         };
-        let scan_settings = plan.as_ref().map(|p| p.settings.clone()).unwrap_or_default();
+        let scan_settings = plan
+            .as_ref()
+            .map(|p| p.settings.clone())
+            .unwrap_or_default();
         let settings = ProbeSettings::resolve(flags, &scan_settings);
         let probe = settings.probe_config()?;
         let claims = plan

@@ -31,7 +31,9 @@ pub struct Answer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
     /// The connection closed before a complete answer.
-    Closed { bytes: u64 },
+    Closed {
+        bytes: u64,
+    },
     Io(String),
     /// Not an HTTP/1.x answer, or a malformed one.
     Malformed(String),
@@ -372,7 +374,10 @@ mod tests {
         let big = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
         assert!(matches!(read(big, 100).await, Err(Failure::TooLarge(_))));
         let endless: Vec<u8> = std::iter::repeat_n(b'a', MAX_HEAD + 10).collect();
-        assert!(matches!(read(&endless, 100).await, Err(Failure::TooLarge(_))));
+        assert!(matches!(
+            read(&endless, 100).await,
+            Err(Failure::TooLarge(_))
+        ));
         let chunk_line: Vec<u8> = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
             .iter()
             .copied()
@@ -391,7 +396,11 @@ mod tests {
             Err(Failure::Closed { .. })
         ));
         assert!(matches!(
-            read(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 100).await,
+            read(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                100
+            )
+            .await,
             Err(Failure::Malformed(_))
         ));
     }

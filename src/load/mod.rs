@@ -39,8 +39,8 @@ use crate::facts::{
     SpectrumPoint, Stat, StatusCount, SuiteRun,
 };
 use crate::subject::{ProxyChoice, Target};
-use crate::tls::transport::{self, Connector, Family, Route, Stream};
 use crate::tls::limits::Limits;
+use crate::tls::transport::{self, Connector, Family, Route, Stream};
 
 /// An `https://` URL to load, parsed; its credentials (userinfo) are taken out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +89,10 @@ impl LoadUrl {
         Ok((
             LoadUrl {
                 display: format!("https://{authority}{}", u.path()),
-                host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+                host: host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_string(),
                 port,
                 request_target,
                 authority,
@@ -246,8 +249,11 @@ pub async fn run(
         .ok()
         .filter(|_| config.rate > 0.0)
         .ok_or_else(|| anyhow::anyhow!("the rate {} is out of range", config.rate))?;
-    let target = Target::parse(&format!("{}:{}", bracket(&config.url.host), config.url.port), None)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let target = Target::parse(
+        &format!("{}:{}", bracket(&config.url.host), config.url.port),
+        None,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let route = Route::for_host(&config.proxy, &config.url.host);
     let (dests, _) = transport::addresses(&target, &route, Family::Any, 1, config.timeout)
         .await
@@ -640,17 +646,9 @@ async fn segment(
         }
         drop(tx);
     };
-    let workers = conns.into_iter().map(|conn| {
-        worker(
-            shared,
-            &suite.tls,
-            conn,
-            &rx,
-            &rec,
-            round,
-            behind_after,
-        )
-    });
+    let workers = conns
+        .into_iter()
+        .map(|conn| worker(shared, &suite.tls, conn, &rx, &rec, round, behind_after));
     futures::future::join(dispatch, futures::future::join_all(workers)).await;
     let rec = rec.into_inner().unwrap_or_else(|e| e.into_inner());
     rec.duration += started.elapsed();
@@ -763,7 +761,9 @@ async fn worker(
                 let _ = r
                     .ttfb
                     .record(micros(answer.first_byte.saturating_duration_since(job.due)));
-                let _ = r.service.record(micros(done.saturating_duration_since(sent)));
+                let _ = r
+                    .service
+                    .record(micros(done.saturating_duration_since(sent)));
                 let slot = &mut r.rounds[round];
                 slot.0 += total.as_secs_f64() * 1e3;
                 slot.1 += 1;
@@ -793,9 +793,10 @@ async fn worker(
         if error {
             let run = shared.errors_in_a_row.fetch_add(1, Ordering::SeqCst) + 1;
             if config.max_errors > 0 && run >= config.max_errors {
-                shared
-                    .stop
-                    .stop(format!("{run} errors in a row (--max-errors {})", config.max_errors));
+                shared.stop.stop(format!(
+                    "{run} errors in a row (--max-errors {})",
+                    config.max_errors
+                ));
             }
         } else {
             shared.errors_in_a_row.store(0, Ordering::SeqCst);
@@ -855,7 +856,10 @@ mod tests {
         assert_eq!((u.host.as_str(), u.port), ("api.example", 8443));
         assert_eq!(creds, Some(("user".into(), "p@ss".into())));
         let (u, creds) = LoadUrl::parse("https://[::1]/").unwrap();
-        assert_eq!((u.host.as_str(), u.authority.as_str(), creds), ("::1", "[::1]", None));
+        assert_eq!(
+            (u.host.as_str(), u.authority.as_str(), creds),
+            ("::1", "[::1]", None)
+        );
         let e = LoadUrl::parse("http://user:hunter2@api.example/").unwrap_err();
         assert!(e.contains("`http`") && !e.contains("hunter2"), "{e}");
         assert!(LoadUrl::parse("nope").is_err());
@@ -884,6 +888,9 @@ mod tests {
         assert_eq!(split[..4], [11, 11, 11, 10]);
         assert_eq!(c.body_size(3), 0);
         let s = stat(vec![4.0, 1.0, 3.0, 2.0, 5.0]);
-        assert_eq!((s.median, s.p25, s.p75, s.min, s.max, s.n), (3.0, 2.0, 4.0, 1.0, 5.0, 5));
+        assert_eq!(
+            (s.median, s.p25, s.p75, s.min, s.max, s.n),
+            (3.0, 2.0, 4.0, 1.0, 5.0, 5)
+        );
     }
 }

@@ -78,9 +78,11 @@ pub fn is_credential_header(name: &str) -> bool {
     matches!(
         n.as_str(),
         "authorization" | "proxy-authorization" | "cookie" | "x-api-key" | "api-key"
-    ) || ["token", "secret", "password", "passwd", "auth", "session", "apikey", "api-key", "key"]
-        .iter()
-        .any(|w| n.contains(w))
+    ) || [
+        "token", "secret", "password", "passwd", "auth", "session", "apikey", "api-key", "key",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
 }
 
 /// Checks a `Name: value` header line: a token name and a value without line breaks. The
@@ -481,10 +483,7 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
             expires: date,
         });
     }
-    let load = raw
-        .load
-        .map(|l| parse_load(path, src, l))
-        .transpose()?;
+    let load = raw.load.map(|l| parse_load(path, src, l)).transpose()?;
     if endpoints.is_empty()
         && kms.is_empty()
         && claims.is_empty()
@@ -538,7 +537,10 @@ fn parse_load(path: &Path, src: &str, table: Spanned<RawLoad>) -> Result<LoadPla
     if let Some(m) = l.method {
         let v = m.get_ref().trim().to_ascii_uppercase();
         if v.is_empty() || !v.chars().all(|c| c.is_ascii_uppercase()) {
-            return Err(at(m.span().start, "method: a word such as GET or POST".into()));
+            return Err(at(
+                m.span().start,
+                "method: a word such as GET or POST".into(),
+            ));
         }
         plan.method = Some(v);
     }
@@ -547,17 +549,25 @@ fn parse_load(path: &Path, src: &str, table: Spanned<RawLoad>) -> Result<LoadPla
         plan.body_mix = Some(b.into_inner());
     }
     for h in l.headers {
-        let (name, _) = parse_header(h.get_ref()).map_err(|m| at(h.span().start, format!("headers: {m}")))?;
+        let (name, _) =
+            parse_header(h.get_ref()).map_err(|m| at(h.span().start, format!("headers: {m}")))?;
         if is_credential_header(&name) {
             return Err(at(h.span().start, format!("headers: `{name}` carries a credential, and a plan is committed and shared: give it with --header on the command line")));
         }
         plan.headers.push(h.into_inner());
     }
-    let count = |v: Option<Spanned<i64>>, name: &str, lo: i64, hi: i64| -> Result<Option<usize>, FileError> {
+    let count = |v: Option<Spanned<i64>>,
+                 name: &str,
+                 lo: i64,
+                 hi: i64|
+     -> Result<Option<usize>, FileError> {
         match v {
             None => Ok(None),
             Some(n) if (lo..=hi).contains(n.get_ref()) => Ok(Some(*n.get_ref() as usize)),
-            Some(n) => Err(at(n.span().start, format!("{name} must be between {lo} and {hi}"))),
+            Some(n) => Err(at(
+                n.span().start,
+                format!("{name} must be between {lo} and {hi}"),
+            )),
         }
     };
     let (max_requests, max_rate, max_connections) = LOAD_LIMITS;

@@ -208,7 +208,10 @@ pub fn latency_svg(l: &crate::facts::LoadFacts) -> Option<String> {
                 .ok()?
                 .label(crate::facts::peer::visible(&label).into_owned())
                 .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], ShapeStyle::from(&col).stroke_width(2))
+                    PathElement::new(
+                        vec![(x, y), (x + 18, y)],
+                        ShapeStyle::from(&col).stroke_width(2),
+                    )
                 });
             chart
                 .draw_series(

@@ -67,6 +67,9 @@ pub fn header_lines(l: &LoadFacts) -> Vec<String> {
     v
 }
 
+/// A row of the suite table: its name, and its cell for one suite.
+type RowFn<'a> = dyn FnMut(&str, &dyn Fn(&SuiteRun) -> String) + 'a;
+
 /// The suite table: one row per figure, one column per suite.
 fn rows(l: &LoadFacts) -> (Vec<String>, Vec<Vec<String>>) {
     let mut head = vec!["".to_string()];
@@ -94,7 +97,7 @@ fn rows(l: &LoadFacts) -> (Vec<String>, Vec<Vec<String>>) {
         format!("{} / {}", r.requests, r.responses)
     });
     row("errors", &|r| format!("{} ({:.2}%)", r.errors, r.error_pct));
-    let lat = |name: &str, pick: fn(&SuiteRun) -> &Latency, rows: &mut dyn FnMut(&str, &dyn Fn(&SuiteRun) -> String)| {
+    let lat = |name: &str, pick: fn(&SuiteRun) -> &Latency, rows: &mut RowFn<'_>| {
         rows(&format!("{name} p50 / p90 / p99 ms"), &|r| {
             let x = pick(r);
             format!("{} / {} / {}", ms(x.p50), ms(x.p90), ms(x.p99))
@@ -107,7 +110,9 @@ fn rows(l: &LoadFacts) -> (Vec<String>, Vec<Vec<String>>) {
     lat("latency", |r| &r.latency_ms, &mut row);
     lat("time to first byte", |r| &r.ttfb_ms, &mut row);
     lat("service time", |r| &r.service_ms, &mut row);
-    row("throughput", &|r| format!("{:.1} answers/s", r.throughput_rps));
+    row("throughput", &|r| {
+        format!("{:.1} answers/s", r.throughput_rps)
+    });
     row("sent behind schedule", &|r| r.behind_schedule.to_string());
     row("status codes", &|r| {
         r.status_codes
@@ -214,7 +219,10 @@ pub fn markdown(l: &LoadFacts, findings: Option<&[Finding]>, chart: Option<&str>
     let _ = writeln!(
         s,
         "\n| {} |",
-        head.iter().map(|h| md_cell(h)).collect::<Vec<_>>().join(" | ")
+        head.iter()
+            .map(|h| md_cell(h))
+            .collect::<Vec<_>>()
+            .join(" | ")
     );
     let _ = writeln!(s, "|{}", "---|".repeat(head.len()));
     for r in &rows {

@@ -2,13 +2,13 @@
 //! benchmark report (`bench`: terminal, Markdown, HTML with an SVG chart from `chart`).
 
 pub mod bench;
-pub mod load;
 pub mod chart;
 pub mod claims;
 mod codequality;
 pub mod document;
 pub mod drift;
 mod junit;
+pub mod load;
 pub mod location;
 pub mod model;
 pub mod safe;

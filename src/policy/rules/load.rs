@@ -7,10 +7,16 @@ use crate::policy::finding::{Outcome, Severity};
 use crate::policy::Status;
 
 /// The load rules, in catalogue order (each defined beside its logic below).
-pub(super) const RULES: &[RuleDef] = &[MEAN_MS, P99_MS, ERROR_RATE, API_RESPONSE_MS, AES256_COST_PCT];
+pub(super) const RULES: &[RuleDef] = &[
+    MEAN_MS,
+    P99_MS,
+    ERROR_RATE,
+    API_RESPONSE_MS,
+    AES256_COST_PCT,
+];
 
 /// The suites that answered, or why none can be judged.
-fn measured<'a>(load: &'a LoadFacts) -> Result<Vec<&'a SuiteRun>, Outcome> {
+fn measured(load: &LoadFacts) -> Result<Vec<&SuiteRun>, Outcome> {
     let runs: Vec<&SuiteRun> = load.runs.iter().filter(|r| r.measured()).collect();
     if runs.is_empty() {
         let why: Vec<String> = load
@@ -59,7 +65,10 @@ fn judge_each(
         evidence.push(format!(
             "{}: not measured{}",
             m.cipher,
-            m.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+            m.error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
         ));
     }
     if let Some(s) = &load.stopped {
@@ -153,9 +162,9 @@ pub fn error_rate(ctx: &LoadCtx<'_>) -> Outcome {
     let max = ctx.params.count("max_pct") as f64;
     let sent: Vec<&SuiteRun> = ctx.load.runs.iter().filter(|r| r.requests > 0).collect();
     if sent.is_empty() {
-        return measured(ctx.load).err().unwrap_or_else(|| {
-            Outcome::not_observed("no request was sent")
-        });
+        return measured(ctx.load)
+            .err()
+            .unwrap_or_else(|| Outcome::not_observed("no request was sent"));
     }
     let mut over = false;
     let mut evidence: Vec<String> = sent
@@ -178,7 +187,11 @@ pub fn error_rate(ctx: &LoadCtx<'_>) -> Outcome {
                 r.errors,
                 r.requests,
                 r.error_pct,
-                if codes.is_empty() { "none".into() } else { codes.join(", ") },
+                if codes.is_empty() {
+                    "none".into()
+                } else {
+                    codes.join(", ")
+                },
                 if failures.is_empty() {
                     String::new()
                 } else {
@@ -195,7 +208,10 @@ pub fn error_rate(ctx: &LoadCtx<'_>) -> Outcome {
         evidence.push(format!(
             "{}: no request sent{}",
             u.cipher,
-            u.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+            u.error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
         ));
     }
     if over {
@@ -239,7 +255,11 @@ pub fn api_response_ms(ctx: &LoadCtx<'_>) -> Outcome {
             v,
             format!(
                 "time to first byte {} {v:.1} ms (p50 {:.1}) over {} answers; limit {max} ms",
-                if p == 100 { "max".to_string() } else { format!("p{p}") },
+                if p == 100 {
+                    "max".to_string()
+                } else {
+                    format!("p{p}")
+                },
                 r.ttfb_ms.p50,
                 r.responses
             ),
@@ -272,7 +292,10 @@ pub fn aes256_cost_pct(ctx: &LoadCtx<'_>) -> Outcome {
                 format!(
                     "{}: not measured{}",
                     r.cipher,
-                    r.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+                    r.error
+                        .as_deref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
                 )
             })
             .collect();
@@ -385,42 +408,82 @@ mod tests {
         }
     }
 
-    fn judge(rule: fn(&LoadCtx<'_>) -> Outcome, f: &LoadFacts, params: &[(&'static str, i64)]) -> Status {
-        let p = Params(params.iter().map(|(n, v)| (*n, ParamValue::Count(*v))).collect());
-        rule(&LoadCtx { load: f, params: &p }).status
+    fn judge(
+        rule: fn(&LoadCtx<'_>) -> Outcome,
+        f: &LoadFacts,
+        params: &[(&'static str, i64)],
+    ) -> Status {
+        let p = Params(
+            params
+                .iter()
+                .map(|(n, v)| (*n, ParamValue::Count(*v)))
+                .collect(),
+        );
+        rule(&LoadCtx {
+            load: f,
+            params: &p,
+        })
+        .status
     }
 
     #[test]
     fn limits_hold_per_suite_and_unmeasured_is_never_a_pass() {
-        let ok = facts(run("aes-128-gcm", 100.0, 0), run("aes-256-gcm", 110.0, 1), Some(4.0));
+        let ok = facts(
+            run("aes-128-gcm", 100.0, 0),
+            run("aes-256-gcm", 110.0, 1),
+            Some(4.0),
+        );
         assert_eq!(judge(mean_ms, &ok, &[("max_ms", 2000)]), Status::Pass);
         assert_eq!(judge(mean_ms, &ok, &[("max_ms", 105)]), Status::Fail);
         assert_eq!(judge(p99_ms, &ok, &[("max_ms", 320)]), Status::Fail);
         assert_eq!(judge(error_rate, &ok, &[("max_pct", 1)]), Status::Pass);
         assert_eq!(judge(error_rate, &ok, &[("max_pct", 0)]), Status::Fail);
         assert_eq!(
-            judge(api_response_ms, &ok, &[("max_ms", 1500), ("percentile", 99)]),
+            judge(
+                api_response_ms,
+                &ok,
+                &[("max_ms", 1500), ("percentile", 99)]
+            ),
             Status::Pass
         );
         assert_eq!(
-            judge(api_response_ms, &ok, &[("max_ms", 400), ("percentile", 100)]),
+            judge(
+                api_response_ms,
+                &ok,
+                &[("max_ms", 400), ("percentile", 100)]
+            ),
             Status::Fail
         );
         assert_eq!(
             judge(api_response_ms, &ok, &[("max_ms", 400), ("percentile", 95)]),
             Status::NotObserved
         );
-        assert_eq!(judge(aes256_cost_pct, &ok, &[("max_extra_pct", 10)]), Status::Pass);
-        assert_eq!(judge(aes256_cost_pct, &ok, &[("max_extra_pct", 3)]), Status::Fail);
+        assert_eq!(
+            judge(aes256_cost_pct, &ok, &[("max_extra_pct", 10)]),
+            Status::Pass
+        );
+        assert_eq!(
+            judge(aes256_cost_pct, &ok, &[("max_extra_pct", 3)]),
+            Status::Fail
+        );
 
         let mut refused = run("aes-256-gcm", 0.0, 0);
         refused.error = Some("tls: handshake failure".into());
         refused.requests = 0;
         refused.responses = 0;
         let half = facts(run("aes-128-gcm", 100.0, 0), refused, None);
-        assert_eq!(judge(mean_ms, &half, &[("max_ms", 2000)]), Status::NotObserved);
+        assert_eq!(
+            judge(mean_ms, &half, &[("max_ms", 2000)]),
+            Status::NotObserved
+        );
         assert_eq!(judge(mean_ms, &half, &[("max_ms", 50)]), Status::Fail);
-        assert_eq!(judge(error_rate, &half, &[("max_pct", 1)]), Status::NotObserved);
-        assert_eq!(judge(aes256_cost_pct, &half, &[("max_extra_pct", 10)]), Status::NotObserved);
+        assert_eq!(
+            judge(error_rate, &half, &[("max_pct", 1)]),
+            Status::NotObserved
+        );
+        assert_eq!(
+            judge(aes256_cost_pct, &half, &[("max_extra_pct", 10)]),
+            Status::NotObserved
+        );
     }
 }
