@@ -851,3 +851,79 @@ async fn a_vendor_file_sets_the_run_and_its_claims_are_judged() {
         "{claims}"
     );
 }
+
+/// Every connection goes through the transport seam: with a proxy (here SOCKS5 with
+/// credentials), the load goes through it, the facts name it without its credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_goes_through_the_proxy() {
+    const PROXY_PASSWORD: &str = "ProxyPassword-91e0-do-not-print";
+    let s = server(Behaviour::default()).await;
+    let dir = workdir();
+    write(dir.path(), "ca.pem", &s.ca_pem);
+    let proxy = common::proxies::microsocks(Some(("loader", PROXY_PASSWORD)), dir.path());
+    let proxy_url = format!("socks5://loader:{PROXY_PASSWORD}@{}", proxy.addr);
+    let out = run(
+        args(&[
+            "load",
+            &s.url("/"),
+            "--ca-file",
+            "ca.pem",
+            "--proxy",
+            &proxy_url,
+            "--requests",
+            "6",
+            "--rate",
+            "200",
+            "--connections",
+            "2",
+            "-f",
+            "json=facts.json",
+            "-f",
+            "terminal",
+        ]),
+        dir.path(),
+    )
+    .await;
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        stderr(&out)
+    );
+    let f = facts(dir.path(), "facts.json");
+    assert_eq!(f["load"]["via"], format!("socks5://{}", proxy.addr));
+    assert_eq!(suite(&f, "aes-128-gcm")["responses"], 6);
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(!text.contains(PROXY_PASSWORD));
+    assert!(!std::fs::read_to_string(dir.path().join("facts.json"))
+        .unwrap()
+        .contains(PROXY_PASSWORD));
+    // With the wrong password the proxy refuses, and so the load does not reach the server:
+    // it went through the proxy, not around it.
+    let before = s.count.load(Ordering::SeqCst);
+    let wrong = format!("socks5://loader:wrong@{}", proxy.addr);
+    let out = run(
+        args(&[
+            "load",
+            &s.url("/"),
+            "--ca-file",
+            "ca.pem",
+            "--proxy",
+            &wrong,
+            "--requests",
+            "4",
+            "--rate",
+            "200",
+            "-f",
+            "json=refused.json",
+        ]),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(s.count.load(Ordering::SeqCst), before);
+    let f = facts(dir.path(), "refused.json");
+    assert!(suite(&f, "aes-128-gcm")["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("connect"));
+}
