@@ -9,6 +9,8 @@
 #   RATE         scheduled requests per second               [50]
 #   CONNECTIONS  keep-alive connections                      [8]
 #   RTT          round trip added by scripts/delay_proxy.py, in ms (0: none) [20]
+#   OUT          where the reports go [${CARGO_TARGET_DIR:-target}/bench-load]: vetcrypt's
+#                terminal, JSON and HTML reports and its chart, oha's JSON, compare.txt
 #   VETCRYPT     the binary [${CARGO_TARGET_DIR:-target}/release/vetcrypt, built if missing]
 #   OHA          the oha binary [oha on PATH, else `cargo install oha --locked` into
 #                ${CARGO_TARGET_DIR:-target}/oha]
@@ -26,7 +28,9 @@
 #   --output-format json URL` (latency from the scheduled time too: --latency-correction), then
 #   the same without --latency-correction (from the moment it sent). oha negotiates its own
 #   default suite.
-# Prints one line per run: p50, p90, p99, max and mean in milliseconds, side by side.
+# Prints one line per run: p50, p90, p99, max and mean in milliseconds, side by side (also in
+# $OUT/compare.txt). vetcrypt's figures are given both ways: from the scheduled send time (its
+# report's latency) and from the moment the request was written (its service time).
 set -euo pipefail
 
 REQUESTS=${REQUESTS:-1000}
@@ -36,6 +40,8 @@ RTT=${RTT:-20}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 VETCRYPT=${VETCRYPT:-$TARGET/release/vetcrypt}
+OUT=${OUT:-$TARGET/bench-load}
+mkdir -p "$OUT"
 
 if [ ! -x "$VETCRYPT" ]; then
     (cd "$ROOT" && cargo build --release --quiet)
@@ -116,17 +122,19 @@ if [ "$RTT" != 0 ]; then
 fi
 URL=https://127.0.0.1:$URL_PORT/
 
+{
 echo "server: nginx $(nginx -v 2>&1 | sed 's/.*\///'), 127.0.0.1, RTT ${RTT} ms; $REQUESTS requests at $RATE/s over $CONNECTIONS connections"
 echo "vetcrypt: $("$VETCRYPT" --version); oha: $("$OHA" --version)"
 
 "$VETCRYPT" load "$URL" --ca-file "$WORK/ca.pem" --requests "$REQUESTS" --rate "$RATE" \
-    --connections "$CONNECTIONS" --no-proxy -f "json=$WORK/vetcrypt.json" >/dev/null || true
+    --connections "$CONNECTIONS" --no-proxy -f "json=$OUT/vetcrypt.json" \
+    -f "terminal=$OUT/vetcrypt.txt" -f "html=$OUT/vetcrypt.html" --chart "$OUT/latency.svg" || true
 "$OHA" -n "$REQUESTS" -q "$RATE" -c "$CONNECTIONS" --latency-correction --no-tui \
-    --cacert "$WORK/ca.pem" --output-format json "$URL" >"$WORK/oha-corrected.json"
+    --cacert "$WORK/ca.pem" --output-format json "$URL" >"$OUT/oha-corrected.json"
 "$OHA" -n "$REQUESTS" -q "$RATE" -c "$CONNECTIONS" --no-tui \
-    --cacert "$WORK/ca.pem" --output-format json "$URL" >"$WORK/oha.json"
+    --cacert "$WORK/ca.pem" --output-format json "$URL" >"$OUT/oha.json"
 
-python3 - "$WORK" <<'EOF'
+python3 - "$OUT" <<'EOF'
 import json, sys, os
 work = sys.argv[1]
 rows = []
@@ -149,3 +157,4 @@ print(f"{'tool':26} {'suite':30} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8} {'m
 for t, suite, p50, p90, p99, mx, mean, n, e in rows:
     print(f"{t:26} {suite:30} {p50:8.2f} {p90:8.2f} {p99:8.2f} {mx:8.2f} {mean:8.2f} {n:8} {e:6}")
 EOF
+} | tee "$OUT/compare.txt"
