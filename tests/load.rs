@@ -354,6 +354,8 @@ async fn percentiles_bracket_the_delay_errors_are_exact_and_each_suite_is_forced
             "load",
             "-f",
             "json=report.json",
+            "-f",
+            "html=doc.html",
         ]),
         dir.path(),
     )
@@ -364,6 +366,11 @@ async fn percentiles_bracket_the_delay_errors_are_exact_and_each_suite_is_forced
     let status = |id: &str| findings.iter().find(|f| f["rule_id"] == id).unwrap()["status"].clone();
     assert_eq!(status("load.error_rate"), "fail");
     assert_eq!(status("load.mean_ms"), "pass");
+    let doc = std::fs::read_to_string(dir.path().join("doc.html")).unwrap();
+    assert!(
+        doc.contains("Load: the vendor") && doc.contains("<svg"),
+        "{doc}"
+    );
     write(
         dir.path(),
         "lenient.toml",

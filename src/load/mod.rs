@@ -629,9 +629,11 @@ async fn segment(
         let start = tokio::time::Instant::now();
         for k in 0..n {
             let due = start + interval.mul_f64(k as f64);
+            // Stop first: once stopped, nothing more is scheduled.
             tokio::select! {
-                _ = tokio::time::sleep_until(due) => {}
+                biased;
                 _ = shared.stop.wait() => break,
+                _ = tokio::time::sleep_until(due) => {}
             }
             if tx
                 .send(Job {
@@ -704,8 +706,9 @@ async fn worker(
         let job = {
             let mut rx = rx.lock().await;
             tokio::select! {
-                j = rx.recv() => j,
+                biased;
                 _ = shared.stop.wait() => None,
+                j = rx.recv() => j,
             }
         };
         let Some(job) = job else {
@@ -730,8 +733,9 @@ async fn worker(
             Ok::<_, Result<http::Failure, String>>((answer, sent, reconnected))
         };
         let outcome = tokio::select! {
-            o = tokio::time::timeout(config.timeout, attempt) => Some(o),
+            biased;
             _ = shared.stop.wait() => None,
+            o = tokio::time::timeout(config.timeout, attempt) => Some(o),
         };
         let Some(outcome) = outcome else {
             // Stopped mid-request: not counted (it has no answer and no failure).
