@@ -402,9 +402,10 @@ pub struct VerifyArgs {
     /// The vendor file: endpoints, keys, tenants, [claims] and [[attested]] (probes/acme.toml).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// Judge facts saved earlier (`--save-facts`) instead of probing again.
+    /// Judge facts saved earlier (`--save-facts`, `vetcrypt load --format json=FILE`) instead of
+    /// probing again; repeatable: a scan's facts and a load run's are judged together.
     #[arg(long, value_name = "FILE")]
-    pub facts: Option<PathBuf>,
+    pub facts: Vec<PathBuf>,
     /// Trust the certificates of this PEM file as roots (repeatable).
     #[arg(long = "ca-file", value_name = "PEM")]
     pub ca_files: Vec<PathBuf>,

@@ -857,6 +857,80 @@ async fn a_vendor_file_sets_the_run_and_its_claims_are_judged() {
         claims.contains("contradicted") && claims.contains("load.error_rate"),
         "{claims}"
     );
+
+    // A scan's facts and the load run's are judged together: the TLS claim from the scan, the
+    // load claims from the run.
+    let mut vendor = std::fs::read_to_string(dir.path().join("vendor.toml")).unwrap();
+    vendor = vendor.replace(
+        "[claims]\n",
+        &format!(
+            "[[endpoint]]\ntarget = \"127.0.0.1:{}\"\n\n[claims]\ntls.min_version = \"1.2\"\n",
+            s.addr.port()
+        ),
+    );
+    write(dir.path(), "vendor.toml", &vendor);
+    let out = run(
+        args(&[
+            "scan",
+            "--plan",
+            "vendor.toml",
+            "--ca-file",
+            "ca.pem",
+            "--save-facts",
+            "scan.json",
+            "-f",
+            "json=scan-report.json",
+        ]),
+        dir.path(),
+    )
+    .await;
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        args(&[
+            "verify",
+            "vendor.toml",
+            "--facts",
+            "facts.json",
+            "--facts",
+            "scan.json",
+            "-f",
+            "json=claims.json",
+        ]),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let claims: Value = facts(dir.path(), "claims.json");
+    let verdict = |name: &str| {
+        claims["claims"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["claim"] == name)
+            .unwrap_or_else(|| panic!("{name}: {claims}"))["verdict"]
+            .clone()
+    };
+    assert_eq!(verdict("tls.min_version"), "verified");
+    assert_eq!(verdict("load.error_rate"), "contradicted");
+    assert_eq!(verdict("load.mean_ms"), "verified");
+    // Two load runs: which one a claim means would be a guess.
+    let out = run(
+        args(&[
+            "verify",
+            "vendor.toml",
+            "--facts",
+            "facts.json",
+            "--facts",
+            "facts.json",
+        ]),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
 /// Every connection goes through the transport seam: with a proxy (here SOCKS5 with
