@@ -47,6 +47,10 @@ pub enum Command {
     /// Measure what AES-256 costs over AES-128 on this machine, per backend (ring, aws-lc-rs,
     /// RustCrypto), and over real TLS 1.3 connections on 127.0.0.1.
     Bench(BenchArgs),
+    /// Load a vendor's HTTPS endpoint on an open-loop schedule, once with AES-128-GCM and once
+    /// with AES-256-GCM forced, and report its latency per suite (explicit: no default target,
+    /// capped requests and rate).
+    Load(LoadArgs),
     /// Merge the JSON reports of `scan --shard I/N` jobs into one report, in every format, with
     /// one exit code.
     Merge(MergeArgs),
@@ -120,6 +124,81 @@ pub struct BenchArgs {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Write the chart alone (SVG) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub chart: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Caps: at most 10000 requests per suite, 200 requests per second and 64 connections unless --raise-caps is given.\n\
+                  Credentials (--header 'Authorization: ...', URL userinfo) are sent, never printed, logged or saved."
+)]
+pub struct LoadArgs {
+    /// The https:// URL to load; no default (or the plan's [load] url).
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+    /// A plan or vendor file whose [load] table sets the run (the command line wins); its
+    /// `load.*` claims are judged too.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// HTTP method [default: GET, or POST with --body-mix].
+    #[arg(short = 'X', long, value_name = "METHOD")]
+    pub method: Option<String>,
+    /// A request header, NAME: VALUE (repeatable). Values are never printed or saved.
+    #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Request body sizes as SIZE:WEIGHT pairs, e.g. 1KiB:9,200KiB:1 (nine texts to one
+    /// attachment) [default: no body].
+    #[arg(long, value_name = "MIX")]
+    pub body_mix: Option<String>,
+    /// Requests per suite [default: 1000].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub requests: Option<u32>,
+    /// Scheduled requests per second per suite, e.g. 50/s [default: 50/s].
+    #[arg(long, value_name = "RATE", value_parser = crate::plan::parse_load_rate)]
+    pub rate: Option<f64>,
+    /// Keep-alive connections per suite [default: 8].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub connections: Option<u16>,
+    /// Rounds the schedule is cut into, each running both suites in alternating order
+    /// [default: requests/50, from 2 to 10].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub rounds: Option<u16>,
+    /// Stop after this many errors in a row; 0 never stops [default: 50].
+    #[arg(long, value_name = "N")]
+    pub max_errors: Option<u32>,
+    /// Limit for one request: connect, send, whole answer [default: 10s].
+    #[arg(long, value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+    /// Allow more than 10000 requests per suite, 200 per second or 64 connections.
+    #[arg(long)]
+    pub raise_caps: bool,
+    /// Trust the certificates of this PEM file as roots (repeatable).
+    #[arg(long = "ca-file", value_name = "PEM")]
+    pub ca_files: Vec<PathBuf>,
+    /// Roots to validate the endpoint's chain against [default: mozilla].
+    #[arg(long, value_parser = trust_parser())]
+    pub trust: Option<TrustKind>,
+    /// Go through this proxy (as `scan --proxy`) [default: HTTPS_PROXY or ALL_PROXY].
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Connect directly, whatever --proxy, the plan or HTTPS_PROXY/ALL_PROXY say.
+    #[arg(long, conflicts_with = "proxy")]
+    pub no_proxy: bool,
+    /// The policy whose `load.*` rules judge the figures.
+    #[arg(long, default_value = "load", value_name = "NAME|FILE")]
+    pub policy: String,
+    /// Lowest severity whose failures make the exit code 1.
+    #[arg(long, default_value = "low", value_parser = severity_parser())]
+    pub fail_on: Severity,
+    /// Output format: terminal, json (the facts, for `vetcrypt check --facts`), markdown, html
+    /// (with the latency chart); FMT=FILE writes to a file (repeatable).
+    #[arg(short, long = "format", value_name = "FMT[=FILE]")]
+    pub formats: Vec<String>,
+    /// Write the (single) format without a file to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write the latency chart alone (SVG) to FILE.
     #[arg(long, value_name = "FILE")]
     pub chart: Option<PathBuf>,
 }
@@ -330,9 +409,10 @@ pub struct VerifyArgs {
     /// The vendor file: endpoints, keys, tenants, [claims] and [[attested]] (probes/acme.toml).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// Judge facts saved earlier (`--save-facts`) instead of probing again.
+    /// Judge facts saved earlier (`--save-facts`, `vetcrypt load --format json=FILE`) instead of
+    /// probing again; repeatable: a scan's facts and a load run's are judged together.
     #[arg(long, value_name = "FILE")]
-    pub facts: Option<PathBuf>,
+    pub facts: Vec<PathBuf>,
     /// Trust the certificates of this PEM file as roots (repeatable).
     #[arg(long = "ca-file", value_name = "PEM")]
     pub ca_files: Vec<PathBuf>,

@@ -19,6 +19,7 @@ pub mod error;
 pub mod facts;
 pub mod kms;
 pub mod lab;
+pub mod load;
 pub mod plan;
 pub mod policy;
 pub mod report;

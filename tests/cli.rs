@@ -179,7 +179,7 @@ fn policy_commands() {
     let o = vetcrypt(&["policy", "show", "post-quantum"], dir.path());
     let mut out = text(&o.stdout);
     assert_eq!(o.status.code(), Some(0));
-    for p in ["key-custody", "bench", "mozilla-intermediate"] {
+    for p in ["key-custody", "bench", "load", "mozilla-intermediate"] {
         out.push_str(&text(&vetcrypt(&["policy", "show", p], dir.path()).stdout));
     }
     // tls.mutual_tls and cert.revocation_unknown are no pack's, and cert.ocsp_stapling only the

@@ -43,6 +43,7 @@ fn judge(
         kms_errors: Vec::new(),
         tenants,
         bench: None,
+        load: None,
     };
     let policy = match Policy::load(policy) {
         Ok(p) => p,

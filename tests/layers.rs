@@ -20,6 +20,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("kms", &["subject", "facts", "error"]),
     ("lab", &["subject", "facts", "cert", "error"]),
     ("bench", &["subject", "facts", "lab", "error"]),
+    // The load test of a vendor's endpoint: through the transport seam, with the bench's
+    // size mix.
+    (
+        "load",
+        &["subject", "facts", "cert", "tls", "bench", "error"],
+    ),
     // Judging: pure functions of facts.
     ("policy", &["subject", "facts", "error"]),
     ("claims", &["subject", "facts", "policy", "error"]),
@@ -32,8 +38,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "app",
         &[
-            "subject", "facts", "error", "plan", "cert", "tls", "kms", "lab", "bench", "policy",
-            "claims", "report", "cli",
+            "subject", "facts", "error", "plan", "cert", "tls", "kms", "lab", "bench", "load",
+            "policy", "claims", "report", "cli",
         ],
     ),
 ];

@@ -251,6 +251,7 @@ fn measure(request: &BenchRequest) -> Result<FactSet> {
         kms_errors: Vec::new(),
         tenants: Vec::new(),
         bench: Some(facts),
+        load: None,
     })
 }
 

@@ -11,6 +11,7 @@ mod check;
 mod demo;
 mod judging;
 mod kms;
+mod load;
 mod merge;
 mod observe;
 mod policy;
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Policy(cmd) => policy::run(cmd),
         Command::Demo(args) => demo::run(args, &ui),
         Command::Bench(args) => bench::run(args),
+        Command::Load(args) => load::run(args),
         Command::Merge(args) => merge::run(args, &ui),
     }
 }

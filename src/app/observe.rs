@@ -57,6 +57,7 @@ pub fn record(
         kms_errors,
         tenants,
         bench: None,
+        load: None,
     };
     if let Some(path) = save {
         write_file(path, &(serde_json::to_string_pretty(&facts)? + "\n"))?;

@@ -38,6 +38,17 @@ pub fn counter(n: u64, what: &str) -> ProgressBar {
     )
 }
 
+/// The load run's bar: requests done of `n`, with the live error rate as its message.
+pub fn load(n: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    styled(
+        ProgressBar::new(n),
+        "{spinner} requests {pos}/{len} {msg} {wide_bar}",
+    )
+}
+
 fn styled(bar: ProgressBar, template: &str) -> ProgressBar {
     if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style);

@@ -64,9 +64,8 @@ impl VerifyRequest {
             ))
             .into());
         }
-        let facts = match &args.facts {
-            Some(f) => Facts::Saved(Box::new(load_facts(f)?)),
-            None => {
+        let facts = match args.facts.as_slice() {
+            [] => {
                 let flags = ProbeFlags {
                     trust: args.trust,
                     ca_files: args.ca_files,
@@ -81,6 +80,7 @@ impl VerifyRequest {
                     save: args.save_facts,
                 }
             }
+            files => Facts::Saved(Box::new(merged(files)?)),
         };
         Ok(VerifyRequest {
             vendor: plan
@@ -93,6 +93,32 @@ impl VerifyRequest {
             detail_policy,
         })
     }
+}
+
+/// Several saved fact sets as one: endpoints, keys and tenants together, the first benchmark
+/// and load run, observed at the earliest time (time-relative rules judge against it). A
+/// second load run (or benchmark) is refused: which one a claim means would be a guess.
+fn merged(files: &[PathBuf]) -> Result<FactSet> {
+    let mut sets = files.iter().map(|f| load_facts(f).map(|s| (f, s)));
+    let (_, mut all) = sets.next().expect("called with at least one file")?;
+    for set in sets {
+        let (path, s) = set?;
+        if (s.load.is_some() && all.load.is_some()) || (s.bench.is_some() && all.bench.is_some()) {
+            return Err(UsageError(format!(
+                "{}: a second load run or benchmark: give one of each",
+                path.display()
+            ))
+            .into());
+        }
+        all.observed_at = all.observed_at.min(s.observed_at);
+        all.endpoints.extend(s.endpoints);
+        all.keys.extend(s.keys);
+        all.kms_errors.extend(s.kms_errors);
+        all.tenants.extend(s.tenants);
+        all.bench = all.bench.or(s.bench);
+        all.load = all.load.or(s.load);
+    }
+    Ok(all)
 }
 
 pub fn run(args: VerifyArgs, ui: &Ui) -> Result<u8> {

@@ -77,6 +77,11 @@ pub const CLAIMS: &[(&str, &str)] = &[
     ("keys.regions", "[\"eu-west-1\", ...]: key material stays in these regions/locations"),
     ("keys.no_public_access", "true: no public principal can use a key"),
     ("keys.separation_of_duties", "true: key administrators are not key users"),
+    ("load.mean_ms", "N: under the [load] schedule, the mean latency per request is at most N ms (`vetcrypt load`)"),
+    ("load.p99_ms", "N: under the [load] schedule, the p99 latency is at most N ms"),
+    ("load.error_rate", "N: under the [load] schedule, at most N % of requests fail"),
+    ("load.api_response_ms", "N: under the [load] schedule, the API answers (first byte, p99) within N ms"),
+    ("load.aes256_cost_pct", "N: AES-256-GCM adds at most N % latency over AES-128-GCM at the endpoint"),
 ];
 
 /// Checks every claim a plan states: an unknown claim or a value that does not fit it is an
@@ -211,6 +216,25 @@ pub fn policy_for(name: &str, value: &toml::Value) -> Result<String, String> {
             yes()?;
             "[rules.\"kms.separation_of_duties\"]\n".into()
         }
+        "load.mean_ms" | "load.p99_ms" | "load.api_response_ms" => {
+            let n = match value {
+                toml::Value::Integer(n) if (1..=3_600_000).contains(n) => *n,
+                _ => return Err(bad()),
+            };
+            format!("[rules.\"{name}\"]\nmax_ms = {n}\n")
+        }
+        "load.error_rate" => match value {
+            toml::Value::Integer(n) if (0..=100).contains(n) => {
+                format!("[rules.\"load.error_rate\"]\nmax_pct = {n}\n")
+            }
+            _ => return Err(bad()),
+        },
+        "load.aes256_cost_pct" => match value {
+            toml::Value::Integer(n) if (0..=1000).contains(n) => {
+                format!("[rules.\"load.aes256_cost_pct\"]\nmax_extra_pct = {n}\n")
+            }
+            _ => return Err(bad()),
+        },
         _ => return Err(bad()),
     };
     Ok(format!(
@@ -285,6 +309,10 @@ fn judge(c: &Claim, policy: &Policy, facts: &FactSet) -> ClaimResult {
         let who = k.facts.display();
         judged.extend(k.findings.into_iter().map(|f| (who.clone(), f)));
     }
+    if let Some(l) = &facts.load {
+        let who = format!("{} {}", l.method, l.url);
+        judged.extend(ev.load.into_iter().map(|f| (who.clone(), f)));
+    }
     let rules: Vec<String> = policy.rules.iter().map(|r| r.def.id.to_string()).collect();
     let line = |(who, f): &(String, policy::Finding)| {
         format!(
@@ -309,7 +337,10 @@ fn judge(c: &Claim, policy: &Policy, facts: &FactSet) -> ClaimResult {
             .all(|(_, f)| f.status == Status::NotApplicable)
     {
         let kms_claim = rules.iter().all(|r| r.starts_with("kms."));
-        let mut e = vec![if kms_claim && !facts.kms_errors.is_empty() {
+        let load_claim = rules.iter().all(|r| r.starts_with("load."));
+        let mut e = vec![if load_claim {
+            "no load measurement in these facts: run `vetcrypt load --plan FILE --format json=load.json` (the file's [load] table), then `vetcrypt verify FILE --facts load.json`".to_string()
+        } else if kms_claim && !facts.kms_errors.is_empty() {
             "no key could be read to check it:".to_string()
         } else if kms_claim {
             "no KMS key this claim applies to was observed: add [[aws]]/[[gcp]] targets (or keys) for it".to_string()
@@ -376,6 +407,11 @@ mod tests {
             ("keys.regions", "[\"eu-west-1\", \"europe-west3\"]"),
             ("keys.no_public_access", "true"),
             ("keys.separation_of_duties", "true"),
+            ("load.mean_ms", "2000"),
+            ("load.p99_ms", "3000"),
+            ("load.error_rate", "1"),
+            ("load.api_response_ms", "1500"),
+            ("load.aes256_cost_pct", "10"),
         ];
         assert_eq!(samples.len(), CLAIMS.len());
         for (name, v) in samples {
@@ -420,6 +456,7 @@ mod tests {
             kms_errors: vec![],
             tenants: vec![],
             bench: None,
+            load: None,
         };
         let r = verify(
             &[],

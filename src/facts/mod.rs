@@ -12,10 +12,12 @@ pub use crate::subject::Tenant;
 
 mod bench;
 mod kms;
+mod load;
 pub mod peer;
 pub mod wire;
 pub use bench::*;
 pub use kms::*;
+pub use load::*;
 pub use peer::PeerText;
 pub use wire::{
     AlertDescription, Authentication, BulkCipher, CipherMode, KeyExchange, NamedGroup,
@@ -48,6 +50,10 @@ pub struct FactSet {
     /// `vetcrypt bench` measurements (absent from scans).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bench: Option<BenchFacts>,
+    /// `vetcrypt load` measurements: a vendor's endpoint under load, per forced suite (absent
+    /// from scans).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadFacts>,
 }
 
 /// What was observed of one TLS endpoint.

@@ -47,6 +47,86 @@ pub struct Plan {
     pub claims: Vec<Claim>,
     /// Document-based claims (`[[attested]]`).
     pub attested: Vec<Attestation>,
+    /// What `vetcrypt load --plan FILE` runs (`[load]`).
+    pub load: Option<LoadPlan>,
+}
+
+/// A plan's `[load]` table: the load test `vetcrypt load --plan FILE` runs against a vendor's
+/// HTTPS endpoint. Checked when read (errors at their line); a plan is committed and shared,
+/// so credentials (URL userinfo, an `Authorization` header) are refused in it: they go on the
+/// command line (`--header`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadPlan {
+    pub url: Option<String>,
+    pub method: Option<String>,
+    /// `1KiB:9,200KiB:1`, checked by the command (with its line in `body_mix_at`).
+    pub body_mix: Option<String>,
+    pub body_mix_at: Option<SourceLine>,
+    /// `Name: value` lines.
+    pub headers: Vec<String>,
+    pub requests: Option<usize>,
+    pub rate: Option<f64>,
+    pub connections: Option<usize>,
+    pub rounds: Option<usize>,
+    pub max_errors: Option<usize>,
+    pub timeout: Option<Duration>,
+    /// Where the table is, for the messages about its values the command checks (caps).
+    pub at: Option<SourceLine>,
+}
+
+/// Header names whose values are credentials: refused in plans (and never recorded anywhere).
+pub fn is_credential_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "x-api-key" | "api-key"
+    ) || [
+        "token", "secret", "password", "passwd", "auth", "session", "apikey", "api-key", "key",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+/// Checks a `Name: value` header line: a token name and a value without line breaks. The
+/// message never repeats the value (it may be a credential).
+pub fn parse_header(line: &str) -> Result<(String, String), String> {
+    let (name, value) = line
+        .split_once(':')
+        .ok_or("a header is written NAME: VALUE")?;
+    let name = name.trim();
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if name.is_empty() || !name.chars().all(token) {
+        return Err("a header name is letters, digits and - (NAME: VALUE)".into());
+    }
+    if value.chars().any(|c| c == '\r' || c == '\n' || c == '\0') {
+        return Err(format!("header `{name}`: its value holds a line break"));
+    }
+    for own in ["host", "content-length", "transfer-encoding", "connection"] {
+        if name.eq_ignore_ascii_case(own) {
+            return Err(format!("header `{name}`: vetcrypt writes it itself"));
+        }
+    }
+    Ok((name.to_string(), value.trim().to_string()))
+}
+
+/// A rate of requests per second: `50`, `50/s`, `3000/m`.
+pub fn parse_load_rate(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (num, per) = match t.split_once('/') {
+        Some((n, unit)) => (
+            n,
+            match unit.trim() {
+                "s" | "sec" | "second" => 1.0,
+                "m" | "min" | "minute" => 60.0,
+                _ => return Err(format!("`{t}`: the unit after / is s or m (e.g. 50/s)")),
+            },
+        ),
+        None => (t, 1.0),
+    };
+    match num.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 && r / per >= 0.001 => Ok(r / per),
+        _ => Err(format!("`{t}` is not a rate: write e.g. 50/s")),
+    }
 }
 
 #[derive(Deserialize)]
@@ -67,6 +147,23 @@ struct RawPlan {
     claims: toml::Table,
     #[serde(default)]
     attested: Vec<RawAttested>,
+    load: Option<Spanned<RawLoad>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLoad {
+    url: Option<Spanned<String>>,
+    method: Option<Spanned<String>>,
+    body_mix: Option<Spanned<String>>,
+    #[serde(default)]
+    headers: Vec<Spanned<String>>,
+    requests: Option<Spanned<i64>>,
+    rate: Option<Spanned<toml::Value>>,
+    connections: Option<Spanned<i64>>,
+    rounds: Option<Spanned<i64>>,
+    max_errors: Option<Spanned<i64>>,
+    timeout: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -390,7 +487,13 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
             expires: date,
         });
     }
-    if endpoints.is_empty() && kms.is_empty() && claims.is_empty() && attested.is_empty() {
+    let load = raw.load.map(|l| parse_load(path, src, l)).transpose()?;
+    if endpoints.is_empty()
+        && kms.is_empty()
+        && claims.is_empty()
+        && attested.is_empty()
+        && load.is_none()
+    {
         return Err(FileError::at(
             path,
             src,
@@ -405,7 +508,96 @@ pub fn parse_plan(path: &Path, src: &str) -> Result<Plan, FileError> {
         vendor: raw.vendor,
         claims,
         attested,
+        load,
     })
+}
+
+/// Most requests, rate and connections a plan's `[load]` may name at all (the command's caps,
+/// lower, still apply unless `--raise-caps` is given).
+pub const LOAD_LIMITS: (i64, f64, i64) = (1_000_000, 10_000.0, 1024);
+
+fn parse_load(path: &Path, src: &str, table: Spanned<RawLoad>) -> Result<LoadPlan, FileError> {
+    let at = |offset: usize, m: String| FileError::at(path, src, offset, format!("[load] {m}"));
+    let start = table.span().start;
+    let l = table.into_inner();
+    let mut plan = LoadPlan {
+        at: Some(source_line(path, src, start)),
+        ..LoadPlan::default()
+    };
+    if let Some(u) = l.url {
+        let parsed = url::Url::parse(u.get_ref().trim())
+            .map_err(|e| at(u.span().start, format!("url: not a URL ({e})")))?;
+        if parsed.scheme() != "https" || parsed.host_str().is_none() {
+            return Err(at(
+                u.span().start,
+                "url: an https:// URL with a host".into(),
+            ));
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(at(u.span().start, "url: a plan is committed and shared: keep credentials out of it (give them with --header on the command line)".into()));
+        }
+        plan.url = Some(u.into_inner().trim().to_string());
+    }
+    if let Some(m) = l.method {
+        let v = m.get_ref().trim().to_ascii_uppercase();
+        if v.is_empty() || !v.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(at(
+                m.span().start,
+                "method: a word such as GET or POST".into(),
+            ));
+        }
+        plan.method = Some(v);
+    }
+    if let Some(b) = l.body_mix {
+        plan.body_mix_at = Some(source_line(path, src, b.span().start));
+        plan.body_mix = Some(b.into_inner());
+    }
+    for h in l.headers {
+        let (name, _) =
+            parse_header(h.get_ref()).map_err(|m| at(h.span().start, format!("headers: {m}")))?;
+        if is_credential_header(&name) {
+            return Err(at(h.span().start, format!("headers: `{name}` carries a credential, and a plan is committed and shared: give it with --header on the command line")));
+        }
+        plan.headers.push(h.into_inner());
+    }
+    let count = |v: Option<Spanned<i64>>,
+                 name: &str,
+                 lo: i64,
+                 hi: i64|
+     -> Result<Option<usize>, FileError> {
+        match v {
+            None => Ok(None),
+            Some(n) if (lo..=hi).contains(n.get_ref()) => Ok(Some(*n.get_ref() as usize)),
+            Some(n) => Err(at(
+                n.span().start,
+                format!("{name} must be between {lo} and {hi}"),
+            )),
+        }
+    };
+    let (max_requests, max_rate, max_connections) = LOAD_LIMITS;
+    plan.requests = count(l.requests, "requests", 1, max_requests)?;
+    plan.connections = count(l.connections, "connections", 1, max_connections)?;
+    plan.rounds = count(l.rounds, "rounds", 1, 100)?;
+    plan.max_errors = count(l.max_errors, "max_errors", 0, max_requests)?;
+    if let Some(r) = l.rate {
+        let rate = match r.get_ref() {
+            toml::Value::Integer(n) => parse_load_rate(&n.to_string()),
+            toml::Value::Float(f) => parse_load_rate(&f.to_string()),
+            toml::Value::String(s) => parse_load_rate(s),
+            _ => Err("write a rate such as \"50/s\"".into()),
+        }
+        .map_err(|m| at(r.span().start, format!("rate: {m}")))?;
+        if rate > max_rate {
+            return Err(at(r.span().start, format!("rate: at most {max_rate}/s")));
+        }
+        plan.rate = Some(rate);
+    }
+    if let Some(t) = l.timeout {
+        plan.timeout = Some(
+            parse_duration(t.get_ref()).map_err(|m| at(t.span().start, format!("timeout: {m}")))?,
+        );
+    }
+    Ok(plan)
 }
 
 /// The file, line and column of byte `offset` of `src`.

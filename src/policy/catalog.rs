@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::finding::{Outcome, Severity};
 use super::rules;
-use crate::facts::{BenchFacts, EndpointFacts, FactSet, KeyFacts, ProtocolVersion};
+use crate::facts::{BenchFacts, EndpointFacts, FactSet, KeyFacts, LoadFacts, ProtocolVersion};
 
 /// Kinds of rule parameter, each parsed and checked when a policy is loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,12 +153,19 @@ pub struct BenchCtx<'a> {
     pub params: &'a Params,
 }
 
+/// What a load rule's logic sees: a load run's measurements and its parameters.
+pub struct LoadCtx<'a> {
+    pub load: &'a LoadFacts,
+    pub params: &'a Params,
+}
+
 /// A rule's logic, by the kind of subject it judges.
 #[derive(Clone, Copy)]
 pub enum Check {
     Endpoint(fn(&Ctx<'_>) -> Outcome),
     Key(fn(&KeyCtx<'_>) -> Outcome),
     Bench(fn(&BenchCtx<'_>) -> Outcome),
+    Load(fn(&LoadCtx<'_>) -> Outcome),
 }
 
 #[derive(Clone, Copy)]
@@ -248,7 +255,7 @@ mod needs_tests {
     fn root(check: Check) -> &'static str {
         match check {
             Check::Endpoint(_) => "endpoints[].",
-            Check::Key(_) | Check::Bench(_) => "",
+            Check::Key(_) | Check::Bench(_) | Check::Load(_) => "",
         }
     }
 
@@ -317,6 +324,7 @@ mod needs_tests {
             "endpoints[].certificates.certificates[0].key",
             "keys[].key.rotation.period_days",
             "bench.workload.suites",
+            "load.runs[].latency_ms.mean",
         ] {
             assert!(resolves(&schema, good), "{good}");
         }

@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-pub use catalog::{BenchCtx, Check, Ctx, KeyCtx, ParamValue, Params, RuleDef};
+pub use catalog::{BenchCtx, Check, Ctx, KeyCtx, LoadCtx, ParamValue, Params, RuleDef};
 pub use finding::{Finding, Outcome, Severity, Status};
 pub use rules::weak_suite;
 
@@ -32,6 +32,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../policies/key-custody.toml"),
     ),
     ("bench", include_str!("../../policies/bench.toml")),
+    ("load", include_str!("../../policies/load.toml")),
     (
         "mozilla-modern",
         include_str!("../../policies/mozilla-modern.toml"),
@@ -352,6 +353,8 @@ pub struct Evaluation {
     pub keys: Vec<KeyEvaluated>,
     /// Findings of `bench.*` rules, when the facts hold a benchmark.
     pub bench: Vec<Finding>,
+    /// Findings of `load.*` rules, when the facts hold a load run.
+    pub load: Vec<Finding>,
 }
 
 /// Applies `policy` to every endpoint and key of `facts`: endpoint rules to endpoints, key rules
@@ -378,7 +381,7 @@ pub fn evaluate(policy: &Policy, facts: &FactSet) -> Evaluation {
                             }),
                         },
                     )),
-                    Check::Key(_) | Check::Bench(_) => None,
+                    Check::Key(_) | Check::Bench(_) | Check::Load(_) => None,
                 })
                 .collect(),
         })
@@ -404,7 +407,7 @@ pub fn evaluate(policy: &Policy, facts: &FactSet) -> Evaluation {
                             }),
                         },
                     )),
-                    Check::Endpoint(_) | Check::Bench(_) => None,
+                    Check::Endpoint(_) | Check::Bench(_) | Check::Load(_) => None,
                 })
                 .collect(),
         })
@@ -426,10 +429,28 @@ pub fn evaluate(policy: &Policy, facts: &FactSet) -> Evaluation {
             })
             .collect(),
     };
+    let load = match &facts.load {
+        None => Vec::new(),
+        Some(l) => policy
+            .rules
+            .iter()
+            .filter_map(|r| match r.def.check {
+                Check::Load(check) => Some(finding(
+                    r,
+                    check(&LoadCtx {
+                        load: l,
+                        params: &r.params,
+                    }),
+                )),
+                _ => None,
+            })
+            .collect(),
+    };
     Evaluation {
         endpoints,
         keys,
         bench,
+        load,
     }
 }
 
@@ -619,12 +640,18 @@ mod tests {
             "kms.allowed_regions",
             "kms.max_decrypt_principals",
         ];
-        // Benchmark rules live in the `bench` policy.
+        // Benchmark rules live in the `bench` policy, load rules in the `load` policy.
         let bench = catalog::all()
             .iter()
             .filter(|r| matches!(r.check, Check::Bench(_)))
             .count();
         assert_eq!(bench, Policy::load("bench").unwrap().rules.len());
+        let load = catalog::all()
+            .iter()
+            .filter(|r| matches!(r.check, Check::Load(_)))
+            .count();
+        assert_eq!(load, Policy::load("load").unwrap().rules.len());
+        let bench = bench + load;
         assert_eq!(
             p.rules.len(),
             catalog::all().len() - off.len() - bench,

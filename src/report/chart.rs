@@ -127,3 +127,109 @@ fn decimal_size(x: f64) -> String {
         format!("{x:.0} B")
     }
 }
+
+/// Where percentile `p` falls on the spectrum's axis: `-log10(1 - p/100)`, so 90, 99, 99.9 and
+/// 99.99 are evenly spaced (HdrHistogram's plot); the maximum sits just right of 99.99.
+fn spectrum_x(p: f64) -> f64 {
+    if p >= 100.0 {
+        4.5
+    } else {
+        (-(1.0 - p / 100.0).log10()).min(4.0)
+    }
+}
+
+/// The load chart: latency (from the scheduled send time) by percentile, one line per suite.
+/// None when no suite answered.
+pub fn latency_svg(l: &crate::facts::LoadFacts) -> Option<String> {
+    let runs: Vec<_> = l.runs.iter().filter(|r| !r.spectrum.is_empty()).collect();
+    if runs.is_empty() {
+        return None;
+    }
+    let max_y = runs
+        .iter()
+        .flat_map(|r| r.spectrum.iter().map(|p| p.ms))
+        .fold(0f64, f64::max)
+        .max(1.0);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 480)).into_drawing_area();
+        root.fill(&WHITE).ok()?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "Latency by percentile (from the scheduled send time), per forced suite",
+                ("sans-serif", 18),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0f64..4.6f64, 0f64..(max_y * 1.1))
+            .ok()?;
+        chart
+            .configure_mesh()
+            .x_desc("percentile")
+            .y_desc("ms")
+            .x_labels(10)
+            .x_label_formatter(&|x| match (*x * 2.0).round() as i64 {
+                0 => "0%".into(),
+                2 => "90%".into(),
+                4 => "99%".into(),
+                6 => "99.9%".into(),
+                8 => "99.99%".into(),
+                9 => "max".into(),
+                _ => String::new(),
+            })
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .light_line_style(RGBColor(235, 235, 235))
+            .draw()
+            .ok()?;
+        for r in runs {
+            let col = if r.cipher.contains("256") {
+                RGBColor(214, 39, 40)
+            } else {
+                RGBColor(31, 119, 180)
+            };
+            let points: Vec<(f64, f64)> = r
+                .spectrum
+                .iter()
+                .map(|p| (spectrum_x(p.percentile), p.ms))
+                .collect();
+            let style = ShapeStyle::from(&col).stroke_width(2);
+            let label = format!(
+                "{} ({})",
+                r.cipher.to_uppercase(),
+                r.negotiated
+                    .iter()
+                    .map(|n| n.suite.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            chart
+                .draw_series(LineSeries::new(points.clone(), style))
+                .ok()?
+                .label(crate::facts::peer::visible(&label).into_owned())
+                .legend(move |(x, y)| {
+                    PathElement::new(
+                        vec![(x, y), (x + 18, y)],
+                        ShapeStyle::from(&col).stroke_width(2),
+                    )
+                });
+            chart
+                .draw_series(
+                    points
+                        .iter()
+                        .map(|p| Circle::new(*p, 3, ShapeStyle::from(&col).filled())),
+                )
+                .ok()?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .label_font(("sans-serif", 12))
+            .draw()
+            .ok()?;
+        root.present().ok()?;
+    }
+    Some(svg)
+}

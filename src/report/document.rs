@@ -145,6 +145,11 @@ pub fn html(report: &Report, claims: Option<&Claims<'_>>) -> String {
         }
         findings_table(&mut s, &b.findings);
     }
+    if let Some(l) = &report.load {
+        let _ = writeln!(s, "<h2>Load: the vendor's latency per cipher</h2>");
+        s.push_str(&super::load::html_section(&l.facts));
+        findings_table(&mut s, &l.findings);
+    }
     s.push_str("</body></html>\n");
     s
 }
@@ -243,6 +248,12 @@ pub fn markdown(report: &Report, claims: Option<&Claims<'_>>) -> String {
     }
     for sub in report.subjects() {
         let _ = writeln!(s, "## {}\n", md_cell(sub.display));
+        if let (Some(l), "load") = (&report.load, sub.kind) {
+            for line in super::load::header_lines(&l.facts) {
+                let _ = writeln!(s, "- {}", md_cell(&line));
+            }
+            let _ = writeln!(s, "- {}\n", md_cell(&super::load::cost_line(&l.facts)));
+        }
         if let Some(e) = &sub.error {
             let _ = writeln!(s, "Could not be observed: {}\n", md_cell(e));
         }

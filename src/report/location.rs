@@ -36,7 +36,8 @@ pub fn unsourced(report: &Report) -> Vec<String> {
         .filter(|k| k.facts.source.is_none())
         .map(|k| k.display.clone());
     let bench = report.benchmark.iter().map(|_| "benchmark".to_string());
-    endpoints.chain(keys).chain(bench).collect()
+    let load = report.load.iter().map(|_| "load".to_string());
+    endpoints.chain(keys).chain(bench).chain(load).collect()
 }
 
 /// The report with every subject's source path relative to the root, `/`-separated.
@@ -61,6 +62,9 @@ pub fn locate(report: &Report, root: &SourceRoot) -> Result<Report, LocateError>
     }
     if located.benchmark.is_some() {
         unsourced.push("benchmark".into());
+    }
+    if located.load.is_some() {
+        unsourced.push("load".into());
     }
     if unsourced.is_empty() {
         Ok(located)

@@ -8,6 +8,7 @@ mod codequality;
 pub mod document;
 pub mod drift;
 mod junit;
+pub mod load;
 pub mod location;
 pub mod model;
 pub mod safe;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::exit;
-use crate::facts::{BenchFacts, Cloud, EndpointFacts, FactSet, KeyFacts, KmsScopeError};
+use crate::facts::{BenchFacts, Cloud, EndpointFacts, FactSet, KeyFacts, KmsScopeError, LoadFacts};
 use crate::policy::waiver::{self, ExpiredWaiver, Waiver};
 use crate::policy::{self, Finding, Policy, Severity, Status};
 use crate::subject::SourceLine;
@@ -35,6 +35,9 @@ pub struct Report {
     /// `bench.*` findings with the measurements they judged (`vetcrypt bench --policy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub benchmark: Option<BenchReport>,
+    /// `load.*` findings with the load run they judged (`vetcrypt load`, `check --facts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadReport>,
     /// What changed since `--baseline`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<super::drift::Drift>,
@@ -250,6 +253,13 @@ pub struct BenchReport {
     pub facts: BenchFacts,
 }
 
+#[derive(Serialize, Deserialize, JsonSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct LoadReport {
+    pub findings: Vec<Finding>,
+    pub facts: LoadFacts,
+}
+
 /// An endpoint or a key, as the SARIF and JUnit renderers see them.
 pub struct Subject<'a> {
     pub display: &'a str,
@@ -294,7 +304,15 @@ impl Report {
             error: None,
             source: None,
         });
-        eps.chain(keys).chain(bench).collect()
+        let load = self.load.iter().map(|l| Subject {
+            display: "load",
+            id: "load".to_string(),
+            kind: "load",
+            findings: &l.findings,
+            error: None,
+            source: None,
+        });
+        eps.chain(keys).chain(bench).chain(load).collect()
     }
 }
 
@@ -361,6 +379,7 @@ pub fn build_with_waivers(
         waive(&mut k.findings, &names, waivers, today);
     }
     waive(&mut evaluated.bench, &["benchmark"], waivers, today);
+    waive(&mut evaluated.load, &["load"], waivers, today);
     let keys: Vec<KeyReport> = evaluated
         .keys
         .into_iter()
@@ -408,6 +427,14 @@ pub fn build_with_waivers(
     if let Some(b) = &benchmark {
         b.findings.iter().for_each(|f| findings.add_finding(f));
     }
+    let load = facts.load.clone().map(|l| LoadReport {
+        findings: evaluated.load,
+        facts: l,
+    });
+    let load_failing = load.as_ref().is_some_and(|l| failing_at(&l.findings));
+    if let Some(l) = &load {
+        l.findings.iter().for_each(|f| findings.add_finding(f));
+    }
     let kms_unreadable =
         (keys.iter().filter(|k| k.facts.error.is_some()).count() + facts.kms_errors.len()) as u32;
     let expired_waivers = waiver::expired(waivers, today);
@@ -415,6 +442,7 @@ pub fn build_with_waivers(
         probe_errors: (unreachable + kms_unreadable) as usize,
         policy_failures: (failing + keys_failing) as usize
             + usize::from(bench_failing)
+            + usize::from(load_failing)
             + expired_waivers.len(),
     }
     .exit_code();
@@ -448,6 +476,7 @@ pub fn build_with_waivers(
         keys,
         kms_errors: facts.kms_errors.clone(),
         benchmark,
+        load,
         drift: None,
         run: None,
         rules: policy

@@ -108,6 +108,20 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
         );
         findings_block(&mut out, &p, &b.findings, verbose);
     }
+    if let Some(l) = &report.load {
+        let _ = writeln!(
+            out,
+            "\n{} {}",
+            p.bold("load"),
+            p.dim(&t(&format!(
+                "{} {} · {}",
+                l.facts.method,
+                l.facts.url,
+                super::load::cost_line(&l.facts)
+            )))
+        );
+        findings_block(&mut out, &p, &l.findings, verbose);
+    }
     if let Some(d) = &report.drift {
         let _ = writeln!(
             out,

@@ -88,6 +88,7 @@ pub fn fact_set(endpoints: Vec<EndpointFacts>) -> FactSet {
         kms_errors: Vec::new(),
         tenants: Vec::new(),
         bench: None,
+        load: None,
     }
 }
 

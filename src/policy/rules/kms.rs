@@ -751,6 +751,7 @@ mod tests {
             kms_errors: Vec::new(),
             tenants: Vec::new(),
             bench: None,
+            load: None,
         };
         check(&KeyCtx {
             key: k,

@@ -3,6 +3,7 @@
 mod bench;
 mod cert;
 mod kms;
+mod load;
 mod revocation;
 mod starttls;
 mod tls;
@@ -13,11 +14,12 @@ pub use tls::is_weak as weak_suite;
 use super::catalog::{Ctx, RuleDef};
 
 /// Every rule, in report order: each family's rules (defined beside their logic) joined, TLS
-/// first, then STARTTLS, certificates, revocation, transparency, KMS keys and benchmarks. Reports, `policy rules` and the golden
+/// first, then STARTTLS, certificates, revocation, transparency, KMS keys, benchmarks and load
+/// runs. Reports, `policy rules` and the golden
 /// files depend on this order.
 pub static CATALOG: &[RuleDef] = &join::<{ count(&FAMILIES) }>(&FAMILIES);
 
-const FAMILIES: [&[RuleDef]; 7] = [
+const FAMILIES: [&[RuleDef]; 8] = [
     tls::RULES,
     starttls::RULES,
     cert::RULES,
@@ -25,6 +27,7 @@ const FAMILIES: [&[RuleDef]; 7] = [
     transparency::RULES,
     kms::RULES,
     bench::RULES,
+    load::RULES,
 ];
 
 const fn count(families: &[&[RuleDef]]) -> usize {

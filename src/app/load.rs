@@ -1,0 +1,370 @@
+//! `vetcrypt load`: a vendor's HTTPS endpoint on an open-loop schedule, per forced suite.
+//!
+//! It is a load test of someone else's service, so it is explicit: no default target, caps on
+//! requests, rate and connections that only `--raise-caps` lifts, a stop after a run of errors
+//! (`--max-errors`), and Ctrl-C stops the schedule and still reports what was measured.
+//! Credentials (`--header 'Authorization: …'`, URL userinfo) are sent and never printed, logged
+//! or saved: the facts keep header names only and the URL without userinfo or query.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::settings::{ProbeFlags, ProbeSettings};
+use super::{progress, runtime, write_file, write_outputs, Result};
+use crate::bench::workload::parse_mix;
+use crate::claims::{self, Claim, ClaimResult};
+use crate::cli::LoadArgs;
+use crate::error::{exit, Error, UsageError};
+use crate::facts::{FactSet, LoadFacts, FACTS_SCHEMA_VERSION};
+use crate::load::{self as l, LoadConfig, LoadUrl, Stop};
+use crate::plan::{self, LoadPlan};
+use crate::policy::{self, Finding, Policy, Severity};
+use crate::report::{self, Format, Output};
+use crate::subject::Proxy;
+
+/// Caps a run keeps unless `--raise-caps` is given.
+pub const CAP_REQUESTS: usize = 10_000;
+pub const CAP_RATE: f64 = 200.0;
+pub const CAP_CONNECTIONS: usize = 64;
+
+pub const DEFAULT_REQUESTS: usize = 1000;
+pub const DEFAULT_RATE: f64 = 50.0;
+pub const DEFAULT_CONNECTIONS: usize = 8;
+pub const DEFAULT_MAX_ERRORS: usize = 50;
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most bytes of one response body read.
+pub const MAX_BODY: u64 = 16 * 1024 * 1024;
+
+const FORMATS: &[Format] = &[
+    Format::Terminal,
+    Format::Json,
+    Format::Markdown,
+    Format::Html,
+];
+
+/// `vetcrypt load`, resolved: every value checked before a single request.
+pub struct LoadRequest {
+    pub config: LoadConfig,
+    pub policy: Policy,
+    pub fail_on: Severity,
+    pub outputs: Vec<Output>,
+    pub chart: Option<PathBuf>,
+    /// The plan's `load.*` claims.
+    pub claims: Vec<Claim>,
+}
+
+impl LoadRequest {
+    pub fn resolve(args: LoadArgs) -> Result<LoadRequest> {
+        let outputs = report::parse_outputs(&args.formats, args.output.clone(), FORMATS)?;
+        let policy = Policy::load(&args.policy)?;
+        let plan = args.plan.as_deref().map(super::load_plan).transpose()?;
+        let from_plan: LoadPlan = match (&plan, &args.plan) {
+            (Some(p), Some(path)) => p.load.clone().ok_or_else(|| {
+                UsageError(format!(
+                    "{}: the plan has no [load] table: add one (url, method, body_mix, requests, rate, connections)",
+                    path.display()
+                ))
+            })?,
+            _ => LoadPlan::default(),
+        };
+        let plan_name = args
+            .plan
+            .as_ref()
+            .map(|p| {
+                let line = from_plan.at.as_ref().map_or(0, |a| a.line);
+                format!("{}:{line}", p.display())
+            })
+            .unwrap_or_default();
+        let raw_url = args.url.clone().or(from_plan.url.clone()).ok_or_else(|| {
+            UsageError(
+                "no target: name the https:// URL to load (vetcrypt load never picks one), or a plan with a [load] url".into(),
+            )
+        })?;
+        let (url, userinfo) =
+            LoadUrl::parse(&raw_url).map_err(|e| UsageError(format!("the URL: {e}")))?;
+
+        let mut headers: Vec<(String, String)> = Vec::new();
+        for (i, h) in from_plan.headers.iter().chain(&args.headers).enumerate() {
+            let parsed = plan::parse_header(h)
+                .map_err(|e| UsageError(format!("--header #{}: {e}", i + 1)))?;
+            // The command line's header replaces the plan's of the same name.
+            headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&parsed.0));
+            headers.push(parsed);
+        }
+        if let Some((user, password)) = userinfo {
+            if !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+            {
+                let token =
+                    crate::tls::proxy::base64_encode(format!("{user}:{password}").as_bytes());
+                headers.push(("Authorization".into(), format!("Basic {token}")));
+            }
+        }
+
+        let body_mix = match (&args.body_mix, &from_plan.body_mix) {
+            (Some(m), _) => parse_mix(m).map_err(|e| UsageError(format!("--body-mix: {e}")))?,
+            (None, Some(m)) => parse_mix(m).map_err(|e| {
+                let at = from_plan
+                    .body_mix_at
+                    .as_ref()
+                    .map(|a| format!("{}:{}:{}: ", a.path, a.line, a.column))
+                    .unwrap_or_default();
+                UsageError(format!("{at}[load] body_mix: {e}"))
+            })?,
+            (None, None) => Vec::new(),
+        };
+        let method = match args.method.as_deref().map(str::trim) {
+            Some(m) if !m.is_empty() && m.chars().all(|c| c.is_ascii_alphabetic()) => {
+                m.to_ascii_uppercase()
+            }
+            Some(_) => return Err(UsageError("--method: a word such as GET or POST".into()).into()),
+            None => from_plan
+                .method
+                .clone()
+                .unwrap_or_else(|| if body_mix.is_empty() { "GET" } else { "POST" }.to_string()),
+        };
+
+        let requests = args
+            .requests
+            .map(|n| n as usize)
+            .or(from_plan.requests)
+            .unwrap_or(DEFAULT_REQUESTS);
+        let rate = args.rate.or(from_plan.rate).unwrap_or(DEFAULT_RATE);
+        let connections = args
+            .connections
+            .map(usize::from)
+            .or(from_plan.connections)
+            .unwrap_or(DEFAULT_CONNECTIONS);
+        let source = |flag: bool, name: &str| {
+            if flag || plan_name.is_empty() {
+                format!("--{name}")
+            } else {
+                format!("{plan_name}: [load] {}", name.replace('-', "_"))
+            }
+        };
+        if !args.raise_caps {
+            if requests > CAP_REQUESTS {
+                return Err(UsageError(format!(
+                    "{} = {requests} is over the cap of {CAP_REQUESTS} requests per suite: this loads someone else's service; give --raise-caps to go past it",
+                    source(args.requests.is_some(), "requests")
+                ))
+                .into());
+            }
+            if rate > CAP_RATE {
+                return Err(UsageError(format!(
+                    "{} = {rate}/s is over the cap of {CAP_RATE}/s: this loads someone else's service; give --raise-caps to go past it",
+                    source(args.rate.is_some(), "rate")
+                ))
+                .into());
+            }
+            if connections > CAP_CONNECTIONS {
+                return Err(UsageError(format!(
+                    "{} = {connections} is over the cap of {CAP_CONNECTIONS} connections: give --raise-caps to go past it",
+                    source(args.connections.is_some(), "connections")
+                ))
+                .into());
+            }
+        } else {
+            let (max_requests, max_rate, _) = plan::LOAD_LIMITS;
+            if rate > max_rate || requests as i64 > max_requests {
+                return Err(UsageError(format!(
+                    "even with --raise-caps, a run is at most {max_requests} requests at {max_rate}/s"
+                ))
+                .into());
+            }
+        }
+        let rounds = args
+            .rounds
+            .map(usize::from)
+            .or(from_plan.rounds)
+            .unwrap_or_else(|| (requests / 50).clamp(2, 10))
+            .min(requests)
+            .max(1);
+        let timeout = args
+            .timeout
+            .or(from_plan.timeout)
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let max_errors = args
+            .max_errors
+            .map(|n| n as usize)
+            .or(from_plan.max_errors)
+            .unwrap_or(DEFAULT_MAX_ERRORS);
+
+        let flags = ProbeFlags {
+            trust: args.trust,
+            ca_files: args.ca_files,
+            timeout: Some(timeout),
+            proxy: args
+                .proxy
+                .as_deref()
+                .map(Proxy::parse)
+                .transpose()
+                .map_err(|e| UsageError(format!("--proxy: {e}")))?,
+            no_proxy: args.no_proxy,
+            env_proxy: super::scan::env_proxy(args.no_proxy)?,
+            ..ProbeFlags::default()
+        };
+        let scan_settings = plan
+            .as_ref()
+            .map(|p| p.settings.clone())
+            .unwrap_or_default();
+        let settings = ProbeSettings::resolve(flags, &scan_settings);
+        let probe = settings.probe_config()?;
+        let claims = plan
+            .map(|p| p.claims)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c.name.starts_with("load."))
+            .collect();
+        Ok(LoadRequest {
+            config: LoadConfig {
+                url,
+                method,
+                headers,
+                body_mix,
+                requests,
+                rate,
+                connections,
+                rounds,
+                timeout,
+                max_errors,
+                max_body: MAX_BODY,
+                trust: probe.trust,
+                proxy: settings.proxy,
+            },
+            policy,
+            fail_on: args.fail_on,
+            outputs,
+            chart: args.chart,
+            claims,
+        })
+    }
+}
+
+pub fn run(args: LoadArgs) -> Result<u8> {
+    let request = LoadRequest::resolve(args)?;
+    let set = measure(&request.config)?;
+    let load = set.load.as_ref().expect("measure sets the load facts");
+    let findings = policy::evaluate(&request.policy, &set).load;
+    let today = OffsetDateTime::now_utc().date();
+    let verdicts = claims::verify(&request.claims, &[], &set, today);
+    if let Some(path) = &request.chart {
+        match report::chart::latency_svg(load) {
+            Some(svg) => write_file(path, &svg)?,
+            None => eprintln!(
+                "vetcrypt: note: no answer was measured, so no chart was written to {}",
+                path.display()
+            ),
+        }
+    }
+    let chart = request.chart.as_ref().map(|p| p.display().to_string());
+    write_outputs(&request.outputs, |out| {
+        Ok(match out.format {
+            Format::Terminal => {
+                report::load::terminal(load, Some(&findings)) + &claims_text(&verdicts)
+            }
+            Format::Json => serde_json::to_string_pretty(&set)? + "\n",
+            Format::Markdown => {
+                report::load::markdown(load, Some(&findings), chart.as_deref())
+                    + &claims_text(&verdicts)
+            }
+            Format::Html => report::load::html(load, Some(&findings)),
+            Format::Sarif | Format::Junit | Format::CodeQuality => {
+                unreachable!("not a load format: {:?}", out.format)
+            }
+        })
+    })?;
+    Ok(outcome(load, &findings, &verdicts, request.fail_on).exit_code())
+}
+
+/// The plan's `load.*` claims and their verdicts, in plain lines.
+fn claims_text(verdicts: &[ClaimResult]) -> String {
+    if verdicts.is_empty() {
+        return String::new();
+    }
+    let mut s = "\nClaims\n".to_string();
+    for v in verdicts {
+        s.push_str(&format!(
+            "  {} {} = {}\n",
+            v.verdict.label().to_uppercase(),
+            v.claim,
+            report::safe::terminal(&v.stated)
+        ));
+        for e in &v.evidence {
+            s.push_str(&format!("    {}\n", report::safe::terminal(e)));
+        }
+    }
+    s
+}
+
+/// A failing finding at or above `fail_on`, or a contradicted claim, fails the run (1); no
+/// suite answering at all, unless the user stopped it, is a probe that could not run (3).
+fn outcome(
+    load: &LoadFacts,
+    findings: &[Finding],
+    verdicts: &[ClaimResult],
+    fail_on: Severity,
+) -> exit::Outcome {
+    let nothing = !load.runs.iter().any(|r| r.responses > 0);
+    let interrupted = load
+        .stopped
+        .as_deref()
+        .is_some_and(|s| s.contains("Ctrl-C"));
+    exit::Outcome {
+        probe_errors: usize::from(nothing && !interrupted),
+        policy_failures: findings
+            .iter()
+            .filter(|f| f.status == policy::Status::Fail && f.severity >= fail_on)
+            .count()
+            + verdicts.iter().filter(|v| v.verdict.fails()).count(),
+    }
+}
+
+/// Runs the schedule with a progress bar (on a terminal) and Ctrl-C handling.
+fn measure(config: &LoadConfig) -> Result<FactSet> {
+    if cfg!(debug_assertions) {
+        eprintln!("vetcrypt: warning: this is a debug build; latency figures include vetcrypt's own slowness (cargo build --release)");
+    }
+    let observed_at = OffsetDateTime::now_utc();
+    let rt = runtime()?;
+    let stop = Arc::new(Stop::default());
+    let bar = progress::load((config.requests * 2) as u64);
+    let (done, failed) = (AtomicU64::new(0), AtomicU64::new(0));
+    let tick = |error: bool| {
+        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+        let e = failed.fetch_add(u64::from(error), Ordering::Relaxed) + u64::from(error);
+        bar.inc(1);
+        bar.set_message(format!("errors {:.1}%", e as f64 * 100.0 / n as f64));
+    };
+    let measured = rt.block_on(async {
+        let watcher = {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    stop.stop("interrupted (Ctrl-C)");
+                }
+            })
+        };
+        let r = l::run(config, &stop, &tick).await;
+        watcher.abort();
+        r
+    });
+    bar.finish_and_clear();
+    let load = measured.map_err(|e| Error::Probe(e.context("the load run could not start")))?;
+    Ok(FactSet {
+        schema_version: FACTS_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        observed_at,
+        endpoints: Vec::new(),
+        keys: Vec::new(),
+        kms_errors: Vec::new(),
+        tenants: Vec::new(),
+        bench: None,
+        load: Some(load),
+    })
+}
