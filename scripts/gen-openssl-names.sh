@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates src/tls/openssl_names.rs from OpenSSL's own list of the suites it knows:
-# code point -> OpenSSL name. (tls-parser's IANA registry has no OpenSSL names.)
+# code point -> OpenSSL name (tls-parser's IANA registry has no OpenSSL names), and the order
+# OpenSSL ranks them in by default (`ALL`, its strength sort), which vetcrypt uses as its first
+# guess of a server's order when it learns that order (see src/tls/versions.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=src/tls/openssl_names.rs
@@ -12,6 +14,13 @@ out=src/tls/openssl_names.rs
   openssl ciphers -V 'ALL:COMPLEMENTOFALL:@SECLEVEL=0' |
     awk '{ split($1, b, ","); printf "    (0x%s%s, \"%s\"),\n", substr(b[1], 3), substr(b[2], 3), $3 }' |
     sort -u
+  echo "];"
+  echo
+  echo "/// The code points in OpenSSL's default order (\`ALL:COMPLEMENTOFALL\`), most preferred first."
+  echo "pub static OPENSSL_DEFAULT_ORDER: &[u16] = &["
+  openssl ciphers -V 'ALL:COMPLEMENTOFALL:@SECLEVEL=0' |
+    awk '{ split($1, b, ","); printf "    0x%s%s,\n", substr(b[1], 3), substr(b[2], 3) }' |
+    awk '!seen[$0]++'
   echo "];"
 } > "$out"
 echo "wrote $out ($(grep -c '^    (0x' "$out") suites)"

@@ -23,7 +23,7 @@ pub(super) struct Prober<'a> {
     pub connector: &'a Connector,
     pub target: &'a Target,
     /// One step after another, one hello after another (no hello runs beside another).
-    sequential: bool,
+    pub(super) sequential: bool,
     /// Set after a timeout or connection failure: later probes are skipped, not waited for.
     stopped: Mutex<Option<String>>,
     /// What a peer that does not speak TLS sent instead.

@@ -89,6 +89,192 @@ struct Batch {
     end: BatchEnd,
 }
 
+/// A remove-and-retry chain under way: what it saw, what is left to offer, and where its
+/// closing refusal stands.
+struct BatchRun {
+    out: Batch,
+    remaining: Vec<u16>,
+    asked_again: bool,
+    refused_once: bool,
+    first_refusal: BatchEnd,
+    finished: bool,
+}
+
+impl BatchRun {
+    fn new(batch: &[u16]) -> BatchRun {
+        BatchRun {
+            out: Batch::default(),
+            remaining: batch.to_vec(),
+            asked_again: false,
+            refused_once: false,
+            first_refusal: BatchEnd::Done,
+            finished: batch.is_empty(),
+        }
+    }
+
+    /// Takes the answer to a hello offering `remaining`: a pick (dropped from what is left),
+    /// or the end of the chain. The refusal that would end it is asked once more first (see
+    /// [`Prober::enumerate_batch`]).
+    fn absorb(&mut self, version: ProtocolVersion, answer: Answer) {
+        let out = &mut self.out;
+        if self.refused_once {
+            self.refused_once = false;
+            match answer {
+                Answer::Accepted {
+                    version: got,
+                    suite,
+                    ..
+                } if got == version.wire() => {
+                    out.suites.push(suite);
+                    out.contradicted.push(suite);
+                    self.remaining.retain(|s| *s != suite);
+                    self.finished = self.remaining.is_empty();
+                }
+                // Refused again (or no better answer): the first refusal stands.
+                _ => {
+                    out.end = std::mem::take(&mut self.first_refusal);
+                    self.finished = true;
+                }
+            }
+            return;
+        }
+        match answer {
+            Answer::Accepted {
+                version: got,
+                suite,
+                flight,
+                ..
+            } if got == version.wire() => {
+                out.suites.push(suite);
+                self.remaining.retain(|s| *s != suite);
+                if out.chain.is_none() {
+                    out.chain = flight.certificates;
+                }
+                if out.cert_request.is_none() {
+                    out.cert_request = flight.certificate_request;
+                }
+                self.finished = self.remaining.is_empty();
+            }
+            Answer::Accepted { version: got, .. } => {
+                let chosen = ProtocolVersion::from_wire(got)
+                    .map_or_else(|| format!("0x{got:04x}"), |v| v.to_string());
+                out.detail = Some((format!("server answered with {chosen} instead"), true));
+                out.end = BatchEnd::OtherVersion;
+                self.finished = true;
+            }
+            Answer::Refused {
+                alert,
+                detail,
+                silent,
+            } => {
+                let version_refused = alert == Some(AlertDescription::PROTOCOL_VERSION);
+                out.detail = Some((detail, version_refused));
+                out.silent = silent;
+                let end = if version_refused || silent {
+                    BatchEnd::VersionRefused
+                } else {
+                    BatchEnd::Done
+                };
+                // Silence is not asked again (it costs a timeout each time).
+                if silent || self.asked_again {
+                    out.end = end;
+                    self.finished = true;
+                    return;
+                }
+                self.asked_again = true;
+                self.refused_once = true;
+                self.first_refusal = end;
+            }
+            Answer::Unknown(m) => {
+                out.detail = Some((m, false));
+                out.end = BatchEnd::Unknown;
+                self.finished = true;
+            }
+        }
+    }
+}
+
+/// Hellos asked ahead of the answers they depend on, in the server-order chain.
+const LOOKAHEAD: usize = 3;
+/// Wrong guesses after which the chain asks no hello ahead.
+const MAX_MISSES: usize = 4;
+
+/// A guess at a server's order: OpenSSL's default order (most servers run OpenSSL, and most
+/// cipher strings keep its strength sort), minus the suites the server has shown it does not
+/// rank where OpenSSL does.
+struct Prior {
+    rank: std::collections::HashMap<u16, usize>,
+}
+
+impl Prior {
+    /// OpenSSL's order, without the suites no server takes unconfigured (PSK, SRP, Kerberos),
+    /// those `version` cannot carry and, once the leaf's key type (`RSA`, `EC`, `DSA`) is
+    /// known, those that authenticate with another.
+    fn new(version: ProtocolVersion, leaf_key: Option<&str>) -> Prior {
+        use crate::facts::{Authentication as Au, KeyExchange as Kx};
+        let takes = |id: u16| {
+            let s = suites::info(id);
+            // AEAD and SHA-256/384 MACs came with TLS 1.2.
+            let tls12_only = s.aead || s.name.ends_with("SHA256") || s.name.ends_with("SHA384");
+            if tls12_only && version < ProtocolVersion::Tls12 {
+                return false;
+            }
+            // Null encryption is in no default cipher string either (OpenSSL's ALL leaves it
+            // out): a server that takes it is mispredicted there, not before.
+            let unconfigured = s.cipher == crate::facts::BulkCipher::Null
+                || matches!(s.kx, Kx::Psk | Kx::Srp | Kx::Krb5 | Kx::Eccpwd)
+                || matches!(
+                    s.auth,
+                    Au::Psk | Au::Srp | Au::SrpDss | Au::SrpRsa | Au::Krb5 | Au::Eccpwd
+                );
+            let key_fits = match (leaf_key, s.auth) {
+                (_, Au::Anon | Au::Tls13) | (None, _) => true,
+                (Some("RSA"), a) => a == Au::Rsa,
+                (Some("EC"), a) => a == Au::Ecdsa,
+                (Some("DSA"), a) => a == Au::Dss,
+                (Some(_), _) => true,
+            };
+            !unconfigured && key_fits
+        };
+        Prior {
+            rank: super::openssl_names::OPENSSL_DEFAULT_ORDER
+                .iter()
+                .copied()
+                .filter(|id| takes(*id))
+                .enumerate()
+                .map(|(i, id)| (id, i))
+                .collect(),
+        }
+    }
+
+    /// Whether the prior ranks the server's first two picks as the server did.
+    fn agrees(&self, (first, second): (u16, u16)) -> bool {
+        matches!((self.rank.get(&first), self.rank.get(&second)), (Some(a), Some(b)) if a < b)
+    }
+
+    /// The suite the server is guessed to pick from `offer`.
+    fn predict(&self, offer: &[u16]) -> Option<u16> {
+        offer
+            .iter()
+            .filter_map(|s| self.rank.get(s).map(|r| (*r, *s)))
+            .min()
+            .map(|(_, s)| s)
+    }
+
+    /// The server picked `got` from `offer`: every suite the prior ranked above it there is
+    /// one the server does not take (or ranks lower): it is guessed no more.
+    fn missed(&mut self, offer: &[u16], got: u16) {
+        let Some(&at) = self.rank.get(&got) else {
+            return;
+        };
+        for s in offer {
+            if self.rank.get(s).is_some_and(|r| *r < at) {
+                self.rank.remove(s);
+            }
+        }
+    }
+}
+
 /// How one batch ended.
 #[derive(Default, PartialEq, Eq)]
 enum BatchEnd {
@@ -319,32 +505,56 @@ impl Prober<'_> {
         let mut batches_with_picks = 0;
         let mut going = true;
         if let Some(first) = batches.next() {
-            let b = self.enumerate_batch(version, first, want_chain).await;
-            batches_with_picks += usize::from(!b.suites.is_empty());
-            going = out.merge(b);
-        }
-        if going && batches.len() > 0 && out.suites.len() >= 2 {
-            // Under the server's own order, one chain over the whole registry yields that
-            // order directly, where batches side by side would need it rebuilt, one hello per
-            // suite. Its hellos are long: the chain counts only if it finds again every suite
-            // the first batch found, else the batches are asked as usual.
-            if self
-                .imposes_order(version, out.suites[0], out.suites[1])
-                .await
-                == Some(true)
-            {
-                let chain = with_priority(
-                    Priority::Chain,
-                    self.enumerate_batch(version, &candidates, false),
-                )
-                .await;
-                let whole = chain.end == BatchEnd::Done
-                    && out.suites.iter().all(|s| chain.suites.contains(s));
-                if whole {
-                    out.suites.clear();
+            // The first batch's first two picks tell whether the server imposes its order;
+            // when it does, one chain over the whole registry gives the suites in that order
+            // directly (where batches side by side would need it rebuilt, one hello per
+            // suite), and the rest of the first batch need not be asked.
+            let mut run = BatchRun::new(first);
+            self.run_batch(version, &mut run, want_chain, Some(2)).await;
+            let mut whole = None;
+            let leaf_key = run
+                .out
+                .chain
+                .as_ref()
+                .and_then(|c| c.first())
+                .and_then(|der| {
+                    crate::cert::x509::parse(0, der, ::time::OffsetDateTime::UNIX_EPOCH).ok()
+                })
+                .map(|p| p.facts.key.algorithm);
+            if !run.finished && batches.len() > 0 {
+                let (a, b) = (run.out.suites[0], run.out.suites[1]);
+                if self.imposes_order(version, a, b).await == Some(true) {
+                    // Its hellos are long: the chain counts only if it finds again the
+                    // suites the first batch found, else the batches are asked as usual.
+                    let chain = with_priority(
+                        Priority::Chain,
+                        self.server_order_chain(version, &candidates, (a, b), leaf_key.as_deref()),
+                    )
+                    .await;
+                    if chain.end == BatchEnd::Done
+                        && chain.suites.contains(&a)
+                        && chain.suites.contains(&b)
+                    {
+                        whole = Some(chain);
+                    }
+                }
+            }
+            match whole {
+                Some(chain) => {
+                    // What the first batch read (the chain, a certificate request) is kept.
+                    out.chain = run.out.chain.take();
+                    out.cert_request = run.out.cert_request.take();
+                    out.contradicted.append(&mut run.out.contradicted);
                     out.merge(chain);
                     batches_with_picks = 1;
                     going = false;
+                }
+                None => {
+                    if !run.finished {
+                        self.run_batch(version, &mut run, want_chain, None).await;
+                    }
+                    batches_with_picks += usize::from(!run.out.suites.is_empty());
+                    going = out.merge(run.out);
                 }
             }
         }
@@ -392,87 +602,131 @@ impl Prober<'_> {
         batch: &[u16],
         want_chain: bool,
     ) -> Batch {
-        let mut out = Batch::default();
-        let mut remaining = batch.to_vec();
-        let mut asked_again = false;
-        let mut refused_once = false;
-        let mut first_refusal = BatchEnd::Done;
-        while !remaining.is_empty() {
-            let read_flight = want_chain && out.chain.is_none() && version < ProtocolVersion::Tls13;
-            let answer = self.hello(version, &remaining, read_flight).await;
-            if refused_once {
-                refused_once = false;
-                match answer {
-                    Answer::Accepted {
-                        version: got,
-                        suite,
-                        ..
-                    } if got == version.wire() => {
-                        out.suites.push(suite);
-                        out.contradicted.push(suite);
-                        remaining.retain(|s| *s != suite);
-                        continue;
-                    }
-                    // Refused again (or no better answer): the first refusal stands.
-                    _ => {
-                        out.end = first_refusal;
-                        return out;
-                    }
+        let mut run = BatchRun::new(batch);
+        self.run_batch(version, &mut run, want_chain, None).await;
+        run.out
+    }
+
+    /// Goes on with `run` until it ends, or (with `picks`) until it has that many picks.
+    async fn run_batch(
+        &self,
+        version: ProtocolVersion,
+        run: &mut BatchRun,
+        want_chain: bool,
+        picks: Option<usize>,
+    ) {
+        while !run.finished {
+            if picks.is_some_and(|n| run.out.suites.len() >= n) && !run.refused_once {
+                return;
+            }
+            let read_flight =
+                want_chain && run.out.chain.is_none() && version < ProtocolVersion::Tls13;
+            let answer = self.hello(version, &run.remaining, read_flight).await;
+            run.absorb(version, answer);
+        }
+    }
+
+    /// The whole registry's chain under a server that imposes its order (the longest chain
+    /// of dependent hellos an endpoint has: one hello per accepted suite), with the next
+    /// hellos asked before the answer they depend on comes: each assumes the server picks
+    /// what [`Prior`] predicts (OpenSSL's default order, minus what the server has shown it
+    /// does not take). A hello whose assumption the answers bear out is the very hello the
+    /// chain asks next, so the suites and their order are those of the plain chain; one
+    /// whose assumption fails is dropped unread (a wasted connection). After a few misses,
+    /// or when the first picks already contradict the prior, no hello goes ahead.
+    async fn server_order_chain(
+        &self,
+        version: ProtocolVersion,
+        candidates: &[u16],
+        first_picks: (u16, u16),
+        leaf_key: Option<&str>,
+    ) -> Batch {
+        use futures::stream::{FuturesUnordered, StreamExt};
+        let mut prior = Prior::new(version, leaf_key);
+        let mut ahead = if self.sequential || !prior.agrees(first_picks) {
+            0
+        } else {
+            LOOKAHEAD
+        };
+        let mut misses = 0;
+        let mut run = BatchRun::new(candidates);
+        let ask = |id: u64, offer: Vec<u16>| {
+            Box::pin(async move {
+                let answer = self.hello(version, &offer, false).await;
+                (id, offer, answer)
+            })
+        };
+        // Every hello asked, answered in any order; a hello whose assumption failed is still
+        // waited for (its connection ends with its answer, as the cap counts it), unread.
+        let mut asked = FuturesUnordered::new();
+        let mut next_id = 0u64;
+        // The hellos that may still count, in chain order: id, offer, and the pick assumed
+        // of the one before (none for the first); and the answers come for them.
+        let mut chain: std::collections::VecDeque<(u64, Vec<u16>, Option<u16>)> =
+            Default::default();
+        let mut answered: std::collections::HashMap<u64, (Vec<u16>, Answer)> = Default::default();
+        while !run.finished {
+            if chain.front().map(|(_, o, _)| o) != Some(&run.remaining) {
+                chain.clear();
+                answered.clear();
+                asked.push(ask(next_id, run.remaining.clone()));
+                chain.push_back((next_id, run.remaining.clone(), None));
+                next_id += 1;
+            }
+            // After a refusal, the one hello left is that refusal asked again.
+            let depth = if run.refused_once { 0 } else { ahead };
+            while chain.len() <= depth {
+                let (_, last, _) = chain.back().expect("the head is asked");
+                let Some(guess) = prior.predict(last) else {
+                    break;
+                };
+                let offer: Vec<u16> = last.iter().copied().filter(|s| *s != guess).collect();
+                if offer.is_empty() {
+                    break;
+                }
+                asked.push(ask(next_id, offer.clone()));
+                chain.push_back((next_id, offer, Some(guess)));
+                next_id += 1;
+            }
+            let head = chain
+                .front()
+                .map(|(id, _, _)| *id)
+                .expect("the head is asked");
+            while !answered.contains_key(&head) {
+                let Some((id, offer, answer)) = asked.next().await else {
+                    break;
+                };
+                if chain.iter().any(|(c, _, _)| *c == id) {
+                    answered.insert(id, (offer, answer));
                 }
             }
-            match answer {
+            let Some((offer, answer)) = answered.remove(&head) else {
+                break;
+            };
+            chain.pop_front();
+            let picked = match &answer {
                 Answer::Accepted {
                     version: got,
                     suite,
-                    flight,
                     ..
-                } if got == version.wire() => {
-                    out.suites.push(suite);
-                    remaining.retain(|s| *s != suite);
-                    if out.chain.is_none() {
-                        out.chain = flight.certificates;
+                } if *got == version.wire() => Some(*suite),
+                _ => None,
+            };
+            if let (Some(got), Some((_, _, Some(guess)))) = (picked, chain.front()) {
+                if got != *guess {
+                    misses += 1;
+                    prior.missed(&offer, got);
+                    if misses >= MAX_MISSES {
+                        ahead = 0;
                     }
-                    if out.cert_request.is_none() {
-                        out.cert_request = flight.certificate_request;
-                    }
-                }
-                Answer::Accepted { version: got, .. } => {
-                    let chosen = ProtocolVersion::from_wire(got)
-                        .map_or_else(|| format!("0x{got:04x}"), |v| v.to_string());
-                    out.detail = Some((format!("server answered with {chosen} instead"), true));
-                    out.end = BatchEnd::OtherVersion;
-                    return out;
-                }
-                Answer::Refused {
-                    alert,
-                    detail,
-                    silent,
-                } => {
-                    let version_refused = alert == Some(AlertDescription::PROTOCOL_VERSION);
-                    out.detail = Some((detail, version_refused));
-                    out.silent = silent;
-                    let end = if version_refused || silent {
-                        BatchEnd::VersionRefused
-                    } else {
-                        BatchEnd::Done
-                    };
-                    // Silence is not asked again (it costs a timeout each time).
-                    if silent || asked_again {
-                        out.end = end;
-                        return out;
-                    }
-                    asked_again = true;
-                    refused_once = true;
-                    first_refusal = end;
-                }
-                Answer::Unknown(m) => {
-                    out.detail = Some((m, false));
-                    out.end = BatchEnd::Unknown;
-                    return out;
                 }
             }
+            run.absorb(version, answer);
         }
-        out
+        // Hellos asked ahead that no longer count: their connections end with their answers.
+        while asked.next().await.is_some() {}
+        tracing::debug!(target = %self.target.authority(), %version, hellos = next_id, picks = run.out.suites.len(), misses, "server-order chain");
+        run.out
     }
 
     /// Whether the server picks `first` over `second` whichever comes first in the offer
