@@ -60,7 +60,22 @@ pub struct LoadRequest {
 impl LoadRequest {
     pub fn resolve(args: LoadArgs) -> Result<LoadRequest> {
         let outputs = report::parse_outputs(&args.formats, args.output.clone(), FORMATS)?;
+        // Every file is known writable before a single request: a load run is not repeated
+        // lightly (it loads someone else's service).
+        for path in outputs.iter().filter_map(|o| o.path.as_deref()) {
+            writable(path, "--format")?;
+        }
+        if let Some(chart) = &args.chart {
+            writable(chart, "--chart")?;
+        }
         let policy = Policy::load(&args.policy)?;
+        if !policy.rules.iter().any(|r| r.def.id.starts_with("load.")) {
+            return Err(UsageError(format!(
+                "policy `{}` has no load rules (load.*), so nothing would judge the run: use --policy load, or a policy file with [rules.\"load.…\"] tables",
+                args.policy
+            ))
+            .into());
+        }
         let plan = args.plan.as_deref().map(super::load_plan).transpose()?;
         let from_plan: LoadPlan = match (&plan, &args.plan) {
             (Some(p), Some(path)) => p.load.clone().ok_or_else(|| {
@@ -157,14 +172,15 @@ impl LoadRequest {
             }
             if rate > CAP_RATE {
                 return Err(UsageError(format!(
-                    "{} = {rate}/s is over the cap of {CAP_RATE}/s: this loads someone else's service; give --raise-caps to go past it",
-                    source(args.rate.is_some(), "rate")
+                    "{} = {}/s is over the cap of {CAP_RATE}/s: this loads someone else's service; give --raise-caps to go past it",
+                    source(args.rate.is_some(), "rate"),
+                    report::load::rate_label(rate)
                 ))
                 .into());
             }
             if connections > CAP_CONNECTIONS {
                 return Err(UsageError(format!(
-                    "{} = {connections} is over the cap of {CAP_CONNECTIONS} connections: give --raise-caps to go past it",
+                    "{} = {connections} is over the cap of {CAP_CONNECTIONS} connections: this loads someone else's service; give --raise-caps to go past it",
                     source(args.connections.is_some(), "connections")
                 ))
                 .into());
@@ -246,10 +262,48 @@ impl LoadRequest {
     }
 }
 
+/// Fails unless `path` can be written: its directory exists and takes a new file, and it is
+/// not a directory itself.
+fn writable(path: &std::path::Path, flag: &str) -> Result<()> {
+    let refuse = |why: String| -> Result<()> {
+        Err(UsageError(format!("{flag} {}: {why}", path.display())).into())
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => return refuse("is a directory".into()),
+        // A device or a FIFO (`/dev/null`) is written to as it is.
+        Ok(m) if !m.is_file() => return Ok(()),
+        _ => {}
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return refuse(format!("the directory {} does not exist", dir.display()));
+    }
+    match tempfile::Builder::new()
+        .prefix(".vetcrypt-write-check.")
+        .tempfile_in(dir)
+    {
+        Ok(_) => Ok(()),
+        Err(e) => refuse(format!("cannot write in {}: {e}", dir.display())),
+    }
+}
+
 pub fn run(args: LoadArgs) -> Result<u8> {
     let request = LoadRequest::resolve(args)?;
     let set = measure(&request.config)?;
     let load = set.load.as_ref().expect("measure sets the load facts");
+    if !load.runs.iter().any(|r| r.responses > 0) {
+        let scheduled: usize = load.runs.iter().map(|r| r.requests).sum();
+        eprintln!(
+            "vetcrypt: error: not one of the {scheduled} requests scheduled was answered{}: the load could not be measured (exit 3)",
+            load.stopped
+                .as_deref()
+                .map(|s| format!(" before the run stopped ({s})"))
+                .unwrap_or_default()
+        );
+    }
     let findings = policy::evaluate(&request.policy, &set).load;
     let today = OffsetDateTime::now_utc().date();
     let verdicts = claims::verify(&request.claims, &[], &set, today);
@@ -303,7 +357,8 @@ fn claims_text(verdicts: &[ClaimResult]) -> String {
 }
 
 /// A failing finding at or above `fail_on`, or a contradicted claim, fails the run (1); no
-/// suite answering at all, unless the user stopped it, is a probe that could not run (3).
+/// request answered at all, stopped or not, is a probe that could not run (3): an endpoint
+/// that stalls until Ctrl-C is not a clean run.
 fn outcome(
     load: &LoadFacts,
     findings: &[Finding],
@@ -311,12 +366,8 @@ fn outcome(
     fail_on: Severity,
 ) -> exit::Outcome {
     let nothing = !load.runs.iter().any(|r| r.responses > 0);
-    let interrupted = load
-        .stopped
-        .as_deref()
-        .is_some_and(|s| s.contains("Ctrl-C"));
     exit::Outcome {
-        probe_errors: usize::from(nothing && !interrupted),
+        probe_errors: usize::from(nothing),
         policy_failures: findings
             .iter()
             .filter(|f| f.status == policy::Status::Fail && f.severity >= fail_on)

@@ -715,7 +715,21 @@ async fn connect(
     let conn = tokio::time::timeout(shared.config.timeout, handshake)
         .await
         .map_err(|_| "tls: the handshake timed out".to_string())?
-        .map_err(|e| format!("tls: {}", short(&e.to_string())))?;
+        .map_err(|e| {
+            let untrusted = e
+                .get_ref()
+                .and_then(|i| i.downcast_ref::<rustls::Error>())
+                .is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)));
+            format!(
+                "tls: {}{}",
+                short(&e.to_string()),
+                if untrusted {
+                    " (a private or test CA? give its certificate with --ca-file PEM)"
+                } else {
+                    ""
+                }
+            )
+        })?;
     let (_, session) = conn.get_ref();
     let negotiated = session
         .negotiated_cipher_suite()

@@ -275,7 +275,7 @@ pub(super) const API_RESPONSE_MS: RuleDef = RuleDef {
     reference: "Buyer's checklist for messaging platforms: API responses under 1.5 s",
     params: &[
         ParamDef { name: "max_ms", kind: ParamKind::Count, default: "1500", help: "largest allowed time to first byte, from the scheduled send time, in milliseconds" },
-        ParamDef { name: "percentile", kind: ParamKind::Count, default: "99", help: "the percentile held to the limit: 50, 90, 99 or 100 (every answer)" },
+        ParamDef { name: "percentile", kind: ParamKind::Percentile, default: "99", help: "the percentile held to the limit: 50, 90, 99 or 100 (every answer)" },
     ],
     check: Check::Load(api_response_ms),
 };
