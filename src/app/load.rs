@@ -55,6 +55,9 @@ pub struct LoadRequest {
     pub chart: Option<PathBuf>,
     /// The plan's `load.*` claims.
     pub claims: Vec<Claim>,
+    /// The plan's `[load]` table, which its claims hold under (a run overriding it cannot
+    /// verify them).
+    pub plan_load: Option<LoadPlan>,
 }
 
 impl LoadRequest {
@@ -86,14 +89,16 @@ impl LoadRequest {
             })?,
             _ => LoadPlan::default(),
         };
-        let plan_name = args
-            .plan
-            .as_ref()
-            .map(|p| {
-                let line = from_plan.at.as_ref().map_or(0, |a| a.line);
-                format!("{}:{line}", p.display())
-            })
-            .unwrap_or_default();
+        // `FILE:LINE` of a [load] key, for the messages about its value.
+        let plan_at = |at: &Option<crate::subject::SourceLine>| {
+            args.plan
+                .as_ref()
+                .map(|p| {
+                    let line = at.as_ref().or(from_plan.at.as_ref()).map_or(0, |a| a.line);
+                    format!("{}:{line}", p.display())
+                })
+                .unwrap_or_default()
+        };
         let raw_url = args.url.clone().or(from_plan.url.clone()).ok_or_else(|| {
             UsageError(
                 "no target: name the https:// URL to load (vetcrypt load never picks one), or a plan with a [load] url".into(),
@@ -156,6 +161,12 @@ impl LoadRequest {
             .or(from_plan.connections)
             .unwrap_or(DEFAULT_CONNECTIONS);
         let source = |flag: bool, name: &str| {
+            let at = match name {
+                "requests" => &from_plan.requests_at,
+                "rate" => &from_plan.rate_at,
+                _ => &from_plan.connections_at,
+            };
+            let plan_name = plan_at(at);
             if flag || plan_name.is_empty() {
                 format!("--{name}")
             } else {
@@ -231,6 +242,7 @@ impl LoadRequest {
             .unwrap_or_default();
         let settings = ProbeSettings::resolve(flags, &scan_settings);
         let probe = settings.probe_config()?;
+        let plan_load = plan.as_ref().and(Some(from_plan));
         let claims = plan
             .map(|p| p.claims)
             .unwrap_or_default()
@@ -258,6 +270,7 @@ impl LoadRequest {
             outputs,
             chart: args.chart,
             claims,
+            plan_load,
         })
     }
 }
@@ -306,7 +319,13 @@ pub fn run(args: LoadArgs) -> Result<u8> {
     }
     let findings = policy::evaluate(&request.policy, &set).load;
     let today = OffsetDateTime::now_utc().date();
-    let verdicts = claims::verify(&request.claims, &[], &set, today);
+    let verdicts = claims::verify(
+        &request.claims,
+        &[],
+        &set,
+        request.plan_load.as_ref(),
+        today,
+    );
     if let Some(path) = &request.chart {
         match report::chart::latency_svg(load) {
             Some(svg) => write_file(path, &svg)?,
