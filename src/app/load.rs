@@ -323,7 +323,7 @@ pub fn run(args: LoadArgs) -> Result<u8> {
         &request.claims,
         &[],
         &set,
-        request.plan_load.as_ref(),
+        &schedule(request.plan_load.as_ref(), &set),
         today,
     );
     if let Some(path) = &request.chart {
@@ -395,6 +395,80 @@ fn outcome(
     }
 }
 
+/// The vendor file's `[load]` table (`plan`) as the `load.*` claims see the facts' run.
+pub(super) fn schedule(plan: Option<&LoadPlan>, facts: &FactSet) -> claims::LoadSchedule {
+    claims::LoadSchedule {
+        table: plan.is_some(),
+        mismatch: match (plan, &facts.load) {
+            (Some(p), Some(l)) => load_mismatch(p, l),
+            _ => Vec::new(),
+        },
+    }
+}
+
+/// Why a load run's facts are not of the vendor file's `[load]` schedule (empty: they are).
+/// `load.*` claims hold "under the [load] schedule": facts of another URL, method or schedule
+/// cannot verify them. URLs are compared without
+/// credentials and query, as the facts keep them; the schedule's values only when the file
+/// sets them.
+pub fn load_mismatch(plan: &LoadPlan, load: &LoadFacts) -> Vec<String> {
+    let mut why = Vec::new();
+    match plan.url.as_deref().map(LoadUrl::parse) {
+        Some(Ok((u, _))) if u.display == load.url => {}
+        Some(Ok((u, _))) => why.push(format!(
+            "the facts measured {}, the file's [load] url is {}",
+            load.url, u.display
+        )),
+        Some(Err(e)) => why.push(format!("the file's [load] url: {e}")),
+        None => why.push("the file's [load] table names no url".into()),
+    }
+    let method = plan.method.clone().unwrap_or_else(|| {
+        if plan.body_mix.is_some() {
+            "POST"
+        } else {
+            "GET"
+        }
+        .to_string()
+    });
+    if !method.eq_ignore_ascii_case(&load.method) {
+        why.push(format!(
+            "the facts' method is {}, the file's [load] method is {method}",
+            load.method
+        ));
+    }
+    let s = &load.settings;
+    if let Some(n) = plan.requests.filter(|n| *n != s.requests) {
+        why.push(format!(
+            "the facts' run was {} requests per suite, the file's [load] requests = {n}",
+            s.requests
+        ));
+    }
+    if let Some(r) = plan
+        .rate
+        .filter(|r| (r - s.rate).abs() > 1e-9 * r.abs().max(1.0))
+    {
+        why.push(format!(
+            "the facts' rate was {}/s, the file's [load] rate is {}/s",
+            report::load::rate_label(s.rate),
+            report::load::rate_label(r)
+        ));
+    }
+    if let Some(c) = plan.connections.filter(|c| *c != s.connections) {
+        why.push(format!(
+            "the facts' run used {} connections, the file's [load] connections = {c}",
+            s.connections
+        ));
+    }
+    if let Some(m) = &plan.body_mix {
+        match parse_mix(m) {
+            Ok(mix) if mix == s.body_mix => {}
+            Ok(_) => why.push("the facts' body mix is not the file's [load] body_mix".into()),
+            Err(e) => why.push(format!("the file's [load] body_mix: {e}")),
+        }
+    }
+    why
+}
+
 /// Runs the schedule with a progress bar (on a terminal) and Ctrl-C handling.
 fn measure(config: &LoadConfig) -> Result<FactSet> {
     if cfg!(debug_assertions) {
@@ -437,4 +511,44 @@ fn measure(config: &LoadConfig) -> Result<FactSet> {
         bench: None,
         load: Some(load),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_facts_must_be_of_the_files_load_schedule() {
+        let load: crate::facts::LoadFacts = serde_json::from_value(serde_json::json!({
+            "url": "https://127.0.0.1:8443/v1/messages",
+            "method": "GET",
+            "settings": {"requests": 40, "rate": 50.0, "connections": 8, "body_mix": [],
+                "rounds": 2, "timeout_ms": 1000, "max_errors": 0, "max_body_bytes": 1},
+            "runs": []
+        }))
+        .unwrap();
+        let plan = |url: &str| LoadPlan {
+            url: Some(url.into()),
+            ..LoadPlan::default()
+        };
+        // The same URL (the query and credentials are never in the facts), GET by default.
+        assert!(
+            load_mismatch(&plan("https://127.0.0.1:8443/v1/messages?page=2"), &load).is_empty()
+        );
+        // Another host.
+        let why = load_mismatch(&plan("https://api.vendor.example/v1/messages"), &load);
+        assert!(why[0].contains("api.vendor.example"), "{why:?}");
+        // A POST plan of 100 requests is not a GET run of 40.
+        let mut p = plan("https://127.0.0.1:8443/v1/messages");
+        p.method = Some("POST".into());
+        p.requests = Some(100);
+        p.rate = Some(50.0);
+        let why = load_mismatch(&p, &load);
+        assert_eq!(why.len(), 2, "{why:?}");
+        assert!(why[0].contains("method is GET") && why[1].contains("requests = 100"));
+        // A body mix makes the default method POST.
+        let mut p = plan("https://127.0.0.1:8443/v1/messages");
+        p.body_mix = Some("1KiB".into());
+        assert_eq!(load_mismatch(&p, &load).len(), 2);
+    }
 }

@@ -140,7 +140,7 @@ pub fn run(args: VerifyArgs, ui: &Ui) -> Result<u8> {
         &request.claims,
         &request.attested,
         &facts,
-        request.load.as_ref(),
+        &super::load::schedule(request.load.as_ref(), &facts),
         today,
     );
     let verdicts = Verdicts {

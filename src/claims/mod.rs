@@ -15,8 +15,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::error::FileError;
-use crate::facts::{FactSet, LoadFacts};
-use crate::plan::LoadPlan;
+use crate::facts::FactSet;
 use crate::policy::{self, Policy, Status};
 pub use crate::subject::{Attestation, Claim};
 
@@ -250,81 +249,25 @@ fn stated(v: &toml::Value) -> String {
     }
 }
 
-/// Why a load run's facts are not of the vendor file's `[load]` schedule (empty: they are).
-/// `load.*` claims hold "under the [load] schedule": facts of another URL, method or schedule
-/// (or a file with no `[load]` table at all) cannot verify them. URLs are compared without
-/// credentials and query, as the facts keep them; the schedule's values only when the file
-/// sets them.
-pub fn load_mismatch(plan: Option<&LoadPlan>, load: &LoadFacts) -> Vec<String> {
-    let Some(plan) = plan else {
-        return vec![
-            "the vendor file has no [load] table naming the endpoint and schedule these claims are about".into(),
-        ];
-    };
-    let mut why = Vec::new();
-    match plan.url.as_deref().map(crate::load::LoadUrl::parse) {
-        Some(Ok((u, _))) if u.display == load.url => {}
-        Some(Ok((u, _))) => why.push(format!(
-            "the facts measured {}, the file's [load] url is {}",
-            load.url, u.display
-        )),
-        Some(Err(e)) => why.push(format!("the file's [load] url: {e}")),
-        None => why.push("the file's [load] table names no url".into()),
-    }
-    let method = plan.method.clone().unwrap_or_else(|| {
-        if plan.body_mix.is_some() {
-            "POST"
-        } else {
-            "GET"
-        }
-        .to_string()
-    });
-    if !method.eq_ignore_ascii_case(&load.method) {
-        why.push(format!(
-            "the facts' method is {}, the file's [load] method is {method}",
-            load.method
-        ));
-    }
-    let s = &load.settings;
-    if let Some(n) = plan.requests.filter(|n| *n != s.requests) {
-        why.push(format!(
-            "the facts' run was {} requests per suite, the file's [load] requests = {n}",
-            s.requests
-        ));
-    }
-    if let Some(r) = plan
-        .rate
-        .filter(|r| (r - s.rate).abs() > 1e-9 * r.abs().max(1.0))
-    {
-        why.push(format!(
-            "the facts' rate was {}/s, the file's [load] rate is {}/s",
-            crate::report::load::rate_label(s.rate),
-            crate::report::load::rate_label(r)
-        ));
-    }
-    if let Some(c) = plan.connections.filter(|c| *c != s.connections) {
-        why.push(format!(
-            "the facts' run used {} connections, the file's [load] connections = {c}",
-            s.connections
-        ));
-    }
-    if let Some(m) = &plan.body_mix {
-        match crate::bench::workload::parse_mix(m) {
-            Ok(mix) if mix == s.body_mix => {}
-            Ok(_) => why.push("the facts' body mix is not the file's [load] body_mix".into()),
-            Err(e) => why.push(format!("the file's [load] body_mix: {e}")),
-        }
-    }
-    why
+/// The vendor file's `[load]` table as its `load.*` claims see it: they hold "under the
+/// [load] schedule", so a load run of another URL, method or schedule (or a file with no
+/// `[load]` table at all) cannot verify them. The caller compares (it reads plans).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadSchedule {
+    /// Whether the file has a `[load]` table.
+    pub table: bool,
+    /// Why the facts' load run is not of that schedule (empty: it is, or there is no run).
+    pub mismatch: Vec<String>,
 }
 
-/// One verdict per claim and per attestation, in the file's order. `load` is the vendor
-/// file's `[load]` table: the `load.*` claims are verified only by facts of that schedule.
+/// One verdict per claim and per attestation, in the file's order. `load` says whether the
+/// facts' load run is of the vendor file's `[load]` schedule: the `load.*` claims are verified
+/// only by a run of it.
 pub fn verify(
     claims: &[Claim],
     attested: &[Attestation],
     facts: &FactSet,
-    load: Option<&LoadPlan>,
+    load: &LoadSchedule,
     today: Date,
 ) -> Vec<ClaimResult> {
     let mut out = Vec::new();
@@ -369,18 +312,22 @@ pub fn verify(
     out
 }
 
-fn judge(c: &Claim, policy: &Policy, facts: &FactSet, load: Option<&LoadPlan>) -> ClaimResult {
+fn judge(c: &Claim, policy: &Policy, facts: &FactSet, load: &LoadSchedule) -> ClaimResult {
     let rules: Vec<String> = policy.rules.iter().map(|r| r.def.id.to_string()).collect();
     let load_claim = !rules.is_empty() && rules.iter().all(|r| r.starts_with("load."));
     if let (true, Some(l)) = (load_claim, &facts.load) {
-        let why = load_mismatch(load, l);
-        if !why.is_empty() {
+        let why = &load.mismatch;
+        if !why.is_empty() || !load.table {
             let mut evidence = vec![format!(
                 "the load facts ({} {}) are not of the vendor file's [load] schedule, so they cannot verify its claims:",
                 l.method, l.url
             )];
-            evidence.extend(why);
-            evidence.push(if load.is_some() {
+            if load.table {
+                evidence.extend(why.iter().cloned());
+            } else {
+                evidence.push("the vendor file has no [load] table naming the endpoint and schedule these claims are about".into());
+            }
+            evidence.push(if load.table {
                 "run `vetcrypt load --plan FILE --format json=load.json` (the file's [load] table, no overrides), then `vetcrypt verify FILE --facts load.json`".into()
             } else {
                 "add a [load] table (url, method, body_mix, requests, rate, connections) to the file, run `vetcrypt load --plan FILE --format json=load.json`, then `vetcrypt verify FILE --facts load.json`".into()
@@ -431,7 +378,7 @@ fn judge(c: &Claim, policy: &Policy, facts: &FactSet, load: Option<&LoadPlan>) -
             .all(|(_, f)| f.status == Status::NotApplicable)
     {
         let kms_claim = rules.iter().all(|r| r.starts_with("kms."));
-        let mut e = vec![if load_claim && load.is_none() {
+        let mut e = vec![if load_claim && !load.table {
             "no load measurement in these facts, and the file has no [load] table to make one: add one (url, method, body_mix, requests, rate, connections), run `vetcrypt load --plan FILE --format json=load.json`, then `vetcrypt verify FILE --facts load.json`".to_string()
         } else if load_claim {
             "no load measurement in these facts: run `vetcrypt load --plan FILE --format json=load.json` (the file's [load] table), then `vetcrypt verify FILE --facts load.json`".to_string()
@@ -535,45 +482,6 @@ mod tests {
     }
 
     #[test]
-    fn load_facts_must_be_of_the_files_load_schedule() {
-        let load: crate::facts::LoadFacts = serde_json::from_value(serde_json::json!({
-            "url": "https://127.0.0.1:8443/v1/messages",
-            "method": "GET",
-            "settings": {"requests": 40, "rate": 50.0, "connections": 8, "body_mix": [],
-                "rounds": 2, "timeout_ms": 1000, "max_errors": 0, "max_body_bytes": 1},
-            "runs": []
-        }))
-        .unwrap();
-        let plan = |url: &str| LoadPlan {
-            url: Some(url.into()),
-            ..LoadPlan::default()
-        };
-        // The same URL (the query and credentials are never in the facts), GET by default.
-        assert!(load_mismatch(
-            Some(&plan("https://127.0.0.1:8443/v1/messages?page=2")),
-            &load
-        )
-        .is_empty());
-        // Another host.
-        let why = load_mismatch(Some(&plan("https://api.vendor.example/v1/messages")), &load);
-        assert!(why[0].contains("api.vendor.example"), "{why:?}");
-        // A POST plan of 100 requests is not a GET run of 40.
-        let mut p = plan("https://127.0.0.1:8443/v1/messages");
-        p.method = Some("POST".into());
-        p.requests = Some(100);
-        p.rate = Some(50.0);
-        let why = load_mismatch(Some(&p), &load);
-        assert_eq!(why.len(), 2, "{why:?}");
-        assert!(why[0].contains("method is GET") && why[1].contains("requests = 100"));
-        // A body mix makes the default method POST.
-        let mut p = plan("https://127.0.0.1:8443/v1/messages");
-        p.body_mix = Some("1KiB".into());
-        assert_eq!(load_mismatch(Some(&p), &load).len(), 2);
-        // No [load] table: nothing says which endpoint the claims are about.
-        assert!(load_mismatch(None, &load)[0].contains("no [load] table"));
-    }
-
-    #[test]
     fn attestations_expire() {
         let today = time::macros::date!(2026 - 11 - 25);
         let a = |d| Attestation {
@@ -599,7 +507,7 @@ mod tests {
                 a(time::macros::date!(2026 - 11 - 24)),
             ],
             &facts,
-            None,
+            &LoadSchedule::default(),
             today,
         );
         assert_eq!(r[0].verdict, Verdict::Attested);
@@ -613,7 +521,7 @@ mod tests {
             value: toml::Value::String("1.3".into()),
             at: None,
         };
-        let r = verify(&[c], &[], &facts, None, today);
+        let r = verify(&[c], &[], &facts, &LoadSchedule::default(), today);
         assert_eq!(r[0].verdict, Verdict::NotObservable);
         assert!(r[0].evidence[0].contains("no endpoint"));
     }
