@@ -77,21 +77,6 @@ pub fn unsourced(names: &[String]) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_load_run_or_benchmark_is_not_suggested_as_a_scan_target() {
-        let m = unsourced(&["load".to_string()]);
-        assert!(!m.contains("targets.txt") && !m.contains("printf"), "{m}");
-        assert!(m.contains("a load run has no file line"), "{m}");
-        let m = unsourced(&["a.example:443".to_string(), "benchmark".to_string()]);
-        assert!(m.contains("printf '%s\\n' a.example:443 >"), "{m}");
-        assert!(m.contains("a benchmark has no file line"), "{m}");
-    }
-}
-
 /// `--sarif-root DIR`, which must lie in the repository when there is one; else the
 /// repository's root.
 pub fn source_root(flag: Option<&Path>) -> Result<SourceRoot> {
@@ -139,4 +124,19 @@ fn git_toplevel(dir: &Path) -> Option<PathBuf> {
     }
     let top = String::from_utf8(out.stdout).ok()?;
     PathBuf::from(top.trim()).canonicalize().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_load_run_or_benchmark_is_not_suggested_as_a_scan_target() {
+        let m = unsourced(&["load".to_string()]);
+        assert!(!m.contains("targets.txt") && !m.contains("printf"), "{m}");
+        assert!(m.contains("a load run has no file line"), "{m}");
+        let m = unsourced(&["a.example:443".to_string(), "benchmark".to_string()]);
+        assert!(m.contains("printf '%s\\n' a.example:443 >"), "{m}");
+        assert!(m.contains("a benchmark has no file line"), "{m}");
+    }
 }
