@@ -133,6 +133,9 @@ fn rows(l: &LoadFacts) -> (Vec<String>, Vec<Vec<String>>) {
         if let Some(e) = &r.error {
             return format!("not measured: {e}");
         }
+        if r.negotiated.is_empty() {
+            return format!("{NONE} (not run)");
+        }
         r.negotiated
             .iter()
             .map(|n| format!("{} ({} conn.)", n.suite, n.connections))

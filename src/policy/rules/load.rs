@@ -80,10 +80,29 @@ fn judge_each(
         .map(|r| {
             let (value, text) = figure(r);
             over |= value > limit;
-            format!("{} ({}): {text}", r.cipher, suite_names(r))
+            let unanswered = r.latency_ms.n.saturating_sub(r.responses as u64);
+            format!(
+                "{} ({}): {text}{}",
+                r.cipher,
+                suite_names(r),
+                if unanswered > 0 {
+                    format!(
+                        "; with {unanswered} requests that had no answer (timed out or still waiting at the stop), counted with their wait so far: a lower bound"
+                    )
+                } else {
+                    String::new()
+                }
+            )
         })
         .collect();
-    let missing: Vec<&SuiteRun> = load.runs.iter().filter(|r| !r.measured()).collect();
+    // Suites with no figure at all, named; a suite judged on lower bounds only (no answer)
+    // cannot pass either.
+    let missing: Vec<&SuiteRun> = load
+        .runs
+        .iter()
+        .filter(|r| !runs.iter().any(|j| std::ptr::eq(*j, *r)))
+        .collect();
+    let incomplete = runs.iter().any(|r| !r.measured());
     for m in &missing {
         evidence.push(format!(
             "{}: not measured{}",
@@ -98,7 +117,7 @@ fn judge_each(
     evidence.extend(stopped.clone());
     if over {
         Outcome::fail(evidence)
-    } else if !missing.is_empty() || stopped.is_some() {
+    } else if !missing.is_empty() || incomplete || stopped.is_some() {
         Outcome {
             status: Status::NotObserved,
             evidence,
@@ -339,13 +358,15 @@ pub fn aes256_cost_pct(ctx: &LoadCtx<'_>) -> Outcome {
                 )
             })
             .collect();
+        let mut evidence = if why.is_empty() {
+            vec!["both suites must answer to compare them".to_string()]
+        } else {
+            why
+        };
+        evidence.extend(stopped_early(ctx.load));
         return Outcome {
             status: Status::NotObserved,
-            evidence: if why.is_empty() {
-                vec!["both suites must answer to compare them".into()]
-            } else {
-                why
-            },
+            evidence,
         };
     };
     let r = &c.per_round_pct;
@@ -683,5 +704,9 @@ mod tests {
             judge(api_response_ms, &f, &[("max_ms", 1500), ("percentile", 99)]),
             Status::NotObserved
         );
+        // Lower bounds within the limit prove nothing, stopped or not.
+        f.stopped = None;
+        assert_eq!(judge(p99_ms, &f, &[("max_ms", 5000)]), Status::NotObserved);
+        assert_eq!(judge(p99_ms, &f, &[("max_ms", 3000)]), Status::Fail);
     }
 }
