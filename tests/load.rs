@@ -319,6 +319,10 @@ async fn percentiles_bracket_the_delay_errors_are_exact_and_each_suite_is_forced
         assert_eq!(r["round_means_ms"].as_array().unwrap().len(), 2);
     }
     // Both suites sent the same bodies: the mix's sizes, 3 to 1.
+    for cipher in ["aes-128-gcm", "aes-256-gcm"] {
+        let t = suite(&f, cipher)["throughput_rps"].as_f64().unwrap();
+        assert!(t <= 200.0, "{cipher}: {t} answers/s at 200/s offered");
+    }
     let bodies = s.bodies.lock().unwrap().clone();
     assert_eq!(bodies.iter().filter(|b| **b == 1024).count(), 60);
     assert_eq!(bodies.iter().filter(|b| **b == 8192).count(), 20);
@@ -356,11 +360,39 @@ async fn percentiles_bracket_the_delay_errors_are_exact_and_each_suite_is_forced
             "json=report.json",
             "-f",
             "html=doc.html",
+            "-f",
+            "markdown=doc.md",
+            "-f",
+            "terminal",
         ]),
         dir.path(),
     )
     .await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // The per-suite table, as `load` shows it, in the terminal and Markdown reports.
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("latency p50 / p90 / p99 ms"), "{text}");
+    let doc_md = std::fs::read_to_string(dir.path().join("doc.md")).unwrap();
+    assert!(
+        doc_md.contains("| latency p50 / p90 / p99 ms |"),
+        "{doc_md}"
+    );
+    // The failure's fix is in the Markdown and HTML load reports too.
+    let html = std::fs::read_to_string(dir.path().join("load.html")).unwrap();
+    assert!(html.contains("<li>fix: "), "{html}");
+    assert!(md.contains("  - fix: "), "{md}");
+    // A load run points at no file line: SARIF is refused without suggesting to scan it.
+    let out = run(
+        args(&["check", "--facts", "facts.json", "-f", "sarif=x.sarif"]),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("targets.txt") && stderr(&out).contains("load run"),
+        "{}",
+        stderr(&out)
+    );
     let report = facts(dir.path(), "report.json");
     let findings = report["load"]["findings"].as_array().unwrap();
     let status = |id: &str| findings.iter().find(|f| f["rule_id"] == id).unwrap()["status"].clone();
@@ -577,12 +609,36 @@ async fn no_default_target_and_caps_need_a_flag() {
     write(
         dir.path(),
         "plan.toml",
-        "vendor = \"acme\"\n\n[load]\nurl = \"https://127.0.0.1:9/\"\nrequests = 20000\n",
+        "vendor = \"acme\"\n\n[load]\nurl = \"https://127.0.0.1:9/\"\nmethod = \"GET\"\nrate = 10\nconnections = 2\nrequests = 20000\n",
     );
     let out = run(args(&["load", "--plan", "plan.toml"]), dir.path()).await;
     assert_eq!(out.status.code(), Some(2));
+    // The key's own line, not the table's.
     assert!(
-        stderr(&out).contains("plan.toml:3: [load] requests"),
+        stderr(&out).contains("plan.toml:8: [load] requests"),
+        "{}",
+        stderr(&out)
+    );
+    write(
+        dir.path(),
+        "plan.toml",
+        "[load]\nurl = \"https://127.0.0.1:9/\"\n\nconnections = 100\n",
+    );
+    let out = run(args(&["load", "--plan", "plan.toml"]), dir.path()).await;
+    let e = stderr(&out);
+    assert!(
+        e.contains("plan.toml:4: [load] connections") && e.contains("someone else's service"),
+        "{e}"
+    );
+    // A rate over the cap is written as people write rates.
+    let out = run(
+        args(&["load", "https://127.0.0.1:9/", "--rate", "12001/m"]),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--rate = 200.017/s is over"),
         "{}",
         stderr(&out)
     );
@@ -626,6 +682,11 @@ async fn no_default_target_and_caps_need_a_flag() {
             2,
             "--header",
         ),
+        (
+            "[load]\nmethod = \"GET\"\nurl = \"https://a.example/v1?token=pw@SECRET\"\n",
+            3,
+            "`token` carries a credential",
+        ),
     ] {
         write(dir.path(), "bad.toml", src);
         let out = run(args(&["load", "--plan", "bad.toml"]), dir.path()).await;
@@ -637,6 +698,187 @@ async fn no_default_target_and_caps_need_a_flag() {
         );
         assert!(!e.contains("pw@"), "{e}");
     }
+}
+
+/// A server that never answers, interrupted: the requests scheduled before the stop count
+/// (unanswered, with their wait so far as their latency), and a run where nothing answered is
+/// exit 3, saying so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_against_a_stalled_server_shows_the_stall() {
+    let s = server(Behaviour {
+        stall: Some((1, Duration::from_secs(3600))),
+        ..Behaviour::default()
+    })
+    .await;
+    let dir = workdir();
+    write(dir.path(), "ca.pem", &s.ca_pem);
+    let child = vetcrypt_command()
+        .args([
+            "load",
+            &s.url("/"),
+            "--ca-file",
+            "ca.pem",
+            "--requests",
+            "1000",
+            "--rate",
+            "200",
+            "--connections",
+            "3",
+            "-f",
+            "json=facts.json",
+            "-f",
+            "terminal",
+        ])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Every connection holds a request the server will not answer.
+    s.wait_for(3).await;
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: kill(2) on the child this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("was answered") && stderr(&out).contains("could not be measured"),
+        "{}",
+        stderr(&out)
+    );
+    let f = facts(dir.path(), "facts.json");
+    assert_eq!(f["load"]["stopped"], "interrupted (Ctrl-C)");
+    let r = suite(&f, "aes-128-gcm");
+    let requests = r["requests"].as_u64().unwrap();
+    // At least the three in flight; every one of them unanswered, none an answer.
+    assert!(requests >= 3, "{r}");
+    assert_eq!(r["unanswered"].as_u64(), Some(requests), "{r}");
+    assert_eq!(r["responses"], 0);
+    // Their waits are in the scheduled latency (lower bounds), not hidden.
+    assert_eq!(r["latency_ms"]["n"].as_u64(), Some(requests), "{r}");
+    assert!(ms(&r["latency_ms"]["max"]) > 0.0);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("NO ANSWER"), "{text}");
+    assert!(text.contains("unanswered when stopped"), "{text}");
+    assert!(!text.contains("PASS load."), "{text}");
+    assert!(text.contains("stopped early after"), "{text}");
+}
+
+/// Mistakes in outputs and the policy are found before a single request is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outputs_and_the_policy_are_checked_before_any_request() {
+    let s = server(Behaviour::default()).await;
+    let dir = workdir();
+    write(dir.path(), "ca.pem", &s.ca_pem);
+    write(
+        dir.path(),
+        "p95.toml",
+        "name = \"p95\"\nversion = \"1\"\n[rules.\"load.api_response_ms\"]\nmax_ms = 1500\npercentile = 95\n",
+    );
+    std::fs::create_dir(dir.path().join("adir")).unwrap();
+    for (extra, says) in [
+        (
+            &["-f", "json=/nonexistent-dir/x.json"][..],
+            "does not exist",
+        ),
+        (&["--chart", "missing_dir/c.svg"], "does not exist"),
+        (&["-f", "markdown=adir"], "is a directory"),
+        (&["--policy", "p95.toml"], "50, 90, 99 or 100"),
+        (&["--policy", "default"], "has no load rules"),
+    ] {
+        let mut a = args(&[
+            "load",
+            &s.url("/"),
+            "--ca-file",
+            "ca.pem",
+            "--requests",
+            "4",
+            "--rate",
+            "200",
+        ]);
+        a.extend(args(extra));
+        let out = run(a, dir.path()).await;
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{extra:?}: {}", stderr(&out));
+        assert_eq!(s.count.load(Ordering::SeqCst), 0, "{extra:?} sent requests");
+    }
+}
+
+/// The throughput never exceeds the offered rate (n requests span n intervals), the report
+/// reads well for one round, and an untrusted certificate says how to trust it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throughput_stays_at_the_offered_rate_and_messages_read_well() {
+    let s = server(Behaviour::default()).await;
+    let dir = workdir();
+    write(dir.path(), "ca.pem", &s.ca_pem);
+    let out = run(
+        args(&[
+            "load",
+            &s.url("/"),
+            "--ca-file",
+            "ca.pem",
+            "--requests",
+            "12",
+            "--rounds",
+            "1",
+            "--rate",
+            "50",
+            "--connections",
+            "1",
+            "-f",
+            "json=facts.json",
+            "-f",
+            "terminal",
+        ]),
+        dir.path(),
+    )
+    .await;
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        stderr(&out)
+    );
+    let f = facts(dir.path(), "facts.json");
+    for cipher in ["aes-128-gcm", "aes-256-gcm"] {
+        let r = suite(&f, cipher);
+        let t = r["throughput_rps"].as_f64().unwrap();
+        assert!(
+            t > 0.0 && t <= 50.0,
+            "{cipher}: {t} answers/s at 50/s offered"
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("12 requests per suite at 50/s over 1 connection, in 1 round;"),
+        "{text}"
+    );
+    // Nothing failed: no empty "no answer" row.
+    assert!(!text.contains("no answer"), "{text}");
+
+    // Without the test CA: the certificate is refused, and the message says what to do.
+    let out = run(
+        args(&[
+            "load",
+            &s.url("/"),
+            "--requests",
+            "2",
+            "--rate",
+            "200",
+            "-f",
+            "json=untrusted.json",
+        ]),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let f = facts(dir.path(), "untrusted.json");
+    let e = suite(&f, "aes-128-gcm")["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(e.starts_with("tls:") && e.contains("--ca-file"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -660,6 +902,8 @@ async fn ctrl_c_stops_cleanly_and_reports_what_was_measured() {
             "50",
             "-f",
             "json=facts.json",
+            "-f",
+            "terminal",
         ])
         .current_dir(dir.path())
         .stdout(std::process::Stdio::piped())
@@ -685,6 +929,11 @@ async fn ctrl_c_stops_cleanly_and_reports_what_was_measured() {
     let answered = r["responses"].as_u64().unwrap();
     assert!((10..3000).contains(&answered), "{r}");
     assert!(ms(&r["latency_ms"]["p50"]) > 0.0);
+    // A partial run never passes: what it measured is within every limit, so not observed.
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("PASS load."), "{text}");
+    assert!(text.contains("NOT OBSERVED load.mean_ms"), "{text}");
+    assert!(text.contains("stopped early after"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -796,6 +1045,17 @@ async fn tls12_suites_are_forced_and_a_refused_suite_is_not_observed() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("NOT OBSERVED load.aes256_cost_pct"), "{text}");
     assert!(text.contains("NOT OBSERVED load.mean_ms"), "{text}");
+    // The refused suite's figures are not zeros: they were not measured.
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row: {text}"))
+            .to_string()
+    };
+    assert!(row("latency p50").trim_end().ends_with("—"), "{text}");
+    assert!(row("errors").contains("not measured"), "{text}");
+    assert!(!text.contains("0.00 / 0.00"), "{text}");
+    assert!(!text.contains("no answer"), "{text}");
 }
 
 /// A vendor file's [load] table runs the schedule, and its load.* claims are judged.
@@ -856,6 +1116,68 @@ async fn a_vendor_file_sets_the_run_and_its_claims_are_judged() {
     assert!(
         claims.contains("contradicted") && claims.contains("load.error_rate"),
         "{claims}"
+    );
+    // Facts of another endpoint, or another schedule, verify nothing the file claims.
+    for (name, load) in [
+        (
+            "other-host.toml",
+            "url = \"https://api.vendor.example/v1/messages\"\nmethod = \"post\"\nbody_mix = \"2KiB\"\n".to_string(),
+        ),
+        (
+            "other-schedule.toml",
+            format!("url = \"{}\"\nmethod = \"POST\"\nbody_mix = \"2KiB\"\nrequests = 100\n", s.url("/v1/messages")),
+        ),
+        (
+            "other-method.toml",
+            format!("url = \"{}\"\nmethod = \"PUT\"\nbody_mix = \"2KiB\"\n", s.url("/v1/messages")),
+        ),
+    ] {
+        write(
+            dir.path(),
+            name,
+            &format!("vendor = \"Acme\"\n\n[load]\n{load}\n[claims]\nload.mean_ms = 2000\n"),
+        );
+        let out = run(
+            args(&["verify", name, "--facts", "facts.json", "-f", "json=claims.json"]),
+            dir.path(),
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        let c: Value = facts(dir.path(), "claims.json");
+        assert_eq!(c["claims"][0]["verdict"], "not_observable", "{name}: {c}");
+        assert!(
+            c["claims"][0]["evidence"][0]
+                .as_str()
+                .unwrap()
+                .contains("not of the vendor file's [load] schedule"),
+            "{name}: {c}"
+        );
+    }
+    // A file without a [load] table: the hint says to add one.
+    write(
+        dir.path(),
+        "no-load.toml",
+        "vendor = \"Acme\"\n\n[claims]\nload.mean_ms = 2000\n",
+    );
+    let out = run(
+        args(&[
+            "verify",
+            "no-load.toml",
+            "--facts",
+            "facts.json",
+            "-f",
+            "json=claims.json",
+        ]),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let c: Value = facts(dir.path(), "claims.json");
+    assert_eq!(c["claims"][0]["verdict"], "not_observable", "{c}");
+    let evidence = c["claims"][0]["evidence"].to_string();
+    assert!(
+        evidence.contains("no [load] table") && evidence.contains("add a [load] table"),
+        "{c}"
     );
 
     // A scan's facts and the load run's are judged together: the TLS claim from the scan, the

@@ -55,12 +55,30 @@ pub struct LoadRequest {
     pub chart: Option<PathBuf>,
     /// The plan's `load.*` claims.
     pub claims: Vec<Claim>,
+    /// The plan's `[load]` table, which its claims hold under (a run overriding it cannot
+    /// verify them).
+    pub plan_load: Option<LoadPlan>,
 }
 
 impl LoadRequest {
     pub fn resolve(args: LoadArgs) -> Result<LoadRequest> {
         let outputs = report::parse_outputs(&args.formats, args.output.clone(), FORMATS)?;
+        // Every file is known writable before a single request: a load run is not repeated
+        // lightly (it loads someone else's service).
+        for path in outputs.iter().filter_map(|o| o.path.as_deref()) {
+            writable(path, "--format")?;
+        }
+        if let Some(chart) = &args.chart {
+            writable(chart, "--chart")?;
+        }
         let policy = Policy::load(&args.policy)?;
+        if !policy.rules.iter().any(|r| r.def.id.starts_with("load.")) {
+            return Err(UsageError(format!(
+                "policy `{}` has no load rules (load.*), so nothing would judge the run: use --policy load, or a policy file with [rules.\"load.…\"] tables",
+                args.policy
+            ))
+            .into());
+        }
         let plan = args.plan.as_deref().map(super::load_plan).transpose()?;
         let from_plan: LoadPlan = match (&plan, &args.plan) {
             (Some(p), Some(path)) => p.load.clone().ok_or_else(|| {
@@ -71,14 +89,16 @@ impl LoadRequest {
             })?,
             _ => LoadPlan::default(),
         };
-        let plan_name = args
-            .plan
-            .as_ref()
-            .map(|p| {
-                let line = from_plan.at.as_ref().map_or(0, |a| a.line);
-                format!("{}:{line}", p.display())
-            })
-            .unwrap_or_default();
+        // `FILE:LINE` of a [load] key, for the messages about its value.
+        let plan_at = |at: &Option<crate::subject::SourceLine>| {
+            args.plan
+                .as_ref()
+                .map(|p| {
+                    let line = at.as_ref().or(from_plan.at.as_ref()).map_or(0, |a| a.line);
+                    format!("{}:{line}", p.display())
+                })
+                .unwrap_or_default()
+        };
         let raw_url = args.url.clone().or(from_plan.url.clone()).ok_or_else(|| {
             UsageError(
                 "no target: name the https:// URL to load (vetcrypt load never picks one), or a plan with a [load] url".into(),
@@ -141,6 +161,12 @@ impl LoadRequest {
             .or(from_plan.connections)
             .unwrap_or(DEFAULT_CONNECTIONS);
         let source = |flag: bool, name: &str| {
+            let at = match name {
+                "requests" => &from_plan.requests_at,
+                "rate" => &from_plan.rate_at,
+                _ => &from_plan.connections_at,
+            };
+            let plan_name = plan_at(at);
             if flag || plan_name.is_empty() {
                 format!("--{name}")
             } else {
@@ -157,14 +183,15 @@ impl LoadRequest {
             }
             if rate > CAP_RATE {
                 return Err(UsageError(format!(
-                    "{} = {rate}/s is over the cap of {CAP_RATE}/s: this loads someone else's service; give --raise-caps to go past it",
-                    source(args.rate.is_some(), "rate")
+                    "{} = {}/s is over the cap of {CAP_RATE}/s: this loads someone else's service; give --raise-caps to go past it",
+                    source(args.rate.is_some(), "rate"),
+                    report::load::rate_label(rate)
                 ))
                 .into());
             }
             if connections > CAP_CONNECTIONS {
                 return Err(UsageError(format!(
-                    "{} = {connections} is over the cap of {CAP_CONNECTIONS} connections: give --raise-caps to go past it",
+                    "{} = {connections} is over the cap of {CAP_CONNECTIONS} connections: this loads someone else's service; give --raise-caps to go past it",
                     source(args.connections.is_some(), "connections")
                 ))
                 .into());
@@ -215,6 +242,7 @@ impl LoadRequest {
             .unwrap_or_default();
         let settings = ProbeSettings::resolve(flags, &scan_settings);
         let probe = settings.probe_config()?;
+        let plan_load = plan.as_ref().and(Some(from_plan));
         let claims = plan
             .map(|p| p.claims)
             .unwrap_or_default()
@@ -242,7 +270,36 @@ impl LoadRequest {
             outputs,
             chart: args.chart,
             claims,
+            plan_load,
         })
+    }
+}
+
+/// Fails unless `path` can be written: its directory exists and takes a new file, and it is
+/// not a directory itself.
+fn writable(path: &std::path::Path, flag: &str) -> Result<()> {
+    let refuse = |why: String| -> Result<()> {
+        Err(UsageError(format!("{flag} {}: {why}", path.display())).into())
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => return refuse("is a directory".into()),
+        // A device or a FIFO (`/dev/null`) is written to as it is.
+        Ok(m) if !m.is_file() => return Ok(()),
+        _ => {}
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if !dir.is_dir() {
+        return refuse(format!("the directory {} does not exist", dir.display()));
+    }
+    match tempfile::Builder::new()
+        .prefix(".vetcrypt-write-check.")
+        .tempfile_in(dir)
+    {
+        Ok(_) => Ok(()),
+        Err(e) => refuse(format!("cannot write in {}: {e}", dir.display())),
     }
 }
 
@@ -250,9 +307,25 @@ pub fn run(args: LoadArgs) -> Result<u8> {
     let request = LoadRequest::resolve(args)?;
     let set = measure(&request.config)?;
     let load = set.load.as_ref().expect("measure sets the load facts");
+    if !load.runs.iter().any(|r| r.responses > 0) {
+        let scheduled: usize = load.runs.iter().map(|r| r.requests).sum();
+        eprintln!(
+            "vetcrypt: error: not one of the {scheduled} requests scheduled was answered{}: the load could not be measured (exit 3)",
+            load.stopped
+                .as_deref()
+                .map(|s| format!(" before the run stopped ({s})"))
+                .unwrap_or_default()
+        );
+    }
     let findings = policy::evaluate(&request.policy, &set).load;
     let today = OffsetDateTime::now_utc().date();
-    let verdicts = claims::verify(&request.claims, &[], &set, today);
+    let verdicts = claims::verify(
+        &request.claims,
+        &[],
+        &set,
+        &schedule(request.plan_load.as_ref(), &set),
+        today,
+    );
     if let Some(path) = &request.chart {
         match report::chart::latency_svg(load) {
             Some(svg) => write_file(path, &svg)?,
@@ -303,7 +376,8 @@ fn claims_text(verdicts: &[ClaimResult]) -> String {
 }
 
 /// A failing finding at or above `fail_on`, or a contradicted claim, fails the run (1); no
-/// suite answering at all, unless the user stopped it, is a probe that could not run (3).
+/// request answered at all, stopped or not, is a probe that could not run (3): an endpoint
+/// that stalls until Ctrl-C is not a clean run.
 fn outcome(
     load: &LoadFacts,
     findings: &[Finding],
@@ -311,18 +385,88 @@ fn outcome(
     fail_on: Severity,
 ) -> exit::Outcome {
     let nothing = !load.runs.iter().any(|r| r.responses > 0);
-    let interrupted = load
-        .stopped
-        .as_deref()
-        .is_some_and(|s| s.contains("Ctrl-C"));
     exit::Outcome {
-        probe_errors: usize::from(nothing && !interrupted),
+        probe_errors: usize::from(nothing),
         policy_failures: findings
             .iter()
             .filter(|f| f.status == policy::Status::Fail && f.severity >= fail_on)
             .count()
             + verdicts.iter().filter(|v| v.verdict.fails()).count(),
     }
+}
+
+/// The vendor file's `[load]` table (`plan`) as the `load.*` claims see the facts' run.
+pub(super) fn schedule(plan: Option<&LoadPlan>, facts: &FactSet) -> claims::LoadSchedule {
+    claims::LoadSchedule {
+        table: plan.is_some(),
+        mismatch: match (plan, &facts.load) {
+            (Some(p), Some(l)) => load_mismatch(p, l),
+            _ => Vec::new(),
+        },
+    }
+}
+
+/// Why a load run's facts are not of the vendor file's `[load]` schedule (empty: they are).
+/// `load.*` claims hold "under the [load] schedule": facts of another URL, method or schedule
+/// cannot verify them. URLs are compared without
+/// credentials and query, as the facts keep them; the schedule's values only when the file
+/// sets them.
+pub fn load_mismatch(plan: &LoadPlan, load: &LoadFacts) -> Vec<String> {
+    let mut why = Vec::new();
+    match plan.url.as_deref().map(LoadUrl::parse) {
+        Some(Ok((u, _))) if u.display == load.url => {}
+        Some(Ok((u, _))) => why.push(format!(
+            "the facts measured {}, the file's [load] url is {}",
+            load.url, u.display
+        )),
+        Some(Err(e)) => why.push(format!("the file's [load] url: {e}")),
+        None => why.push("the file's [load] table names no url".into()),
+    }
+    let method = plan.method.clone().unwrap_or_else(|| {
+        if plan.body_mix.is_some() {
+            "POST"
+        } else {
+            "GET"
+        }
+        .to_string()
+    });
+    if !method.eq_ignore_ascii_case(&load.method) {
+        why.push(format!(
+            "the facts' method is {}, the file's [load] method is {method}",
+            load.method
+        ));
+    }
+    let s = &load.settings;
+    if let Some(n) = plan.requests.filter(|n| *n != s.requests) {
+        why.push(format!(
+            "the facts' run was {} requests per suite, the file's [load] requests = {n}",
+            s.requests
+        ));
+    }
+    if let Some(r) = plan
+        .rate
+        .filter(|r| (r - s.rate).abs() > 1e-9 * r.abs().max(1.0))
+    {
+        why.push(format!(
+            "the facts' rate was {}/s, the file's [load] rate is {}/s",
+            report::load::rate_label(s.rate),
+            report::load::rate_label(r)
+        ));
+    }
+    if let Some(c) = plan.connections.filter(|c| *c != s.connections) {
+        why.push(format!(
+            "the facts' run used {} connections, the file's [load] connections = {c}",
+            s.connections
+        ));
+    }
+    if let Some(m) = &plan.body_mix {
+        match parse_mix(m) {
+            Ok(mix) if mix == s.body_mix => {}
+            Ok(_) => why.push("the facts' body mix is not the file's [load] body_mix".into()),
+            Err(e) => why.push(format!("the file's [load] body_mix: {e}")),
+        }
+    }
+    why
 }
 
 /// Runs the schedule with a progress bar (on a terminal) and Ctrl-C handling.
@@ -367,4 +511,44 @@ fn measure(config: &LoadConfig) -> Result<FactSet> {
         bench: None,
         load: Some(load),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_facts_must_be_of_the_files_load_schedule() {
+        let load: crate::facts::LoadFacts = serde_json::from_value(serde_json::json!({
+            "url": "https://127.0.0.1:8443/v1/messages",
+            "method": "GET",
+            "settings": {"requests": 40, "rate": 50.0, "connections": 8, "body_mix": [],
+                "rounds": 2, "timeout_ms": 1000, "max_errors": 0, "max_body_bytes": 1},
+            "runs": []
+        }))
+        .unwrap();
+        let plan = |url: &str| LoadPlan {
+            url: Some(url.into()),
+            ..LoadPlan::default()
+        };
+        // The same URL (the query and credentials are never in the facts), GET by default.
+        assert!(
+            load_mismatch(&plan("https://127.0.0.1:8443/v1/messages?page=2"), &load).is_empty()
+        );
+        // Another host.
+        let why = load_mismatch(&plan("https://api.vendor.example/v1/messages"), &load);
+        assert!(why[0].contains("api.vendor.example"), "{why:?}");
+        // A POST plan of 100 requests is not a GET run of 40.
+        let mut p = plan("https://127.0.0.1:8443/v1/messages");
+        p.method = Some("POST".into());
+        p.requests = Some(100);
+        p.rate = Some(50.0);
+        let why = load_mismatch(&p, &load);
+        assert_eq!(why.len(), 2, "{why:?}");
+        assert!(why[0].contains("method is GET") && why[1].contains("requests = 100"));
+        // A body mix makes the default method POST.
+        let mut p = plan("https://127.0.0.1:8443/v1/messages");
+        p.body_mix = Some("1KiB".into());
+        assert_eq!(load_mismatch(&p, &load).len(), 2);
+    }
 }

@@ -35,7 +35,34 @@ pub fn locate(report: &Report, sarif_root: Option<&Path>) -> Result<Report> {
 }
 
 /// Why subjects given on the command line cannot be SARIF or code quality results, and the fix.
+/// A benchmark or a load run is not an endpoint: it is never suggested as a scan target.
 pub fn unsourced(names: &[String]) -> String {
+    let runs: Vec<&str> = names
+        .iter()
+        .filter_map(|n| match n.as_str() {
+            "benchmark" => Some("benchmark"),
+            "load" => Some("load run"),
+            _ => None,
+        })
+        .collect();
+    let subjects: Vec<&String> = names
+        .iter()
+        .filter(|n| !matches!(n.as_str(), "benchmark" | "load"))
+        .collect();
+    let mut fixes = Vec::new();
+    if !subjects.is_empty() {
+        let shown: Vec<&str> = subjects.iter().take(5).map(|s| s.as_str()).collect();
+        fixes.push(format!(
+            "name endpoints in a targets file and scan that: `printf '%s\\n' {} > targets.txt && vetcrypt scan --targets targets.txt --format sarif=vetcrypt.sarif`; name KMS accounts and projects in a plan's [[aws]] or [[gcp]] table (`vetcrypt scan --plan probes/keys.toml`)",
+            shown.join(" ")
+        ));
+    }
+    if !runs.is_empty() {
+        fixes.push(format!(
+            "a {} has no file line to point at: judge it with --format json, junit, terminal, markdown or html",
+            runs.join(" or ")
+        ));
+    }
     let shown: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
     let more = if names.len() > 5 {
         format!(" and {} more", names.len() - 5)
@@ -43,11 +70,10 @@ pub fn unsourced(names: &[String]) -> String {
         String::new()
     };
     format!(
-        "--format sarif and codequality point every result at the file line that asked for it, and {}{more} came from no file (the command line, the demo or a benchmark). \
-         Name endpoints in a targets file and scan that: `printf '%s\\n' {} > targets.txt && vetcrypt scan --targets targets.txt --format sarif=vetcrypt.sarif`; \
-         name KMS accounts and projects in a plan's [[aws]] or [[gcp]] table (`vetcrypt scan --plan probes/keys.toml`); or write --format json, junit or terminal",
+        "--format sarif and codequality point every result at the file line that asked for it, and {}{more} came from no file (the command line, the demo, a benchmark or a load run). \
+         {}; or write --format json, junit or terminal",
         shown.join(", "),
-        shown.join(" "),
+        fixes.join("; "),
     )
 }
 
@@ -98,4 +124,19 @@ fn git_toplevel(dir: &Path) -> Option<PathBuf> {
     }
     let top = String::from_utf8(out.stdout).ok()?;
     PathBuf::from(top.trim()).canonicalize().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_load_run_or_benchmark_is_not_suggested_as_a_scan_target() {
+        let m = unsourced(&["load".to_string()]);
+        assert!(!m.contains("targets.txt") && !m.contains("printf"), "{m}");
+        assert!(m.contains("a load run has no file line"), "{m}");
+        let m = unsourced(&["a.example:443".to_string(), "benchmark".to_string()]);
+        assert!(m.contains("printf '%s\\n' a.example:443 >"), "{m}");
+        assert!(m.contains("a benchmark has no file line"), "{m}");
+    }
 }

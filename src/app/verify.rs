@@ -15,7 +15,7 @@ use crate::cli::VerifyArgs;
 use crate::error::{exit, UsageError};
 use crate::facts::FactSet;
 use crate::kms::KmsPlan;
-use crate::plan::Target;
+use crate::plan::{LoadPlan, Target};
 use crate::policy::{Policy, Severity};
 use crate::report::{self, Format, Output, Report};
 
@@ -33,6 +33,8 @@ pub struct VerifyRequest {
     pub vendor: String,
     pub claims: Vec<Claim>,
     pub attested: Vec<Attestation>,
+    /// The file's `[load]` table: the schedule its `load.*` claims hold under.
+    pub load: Option<LoadPlan>,
     pub facts: Facts,
     pub outputs: Vec<Output>,
     /// The policy for the per-endpoint and per-key detail of the html and markdown documents.
@@ -88,6 +90,7 @@ impl VerifyRequest {
                 .unwrap_or_else(|| args.file.display().to_string()),
             claims: plan.claims,
             attested: plan.attested,
+            load: plan.load,
             facts,
             outputs,
             detail_policy,
@@ -133,7 +136,13 @@ pub fn run(args: VerifyArgs, ui: &Ui) -> Result<u8> {
         } => observe(&endpoints, &kms, &settings, save.as_deref())?,
     };
     let today = OffsetDateTime::now_utc().date();
-    let results = claims::verify(&request.claims, &request.attested, &facts, today);
+    let results = claims::verify(
+        &request.claims,
+        &request.attested,
+        &facts,
+        &super::load::schedule(request.load.as_ref(), &facts),
+        today,
+    );
     let verdicts = Verdicts {
         vendor: &request.vendor,
         code: outcome(&facts, &results).exit_code(),

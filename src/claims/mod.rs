@@ -249,11 +249,25 @@ fn stated(v: &toml::Value) -> String {
     }
 }
 
-/// One verdict per claim and per attestation, in the file's order.
+/// The vendor file's `[load]` table as its `load.*` claims see it: they hold "under the
+/// [load] schedule", so a load run of another URL, method or schedule (or a file with no
+/// `[load]` table at all) cannot verify them. The caller compares (it reads plans).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadSchedule {
+    /// Whether the file has a `[load]` table.
+    pub table: bool,
+    /// Why the facts' load run is not of that schedule (empty: it is, or there is no run).
+    pub mismatch: Vec<String>,
+}
+
+/// One verdict per claim and per attestation, in the file's order. `load` says whether the
+/// facts' load run is of the vendor file's `[load]` schedule: the `load.*` claims are verified
+/// only by a run of it.
 pub fn verify(
     claims: &[Claim],
     attested: &[Attestation],
     facts: &FactSet,
+    load: &LoadSchedule,
     today: Date,
 ) -> Vec<ClaimResult> {
     let mut out = Vec::new();
@@ -275,7 +289,7 @@ pub fn verify(
                 continue;
             }
         };
-        out.push(judge(c, &policy, facts));
+        out.push(judge(c, &policy, facts, load));
     }
     for a in attested {
         let expired = a.expires < today;
@@ -298,7 +312,35 @@ pub fn verify(
     out
 }
 
-fn judge(c: &Claim, policy: &Policy, facts: &FactSet) -> ClaimResult {
+fn judge(c: &Claim, policy: &Policy, facts: &FactSet, load: &LoadSchedule) -> ClaimResult {
+    let rules: Vec<String> = policy.rules.iter().map(|r| r.def.id.to_string()).collect();
+    let load_claim = !rules.is_empty() && rules.iter().all(|r| r.starts_with("load."));
+    if let (true, Some(l)) = (load_claim, &facts.load) {
+        let why = &load.mismatch;
+        if !why.is_empty() || !load.table {
+            let mut evidence = vec![format!(
+                "the load facts ({} {}) are not of the vendor file's [load] schedule, so they cannot verify its claims:",
+                l.method, l.url
+            )];
+            if load.table {
+                evidence.extend(why.iter().cloned());
+            } else {
+                evidence.push("the vendor file has no [load] table naming the endpoint and schedule these claims are about".into());
+            }
+            evidence.push(if load.table {
+                "run `vetcrypt load --plan FILE --format json=load.json` (the file's [load] table, no overrides), then `vetcrypt verify FILE --facts load.json`".into()
+            } else {
+                "add a [load] table (url, method, body_mix, requests, rate, connections) to the file, run `vetcrypt load --plan FILE --format json=load.json`, then `vetcrypt verify FILE --facts load.json`".into()
+            });
+            return ClaimResult {
+                claim: c.name.clone(),
+                stated: stated(&c.value),
+                verdict: Verdict::NotObservable,
+                evidence,
+                rules,
+            };
+        }
+    }
     let ev = policy::evaluate(policy, facts);
     let mut judged: Vec<(String, policy::Finding)> = Vec::new();
     for e in ev.endpoints {
@@ -313,7 +355,6 @@ fn judge(c: &Claim, policy: &Policy, facts: &FactSet) -> ClaimResult {
         let who = format!("{} {}", l.method, l.url);
         judged.extend(ev.load.into_iter().map(|f| (who.clone(), f)));
     }
-    let rules: Vec<String> = policy.rules.iter().map(|r| r.def.id.to_string()).collect();
     let line = |(who, f): &(String, policy::Finding)| {
         format!(
             "{who}: {} {}",
@@ -337,8 +378,9 @@ fn judge(c: &Claim, policy: &Policy, facts: &FactSet) -> ClaimResult {
             .all(|(_, f)| f.status == Status::NotApplicable)
     {
         let kms_claim = rules.iter().all(|r| r.starts_with("kms."));
-        let load_claim = rules.iter().all(|r| r.starts_with("load."));
-        let mut e = vec![if load_claim {
+        let mut e = vec![if load_claim && !load.table {
+            "no load measurement in these facts, and the file has no [load] table to make one: add one (url, method, body_mix, requests, rate, connections), run `vetcrypt load --plan FILE --format json=load.json`, then `vetcrypt verify FILE --facts load.json`".to_string()
+        } else if load_claim {
             "no load measurement in these facts: run `vetcrypt load --plan FILE --format json=load.json` (the file's [load] table), then `vetcrypt verify FILE --facts load.json`".to_string()
         } else if kms_claim && !facts.kms_errors.is_empty() {
             "no key could be read to check it:".to_string()
@@ -465,6 +507,7 @@ mod tests {
                 a(time::macros::date!(2026 - 11 - 24)),
             ],
             &facts,
+            &LoadSchedule::default(),
             today,
         );
         assert_eq!(r[0].verdict, Verdict::Attested);
@@ -478,7 +521,7 @@ mod tests {
             value: toml::Value::String("1.3".into()),
             at: None,
         };
-        let r = verify(&[c], &[], &facts, today);
+        let r = verify(&[c], &[], &facts, &LoadSchedule::default(), today);
         assert_eq!(r[0].verdict, Verdict::NotObservable);
         assert!(r[0].evidence[0].contains("no endpoint"));
     }

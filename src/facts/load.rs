@@ -80,14 +80,22 @@ pub struct SuiteRun {
     /// Why the suite could not be measured at all (the server refused every handshake with it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Requests sent.
+    /// Requests scheduled and sent, or scheduled and still waiting for a free connection when
+    /// the run stopped (those are counted in `unanswered`).
     pub requests: usize,
     /// Requests answered with a complete HTTP response (any status).
     pub responses: usize,
     /// Requests that failed: no complete answer (timeout, connection or TLS error, an answer
     /// over the cap) or a status of 400 and above.
     pub errors: usize,
-    /// errors / requests, in percent.
+    /// Requests scheduled before the run stopped (Ctrl-C, `--max-errors`) that had no answer
+    /// and no failure when it stopped: in flight, or queued for a connection. They are in
+    /// `requests` and in `latency_ms` with the time they had waited by the stop (a lower
+    /// bound), not in `errors`: their outcome is unknown.
+    #[serde(default)]
+    pub unanswered: usize,
+    /// errors / (requests - unanswered): the share of the requests with an outcome that
+    /// failed, in percent.
     pub error_pct: f64,
     /// Answers per status code.
     pub status_codes: Vec<StatusCount>,
@@ -95,7 +103,9 @@ pub struct SuiteRun {
     #[serde(default)]
     pub failures: Vec<FailureCount>,
     /// From the scheduled send time to the last byte of the answer: what a user of the
-    /// service waits, the queue included (coordinated omission corrected).
+    /// service waits, the queue included (coordinated omission corrected). Requests that
+    /// timed out, or had no answer when the run stopped, count with the time they had waited
+    /// (a lower bound), so a stall cannot hide behind a timeout or an interruption.
     pub latency_ms: Latency,
     /// From the scheduled send time to the first byte of the answer.
     pub ttfb_ms: Latency,
@@ -106,7 +116,8 @@ pub struct SuiteRun {
     pub spectrum: Vec<SpectrumPoint>,
     /// Requests sent later than scheduled because every connection was busy.
     pub behind_schedule: usize,
-    /// Wall time of this suite's rounds, in seconds.
+    /// Wall time of this suite's rounds, in seconds: from each round's first scheduled request
+    /// to its last answer, plus one interval (the last request's own).
     pub duration_s: f64,
     /// Answers per second over `duration_s`.
     pub throughput_rps: f64,

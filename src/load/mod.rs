@@ -187,6 +187,8 @@ impl LoadConfig {
 pub struct Stop {
     stopped: AtomicBool,
     reason: Mutex<Option<String>>,
+    /// When it was first stopped: the end of the wait of every request left without an answer.
+    at: Mutex<Option<Instant>>,
     notify: Notify,
 }
 
@@ -195,6 +197,8 @@ impl Stop {
         {
             let mut r = self.reason.lock().unwrap_or_else(|e| e.into_inner());
             r.get_or_insert_with(|| reason.into());
+            let mut at = self.at.lock().unwrap_or_else(|e| e.into_inner());
+            at.get_or_insert_with(Instant::now);
         }
         self.stopped.store(true, Ordering::SeqCst);
         self.notify.notify_waiters();
@@ -209,6 +213,14 @@ impl Stop {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// When the run was stopped (now, when it was not).
+    pub fn stopped_at(&self) -> Instant {
+        self.at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(Instant::now)
     }
 
     /// Resolves once the run is stopped.
@@ -433,10 +445,14 @@ impl Suite {
             requests: r.requests,
             responses: r.responses,
             errors: r.errors,
-            error_pct: if r.requests == 0 {
-                0.0
-            } else {
-                r.errors as f64 * 100.0 / r.requests as f64
+            unanswered: r.unanswered,
+            error_pct: {
+                let completed = r.requests - r.unanswered;
+                if completed == 0 {
+                    0.0
+                } else {
+                    r.errors as f64 * 100.0 / completed as f64
+                }
             },
             status_codes: r
                 .status
@@ -489,6 +505,8 @@ struct Recorder {
     requests: usize,
     responses: usize,
     errors: usize,
+    /// Requests scheduled before the stop that had no answer when it came.
+    unanswered: usize,
     behind: usize,
     bytes_sent: u64,
     bytes_received: u64,
@@ -516,6 +534,7 @@ impl Recorder {
             requests: 0,
             responses: 0,
             errors: 0,
+            unanswered: 0,
             behind: 0,
             bytes_sent: 0,
             bytes_received: 0,
@@ -528,6 +547,17 @@ impl Recorder {
     fn fail(&mut self, cause: String) {
         self.errors += 1;
         *self.failures.entry(cause).or_default() += 1;
+    }
+
+    /// A request scheduled at `due` with no answer when the run stopped at `stop`: it counts,
+    /// and its latency is at least the time it had waited (a stalled server cannot hide
+    /// behind an interruption: coordinated omission).
+    fn unanswered(&mut self, due: Instant, stop: Instant) {
+        self.requests += 1;
+        self.unanswered += 1;
+        let _ = self
+            .latency
+            .record(micros(stop.saturating_duration_since(due)));
     }
 }
 
@@ -587,10 +617,14 @@ async fn segment(
 ) {
     let config = shared.config;
     // Connections first (their handshakes are not part of any request's latency).
-    let opened = futures::future::join_all(
+    let opening = futures::future::join_all(
         (0..config.connections.min(n.max(1))).map(|_| connect(shared, &suite.tls)),
-    )
-    .await;
+    );
+    let opened = tokio::select! {
+        biased;
+        _ = shared.stop.wait() => return,
+        o = opening => o,
+    };
     let mut conns = Vec::new();
     let mut handshake_errors = Vec::new();
     for o in opened {
@@ -653,7 +687,15 @@ async fn segment(
         .map(|conn| worker(shared, &suite.tls, conn, &rx, &rec, round, behind_after));
     futures::future::join(dispatch, futures::future::join_all(workers)).await;
     let rec = rec.into_inner().unwrap_or_else(|e| e.into_inner());
-    rec.duration += started.elapsed();
+    // Scheduled, still waiting for a connection when the run stopped.
+    let mut rx = rx.into_inner();
+    let stopped_at = shared.stop.stopped_at();
+    while let Ok(job) = rx.try_recv() {
+        rec.unanswered(job.due, stopped_at);
+    }
+    // Request k is due at k intervals from the start: n requests span n intervals (the last
+    // one's interval is the last one's own), not n - 1.
+    rec.duration += started.elapsed() + interval;
 }
 
 type Tls = TlsStream<Stream>;
@@ -673,7 +715,21 @@ async fn connect(
     let conn = tokio::time::timeout(shared.config.timeout, handshake)
         .await
         .map_err(|_| "tls: the handshake timed out".to_string())?
-        .map_err(|e| format!("tls: {}", short(&e.to_string())))?;
+        .map_err(|e| {
+            let untrusted = e
+                .get_ref()
+                .and_then(|i| i.downcast_ref::<rustls::Error>())
+                .is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)));
+            format!(
+                "tls: {}{}",
+                short(&e.to_string()),
+                if untrusted {
+                    " (a private or test CA? give its certificate with --ca-file PEM)"
+                } else {
+                    ""
+                }
+            )
+        })?;
     let (_, session) = conn.get_ref();
     let negotiated = session
         .negotiated_cipher_suite()
@@ -738,7 +794,11 @@ async fn worker(
             o = tokio::time::timeout(config.timeout, attempt) => Some(o),
         };
         let Some(outcome) = outcome else {
-            // Stopped mid-request: not counted (it has no answer and no failure).
+            // Stopped mid-request: no answer and no failure, but it was scheduled and waited.
+            let stopped_at = shared.stop.stopped_at();
+            rec.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .unanswered(job.due, stopped_at);
             return;
         };
         let done = Instant::now();
@@ -790,6 +850,10 @@ async fn worker(
             Err(_) => {
                 conn = None;
                 r.fail(format!("timeout ({} ms)", config.timeout.as_millis()));
+                // It waited at least this long (a lower bound: it never answered).
+                let _ = r
+                    .latency
+                    .record(micros(done.saturating_duration_since(job.due)));
                 true
             }
         };
@@ -830,13 +894,20 @@ fn cost(runs: &[SuiteRun]) -> Option<LoadCost> {
     })
 }
 
-/// Median, quartiles and extremes (nearest-rank).
-fn stat(mut v: Vec<f64>) -> Stat {
+/// Median, quartiles and extremes; quantiles interpolate linearly between the two nearest
+/// values (Hyndman and Fan's type 7, as R and NumPy do by default), so the median of an even
+/// count is the mean of the two middle values.
+pub fn stat(mut v: Vec<f64>) -> Stat {
     if v.is_empty() {
         return Stat::default();
     }
     v.sort_by(f64::total_cmp);
-    let at = |p: f64| v[((p / 100.0) * (v.len() - 1) as f64).round() as usize];
+    let at = |p: f64| {
+        let h = (p / 100.0) * (v.len() - 1) as f64;
+        let lo = h.floor() as usize;
+        let hi = (lo + 1).min(v.len() - 1);
+        v[lo] + (h - lo as f64) * (v[hi] - v[lo])
+    };
     Stat {
         median: at(50.0),
         p25: at(25.0),
@@ -896,5 +967,21 @@ mod tests {
             (s.median, s.p25, s.p75, s.min, s.max, s.n),
             (3.0, 2.0, 4.0, 1.0, 5.0, 5)
         );
+    }
+
+    #[test]
+    fn an_even_count_has_the_mean_of_the_middle_two_as_median() {
+        // Two round pairs: the median is their mean, not the larger one.
+        let s = stat(vec![30.0, -10.0]);
+        assert_eq!((s.median, s.min, s.max, s.n), (10.0, -10.0, 30.0, 2));
+        assert_eq!((s.p25, s.p75), (0.0, 20.0));
+        let s = stat(vec![4.0, 1.0, 3.0, 2.0]);
+        assert_eq!((s.median, s.p25, s.p75), (2.5, 1.75, 3.25));
+        let s = stat(vec![7.0]);
+        assert_eq!(
+            (s.median, s.p25, s.p75, s.min, s.max),
+            (7.0, 7.0, 7.0, 7.0, 7.0)
+        );
+        assert_eq!(stat(vec![]).n, 0);
     }
 }

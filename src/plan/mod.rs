@@ -70,8 +70,29 @@ pub struct LoadPlan {
     pub rounds: Option<usize>,
     pub max_errors: Option<usize>,
     pub timeout: Option<Duration>,
-    /// Where the table is, for the messages about its values the command checks (caps).
+    /// Where the table is.
     pub at: Option<SourceLine>,
+    /// Where `requests`, `rate` and `connections` are written, for the messages about the
+    /// values the command checks (caps).
+    pub requests_at: Option<SourceLine>,
+    pub rate_at: Option<SourceLine>,
+    pub connections_at: Option<SourceLine>,
+}
+
+/// Whether a URL query parameter's name says its value is a credential (`api_key`, `token`,
+/// `sig`...): such a query is refused in plans, as URL userinfo is.
+pub fn is_credential_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase().replace('_', "-");
+    is_credential_header(&n)
+        || [
+            "sig",
+            "signature",
+            "x-amz-signature",
+            "x-goog-signature",
+            "code",
+            "access-token",
+        ]
+        .contains(&n.as_str())
 }
 
 /// Header names whose values are credentials: refused in plans (and never recorded anywhere).
@@ -536,6 +557,12 @@ fn parse_load(path: &Path, src: &str, table: Spanned<RawLoad>) -> Result<LoadPla
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(at(u.span().start, "url: a plan is committed and shared: keep credentials out of it (give them with --header on the command line)".into()));
         }
+        if let Some((name, _)) = parsed
+            .query_pairs()
+            .find(|(name, _)| is_credential_param(name))
+        {
+            return Err(at(u.span().start, format!("url: the query parameter `{name}` carries a credential, and a plan is committed and shared: keep it out of the plan (give the URL with its query on the command line, or the credential with --header)")));
+        }
         plan.url = Some(u.into_inner().trim().to_string());
     }
     if let Some(m) = l.method {
@@ -575,6 +602,18 @@ fn parse_load(path: &Path, src: &str, table: Spanned<RawLoad>) -> Result<LoadPla
         }
     };
     let (max_requests, max_rate, max_connections) = LOAD_LIMITS;
+    plan.requests_at = l
+        .requests
+        .as_ref()
+        .map(|v| source_line(path, src, v.span().start));
+    plan.connections_at = l
+        .connections
+        .as_ref()
+        .map(|v| source_line(path, src, v.span().start));
+    plan.rate_at = l
+        .rate
+        .as_ref()
+        .map(|v| source_line(path, src, v.span().start));
     plan.requests = count(l.requests, "requests", 1, max_requests)?;
     plan.connections = count(l.connections, "connections", 1, max_connections)?;
     plan.rounds = count(l.rounds, "rounds", 1, 100)?;

@@ -21,6 +21,8 @@ pub enum ParamKind {
     /// A list of names (regions, locations); `*` matches any run of characters.
     Names,
     Bool,
+    /// A latency percentile a load run records: 50, 90, 99 or 100.
+    Percentile,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +71,8 @@ impl ParamKind {
                 .collect::<Result<Vec<_>, _>>()
                 .map(ParamValue::Names),
             (ParamKind::Bool, toml::Value::Boolean(b)) => Ok(ParamValue::Bool(*b)),
+            (ParamKind::Percentile, toml::Value::Integer(n)) if [50, 90, 99, 100].contains(n) => Ok(ParamValue::Count(*n)),
+            (ParamKind::Percentile, _) => Err("expected 50, 90, 99 or 100 (the percentiles a load run records; 100 is the slowest answer)".into()),
             (ParamKind::Names, _) => Err("expected a list of names such as [\"eu-west-1\", \"europe-*\"]".into()),
             (ParamKind::Bool, _) => Err("expected true or false".into()),
             (ParamKind::Version, _) => Err("expected a version string such as \"1.2\"".into()),

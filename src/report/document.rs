@@ -253,6 +253,8 @@ pub fn markdown(report: &Report, claims: Option<&Claims<'_>>) -> String {
                 let _ = writeln!(s, "- {}", md_cell(&line));
             }
             let _ = writeln!(s, "- {}\n", md_cell(&super::load::cost_line(&l.facts)));
+            s.push_str(&super::load::markdown_table(&l.facts));
+            s.push('\n');
         }
         if let Some(e) = &sub.error {
             let _ = writeln!(s, "Could not be observed: {}\n", md_cell(e));

@@ -21,6 +21,20 @@ fn ms(v: f64) -> String {
     }
 }
 
+/// A rate per second as people write it: `50`, `200.017`, `0.5`.
+pub fn rate_label(r: f64) -> String {
+    if (r - r.round()).abs() < 1e-9 {
+        format!("{r:.0}")
+    } else {
+        let t = format!("{r:.3}");
+        t.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The lines above the table: what was loaded and how.
 pub fn header_lines(l: &LoadFacts) -> Vec<String> {
     let s = &l.settings;
@@ -48,8 +62,17 @@ pub fn header_lines(l: &LoadFacts) -> Vec<String> {
                 .unwrap_or_default()
         ),
         format!(
-            "{} requests per suite at {}/s over {} connections, in {} rounds alternating which suite goes first; body mix {mix}; timeout {} ms",
-            s.requests, s.rate, s.connections, s.rounds, s.timeout_ms
+            "{} per suite at {}/s over {}, in {}{}; body mix {mix}; timeout {} ms",
+            plural(s.requests, "request", "requests"),
+            rate_label(s.rate),
+            plural(s.connections, "connection", "connections"),
+            plural(s.rounds, "round", "rounds"),
+            if s.rounds > 1 {
+                " alternating which suite goes first"
+            } else {
+                ""
+            },
+            s.timeout_ms
         ),
         "latency runs from each request's scheduled send time (open loop, coordinated omission corrected); service time from the moment it was written".to_string(),
     ];
@@ -59,12 +82,38 @@ pub fn header_lines(l: &LoadFacts) -> Vec<String> {
             l.header_names.join(", ")
         ));
     }
+    let scheduled: usize = l.runs.iter().map(|r| r.requests).sum();
     if let Some(s) = &l.stopped {
         v.push(format!(
-            "STOPPED EARLY: {s}; the figures are those of the requests sent until then"
+            "STOPPED EARLY after {scheduled} of {} scheduled requests: {s}; the figures are those of the requests scheduled until then (those still unanswered count with their wait so far)",
+            l.settings.requests * l.runs.len().max(1)
+        ));
+    }
+    if !l.runs.iter().any(|r| r.responses > 0) {
+        v.push(format!(
+            "NO ANSWER: not one of the {scheduled} requests scheduled was answered; the load could not be measured"
         ));
     }
     v
+}
+
+const NONE: &str = "—";
+
+/// A latency cell: "—" when the suite has no figure; "≥ …" when some of the figures are
+/// waits of requests with no answer (lower bounds).
+fn lat_cell(
+    r: &SuiteRun,
+    x: &Latency,
+    scheduled: bool,
+    cell: impl Fn(&Latency) -> String,
+) -> String {
+    if r.error.is_some() || x.n == 0 {
+        NONE.to_string()
+    } else if scheduled && x.n > r.responses as u64 {
+        format!("≥ {}", cell(x))
+    } else {
+        cell(x)
+    }
 }
 
 /// A row of the suite table: its name, and its cell for one suite.
@@ -84,6 +133,9 @@ fn rows(l: &LoadFacts) -> (Vec<String>, Vec<Vec<String>>) {
         if let Some(e) = &r.error {
             return format!("not measured: {e}");
         }
+        if r.negotiated.is_empty() {
+            return format!("{NONE} (not run)");
+        }
         r.negotiated
             .iter()
             .map(|n| format!("{} ({} conn.)", n.suite, n.connections))
@@ -91,43 +143,69 @@ fn rows(l: &LoadFacts) -> (Vec<String>, Vec<Vec<String>>) {
             .join(", ")
     });
     row("version", &|r| {
-        r.version.map(|v| v.label().to_string()).unwrap_or_default()
+        r.version
+            .map_or_else(|| NONE.to_string(), |v| v.label().to_string())
     });
     row("requests / answers", &|r| {
         format!("{} / {}", r.requests, r.responses)
     });
-    row("errors", &|r| format!("{} ({:.2}%)", r.errors, r.error_pct));
-    let lat = |name: &str, pick: fn(&SuiteRun) -> &Latency, rows: &mut RowFn<'_>| {
-        rows(&format!("{name} p50 / p90 / p99 ms"), &|r| {
-            let x = pick(r);
-            format!("{} / {} / {}", ms(x.p50), ms(x.p90), ms(x.p99))
-        });
-        rows(&format!("{name} max / mean ms"), &|r| {
-            let x = pick(r);
-            format!("{} / {}", ms(x.max), ms(x.mean))
-        });
-    };
-    lat("latency", |r| &r.latency_ms, &mut row);
-    lat("time to first byte", |r| &r.ttfb_ms, &mut row);
-    lat("service time", |r| &r.service_ms, &mut row);
+    row("errors", &|r| {
+        let completed = r.requests - r.unanswered.min(r.requests);
+        if r.error.is_some() || completed == 0 {
+            "not measured".to_string()
+        } else {
+            format!("{} ({:.2}%)", r.errors, r.error_pct)
+        }
+    });
+    if l.runs.iter().any(|r| r.unanswered > 0) {
+        row("unanswered when stopped", &|r| r.unanswered.to_string());
+    }
+    let lat =
+        |name: &str, pick: fn(&SuiteRun) -> &Latency, scheduled: bool, rows: &mut RowFn<'_>| {
+            rows(&format!("{name} p50 / p90 / p99 ms"), &|r| {
+                lat_cell(r, pick(r), scheduled, |x| {
+                    format!("{} / {} / {}", ms(x.p50), ms(x.p90), ms(x.p99))
+                })
+            });
+            rows(&format!("{name} max / mean ms"), &|r| {
+                lat_cell(r, pick(r), scheduled, |x| {
+                    format!("{} / {}", ms(x.max), ms(x.mean))
+                })
+            });
+        };
+    lat("latency", |r| &r.latency_ms, true, &mut row);
+    lat("time to first byte", |r| &r.ttfb_ms, false, &mut row);
+    lat("service time", |r| &r.service_ms, false, &mut row);
     row("throughput", &|r| {
-        format!("{:.1} answers/s", r.throughput_rps)
+        if r.responses == 0 {
+            NONE.to_string()
+        } else {
+            format!("{:.1} answers/s", r.throughput_rps)
+        }
     });
     row("sent behind schedule", &|r| r.behind_schedule.to_string());
     row("status codes", &|r| {
+        if r.status_codes.is_empty() {
+            return NONE.to_string();
+        }
         r.status_codes
             .iter()
             .map(|s| format!("{}×{}", s.status, s.count))
             .collect::<Vec<_>>()
             .join(", ")
     });
-    row("no answer", &|r| {
-        r.failures
-            .iter()
-            .map(|f| format!("{}× {}", f.count, f.cause))
-            .collect::<Vec<_>>()
-            .join("; ")
-    });
+    if l.runs.iter().any(|r| !r.failures.is_empty()) {
+        row("no answer (cause)", &|r| {
+            if r.failures.is_empty() {
+                return "none".to_string();
+            }
+            r.failures
+                .iter()
+                .map(|f| format!("{}× {}", f.count, f.cause))
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+    }
     (head, rows)
 }
 
@@ -165,12 +243,8 @@ fn findings_lines(findings: &[Finding]) -> Vec<String> {
         .collect()
 }
 
-/// The terminal report.
-pub fn terminal(l: &LoadFacts, findings: Option<&[Finding]>) -> String {
-    let mut s = format!("vetcrypt {} load\n", env!("CARGO_PKG_VERSION"));
-    for line in header_lines(l) {
-        let _ = writeln!(s, "{}", safe::terminal(&line));
-    }
+/// The suite table as aligned plain lines, every cell in its terminal-safe form.
+pub fn table_lines(l: &LoadFacts) -> Vec<String> {
     let (head, rows) = rows(l);
     let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
     for r in &rows {
@@ -192,9 +266,20 @@ pub fn terminal(l: &LoadFacts, findings: Option<&[Finding]>) -> String {
             .trim_end()
             .to_string()
     };
-    let _ = writeln!(s, "\n  {}", line(&head));
-    for r in &rows {
-        let _ = writeln!(s, "  {}", line(r));
+    std::iter::once(line(&head))
+        .chain(rows.iter().map(|r| line(r)))
+        .collect()
+}
+
+/// The terminal report.
+pub fn terminal(l: &LoadFacts, findings: Option<&[Finding]>) -> String {
+    let mut s = format!("vetcrypt {} load\n", env!("CARGO_PKG_VERSION"));
+    for line in header_lines(l) {
+        let _ = writeln!(s, "{}", safe::terminal(&line));
+    }
+    s.push('\n');
+    for line in table_lines(l) {
+        let _ = writeln!(s, "  {line}");
     }
     let _ = writeln!(s, "\n{}", cost_line(l));
     if let Some(f) = findings {
@@ -206,19 +291,13 @@ pub fn terminal(l: &LoadFacts, findings: Option<&[Finding]>) -> String {
     safe::terminal_document(s)
 }
 
-/// Markdown; `chart` is a relative path to the SVG, when one was written.
-pub fn markdown(l: &LoadFacts, findings: Option<&[Finding]>, chart: Option<&str>) -> String {
-    let mut s = "# The vendor's latency under load, per cipher\n\n".to_string();
-    for line in header_lines(l) {
-        let _ = writeln!(s, "- {}", md_cell(&line));
-    }
-    if let Some(c) = chart {
-        let _ = writeln!(s, "\n![Latency by percentile, per suite]({})", md_cell(c));
-    }
+/// The suite table in Markdown.
+pub fn markdown_table(l: &LoadFacts) -> String {
     let (head, rows) = rows(l);
+    let mut s = String::new();
     let _ = writeln!(
         s,
-        "\n| {} |",
+        "| {} |",
         head.iter()
             .map(|h| md_cell(h))
             .collect::<Vec<_>>()
@@ -232,6 +311,21 @@ pub fn markdown(l: &LoadFacts, findings: Option<&[Finding]>, chart: Option<&str>
             r.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | ")
         );
     }
+    s
+}
+
+/// Markdown; `chart` is a relative path to the SVG, when one was written.
+pub fn markdown(l: &LoadFacts, findings: Option<&[Finding]>, chart: Option<&str>) -> String {
+    let mut s = "# The vendor's latency under load, per cipher\n\n".to_string();
+    for line in header_lines(l) {
+        let _ = writeln!(s, "- {}", md_cell(&line));
+    }
+    if let Some(c) = chart {
+        let _ = writeln!(s, "\n![Latency by percentile, per suite]({})", md_cell(c));
+    }
+    s.push('\n');
+    s.push_str(&markdown_table(l));
+    let _ = writeln!(s, "\n{}", md_cell(&cost_line(l)));
     let _ = writeln!(s, "\n{}", md_cell(&cost_line(l)));
     if let Some(f) = findings {
         let _ = writeln!(s, "\n## Findings\n");
@@ -246,6 +340,9 @@ pub fn markdown(l: &LoadFacts, findings: Option<&[Finding]>, chart: Option<&str>
             );
             for e in &f.evidence {
                 let _ = writeln!(s, "  - {}", md_cell(e));
+            }
+            if f.status == Status::Fail {
+                let _ = writeln!(s, "  - fix: {}", md_cell(&f.remediation));
             }
         }
     }
@@ -294,7 +391,7 @@ pub fn html(l: &LoadFacts, findings: Option<&[Finding]>) -> String {
         for f in f {
             let _ = writeln!(
                 s,
-                "<li><b class=\"{}\">{}</b> <code>{}</code> ({}) {}<ul>{}</ul></li>",
+                "<li><b class=\"{}\">{}</b> <code>{}</code> ({}) {}<ul>{}{}</ul></li>",
                 f.status.label().replace(' ', "-"),
                 f.status.label(),
                 html_escape(&f.rule_id),
@@ -303,7 +400,12 @@ pub fn html(l: &LoadFacts, findings: Option<&[Finding]>) -> String {
                 f.evidence
                     .iter()
                     .map(|e| format!("<li>{}</li>", html_escape(e)))
-                    .collect::<String>()
+                    .collect::<String>(),
+                if f.status == Status::Fail {
+                    format!("<li>fix: {}</li>", html_escape(&f.remediation))
+                } else {
+                    String::new()
+                }
             );
         }
         s.push_str("</ul>\n");

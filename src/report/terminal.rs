@@ -120,6 +120,12 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
                 super::load::cost_line(&l.facts)
             )))
         );
+        for line in super::load::header_lines(&l.facts).iter().skip(1) {
+            let _ = writeln!(out, "  {}", p.dim(&t(line)));
+        }
+        for line in super::load::table_lines(&l.facts) {
+            let _ = writeln!(out, "    {line}");
+        }
         findings_block(&mut out, &p, &l.findings, verbose);
     }
     if let Some(d) = &report.drift {
