@@ -9,6 +9,7 @@ use super::client_auth::{self, ClientIdentity};
 use super::features::TlsScts;
 use super::groups::EarlyGroups;
 use super::handshake::{modern_handshake, ModernError, ModernOutcome};
+use super::limits::{with_priority, Priority};
 use super::prober::Prober;
 use super::starttls::{self, Preamble};
 use super::transport::{addresses, Connector, Route};
@@ -115,7 +116,8 @@ async fn probe_address(
     // The modern handshake, the versions (side by side), SSLv2 and the groups need nothing but
     // the address: they start together. Chains, curves' keepers and features need the suites,
     // and run side by side after them.
-    let first = async {
+    // The modern handshake gates every later step: it asks for its connection first.
+    let first = with_priority(Priority::Chain, async {
         let modern = modern_handshake(&connector, target.server_name(), identity).await;
         if !matches!(
             modern.result,
@@ -124,89 +126,108 @@ async fn probe_address(
             probe.mark_responsive();
         }
         modern
-    };
-    // The groups' chains of dependent hellos are the longest: they ask for connections first
-    // (the per-host cap serves in order), the versions' many short chains fill in beside them.
-    let raw = probe.both(
-        probe.early_groups(),
-        probe.both(versions::probe(&probe), probe.sslv2()),
-    );
-    let (modern, (early_groups, (mut versions, sslv2))) = probe.both(first, raw).await;
-    tracing::debug!(target = %target.authority(), result = ?modern.result, chain = modern.chain.as_ref().map_or(0, Vec::len), "modern handshake");
-    let raw_accepted = versions
-        .protocols
-        .iter()
-        .any(|p| p.support == Support::Accepted);
-    if let (Some(e), false) = (unreachable(&modern, &connector), raw_accepted) {
-        facts.error = Some(e);
-        return facts;
-    }
-    versions::confirm_tls13(&mut versions, &modern);
-    facts.error = refused_everything(&probe, &modern, &versions.protocols, &sslv2);
-    let usable = facts.error.is_none();
-    let more = async {
-        if usable {
-            groups_and_features(&probe, &modern, &versions, early_groups).await
-        } else {
-            Default::default()
-        }
-    };
-    // The server's order of suites needs only the suites found: it is asked beside the rest.
-    let (
-        (((mut certificates, main_chain), other_chains), (groups, (mut features, tls_scts))),
-        preferences,
-    ) = probe
-        .both(
-            probe.both(chains(&probe, &modern, &versions, cfg, started), more),
-            versions::preferences(&probe, &versions),
-        )
-        .await;
-    if let (Some(facts), Some(sent)) = (certificates.as_mut(), main_chain.as_deref()) {
-        transparency::record(facts, sent, &tls_scts, modern.ocsp_response.as_deref(), cfg);
-    }
-    let mut http_refusal = None;
-    let mut backends = if usable {
-        http_refusal = lingering(&probe, &versions, &mut features, identity).await;
-        backends::check(&probe, &modern, identity).await
-    } else {
-        None
-    };
-    let client_auth = if usable {
-        client_auth_step(&probe, &modern, &versions, identity, http_refusal).await
-    } else {
-        None
-    };
-    if !versions.contradictions.is_empty() {
-        backends
-            .get_or_insert_with(BackendCheck::default)
-            .contradictions
-            .append(&mut versions.contradictions);
-    }
-    facts.certificates = certificates;
-    facts.other_chains = other_chains;
-    let Versions {
-        mut protocols,
-        mut suites,
-        ..
-    } = versions;
-    versions::apply(&mut suites, &mut protocols, preferences);
-    let (handshake, handshake_error) = match modern.result {
-        Ok(n) => (Some(n), None),
-        Err(e) => (None, Some(e.to_string())),
-    };
-    facts.tls = Some(TlsFacts {
-        client_auth,
-        handshake,
-        handshake_error,
-        forward_secrecy: coverage(&protocols, &suites),
-        protocols,
-        sslv2,
-        suites,
-        groups,
-        features,
-        connections: connector.connections(),
-        backends,
     });
+    // The groups' chains of dependent hellos are the longest: they ask for connections first
+    // (see limits::Priority), the versions' many short chains fill in beside them. Only the
+    // groups step waits for them: the chains, the server's order and the features go on
+    // once the versions are known.
+    let (groups_tx, groups_rx) = tokio::sync::oneshot::channel();
+    let early = async {
+        let _ = groups_tx.send(probe.early_groups().await);
+    };
+    let rest = async {
+        let mut facts = facts;
+        let (modern, (mut versions, sslv2)) = probe
+            .both(first, probe.both(versions::probe(&probe), probe.sslv2()))
+            .await;
+        tracing::debug!(target = %target.authority(), result = ?modern.result, chain = modern.chain.as_ref().map_or(0, Vec::len), "modern handshake");
+        let raw_accepted = versions
+            .protocols
+            .iter()
+            .any(|p| p.support == Support::Accepted);
+        if let (Some(e), false) = (unreachable(&modern, &connector), raw_accepted) {
+            facts.error = Some(e);
+            return facts;
+        }
+        versions::confirm_tls13(&mut versions, &modern);
+        facts.error = refused_everything(&probe, &modern, &versions.protocols, &sslv2);
+        let usable = facts.error.is_none();
+        let more = async {
+            if usable {
+                let early_groups = groups_rx.await.unwrap_or_default();
+                groups_and_features(&probe, &modern, &versions, early_groups).await
+            } else {
+                Default::default()
+            }
+        };
+        // The server's order of suites needs only the suites found: it is asked beside the rest.
+        let (
+            (((mut certificates, main_chain), other_chains), (groups, (mut features, tls_scts))),
+            preferences,
+        ) = probe
+            .both(
+                probe.both(chains(&probe, &modern, &versions, cfg, started), more),
+                versions::preferences(&probe, &versions),
+            )
+            .await;
+        if let (Some(facts), Some(sent)) = (certificates.as_mut(), main_chain.as_deref()) {
+            transparency::record(facts, sent, &tls_scts, modern.ocsp_response.as_deref(), cfg);
+        }
+        let mut http_refusal = None;
+        let mut backends = if usable {
+            http_refusal = lingering(&probe, &versions, &mut features, identity).await;
+            backends::check(&probe, &modern, identity).await
+        } else {
+            None
+        };
+        let client_auth = if usable {
+            client_auth_step(&probe, &modern, &versions, identity, http_refusal).await
+        } else {
+            None
+        };
+        if !versions.contradictions.is_empty() {
+            backends
+                .get_or_insert_with(BackendCheck::default)
+                .contradictions
+                .append(&mut versions.contradictions);
+        }
+        facts.certificates = certificates;
+        facts.other_chains = other_chains;
+        let Versions {
+            mut protocols,
+            mut suites,
+            ..
+        } = versions;
+        versions::apply(&mut suites, &mut protocols, preferences);
+        let (handshake, handshake_error) = match modern.result {
+            Ok(n) => (Some(n), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        facts.tls = Some(TlsFacts {
+            client_auth,
+            handshake,
+            handshake_error,
+            forward_secrecy: coverage(&protocols, &suites),
+            protocols,
+            sslv2,
+            suites,
+            groups,
+            features,
+            connections: connector.connections(),
+            backends,
+        });
+        facts
+    };
+    // Side by side (the rest waits for the groups only where it needs them); when the rest
+    // ends first (the endpoint could not be probed), the groups' hellos are not waited for.
+    if cfg.sequential {
+        early.await;
+        return rest.await;
+    }
+    let facts = match futures::future::select(Box::pin(early), Box::pin(rest)).await {
+        futures::future::Either::Left(((), rest)) => rest.await,
+        futures::future::Either::Right((facts, _groups)) => facts,
+    };
     facts
 }
 

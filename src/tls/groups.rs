@@ -7,7 +7,7 @@ use super::features::legacy_with;
 use super::limits::{with_priority, Priority};
 use super::prober::{Answer, Prober};
 use super::suites;
-use crate::facts::{GroupFacts, NamedGroup, ProtocolVersion, VersionSuites};
+use crate::facts::{AlertDescription, GroupFacts, NamedGroup, ProtocolVersion, VersionSuites};
 
 /// Most suites offered in the early ECDHE hello (as in the versions step).
 const SUITES_PER_HELLO: usize = 128;
@@ -16,6 +16,10 @@ const SUITES_PER_HELLO: usize = 128;
 const TLS13_GROUPS: &[u16] = &[
     0x11ec, 0x11eb, 0x11ed, 29, 23, 24, 25, 30, 256, 257, 258, 259, 260, 31, 32, 33,
 ];
+
+/// The first [`TLS13_GROUPS`]: the hybrid and elliptic-curve groups, asked in a chain of
+/// their own beside the others'.
+const TLS13_EC_GROUPS: usize = 8;
 
 /// Curves asked about for ECDHE under TLS 1.2 and below (the finite-field groups left out).
 const ECDHE_CURVES: &[u16] = &[
@@ -104,13 +108,73 @@ impl Prober<'_> {
     /// TLS 1.3 groups in the server's order, by remove and retry over HelloRetryRequests
     /// offering every TLS 1.3 suite (the group does not depend on the suite), so it needs no
     /// other step and runs beside the versions; whether every group known was asked about.
+    ///
+    /// Two chains side by side, over the elliptic-curve and hybrid groups and over the rest
+    /// (finite-field, Brainpool), then one hello to join them: offered the first chain's last
+    /// group before the second's, the server picks the former when it ranks every group of
+    /// the first above every group of the second (or follows the client's order), and the
+    /// joined list is then what one chain over all groups finds. Otherwise one chain over the
+    /// groups found orders them.
     pub(super) async fn tls13_groups(&self) -> Option<(Vec<NamedGroup>, bool)> {
-        with_priority(Priority::Chain, self.tls13_group_chain()).await
+        let (ec, rest) = TLS13_GROUPS.split_at(TLS13_EC_GROUPS);
+        // The second chain starts once the first has an answer that is not a refusal of TLS
+        // 1.3 itself: a server that answers nothing, or does not speak TLS 1.3, is not asked
+        // twice as much.
+        let (answered, first_answer) = tokio::sync::oneshot::channel();
+        let second = async {
+            match first_answer.await {
+                Ok(true) => self.tls13_group_chain(rest, None).await,
+                _ => (Vec::new(), false),
+            }
+        };
+        let ((first, first_done), (second, second_done)) = self
+            .both(self.tls13_group_chain(ec, Some(answered)), second)
+            .await;
+        let complete = first_done && second_done;
+        let (Some(last), false) = (first.last(), second.is_empty()) else {
+            return Some(([first, second].concat(), complete));
+        };
+        let mut offer = vec![last.0];
+        offer.extend(second.iter().map(|g| g.0));
+        if self.tls13_group_pick(&offer, Priority::Chain).await == Some(last.0) {
+            return Some(([first, second].concat(), complete));
+        }
+        let all: Vec<u16> = TLS13_GROUPS
+            .iter()
+            .copied()
+            .filter(|g| first.iter().chain(&second).any(|f| f.0 == *g))
+            .collect();
+        let (ordered, done) = self.tls13_group_chain(&all, None).await;
+        Some((ordered, complete && done))
     }
 
-    async fn tls13_group_chain(&self) -> Option<(Vec<NamedGroup>, bool)> {
+    /// The group a HelloRetryRequest asks for, offered `groups`.
+    async fn tls13_group_pick(&self, groups: &[u16], priority: Priority) -> Option<u16> {
         let offered_suites = suites::tls13_suites().to_vec();
-        let mut remaining = TLS13_GROUPS.to_vec();
+        let spec = HelloSpec {
+            groups: Some(groups),
+            ..HelloSpec::new(
+                ProtocolVersion::Tls13,
+                &offered_suites,
+                self.target.sni.as_deref(),
+            )
+        };
+        match with_priority(priority, self.ask(&spec, false)).await {
+            Answer::Accepted { sh, .. } => sh.key_share_group(),
+            _ => None,
+        }
+    }
+
+    /// Remove and retry over `groups`: the groups found in the order picked, and whether the
+    /// chain ended with a refusal (not an answer that could not be read). `answered` hears
+    /// whether the first hello had an answer (a pick or a refusal).
+    async fn tls13_group_chain(
+        &self,
+        groups: &[u16],
+        mut answered: Option<tokio::sync::oneshot::Sender<bool>>,
+    ) -> (Vec<NamedGroup>, bool) {
+        let offered_suites = suites::tls13_suites().to_vec();
+        let mut remaining = groups.to_vec();
         let mut found = Vec::new();
         while !remaining.is_empty() {
             let spec = HelloSpec {
@@ -121,19 +185,38 @@ impl Prober<'_> {
                     self.target.sni.as_deref(),
                 )
             };
-            match self.ask(&spec, false).await {
+            // A chain's first hello is as independent as any; the next ones are its
+            // critical path (see limits::Priority).
+            let priority = if found.is_empty() {
+                Priority::Normal
+            } else {
+                Priority::Chain
+            };
+            let answer = with_priority(priority, self.ask(&spec, false)).await;
+            if let Some(tx) = answered.take() {
+                // Refused as a version, or not answered: no other group will do better.
+                let _ = tx.send(!matches!(
+                    answer,
+                    Answer::Unknown(_)
+                        | Answer::Refused {
+                            alert: Some(AlertDescription::PROTOCOL_VERSION),
+                            ..
+                        }
+                ));
+            }
+            match answer {
                 Answer::Accepted { sh, .. } => match sh.key_share_group() {
                     Some(group) => {
                         found.push(NamedGroup(group));
                         remaining.retain(|x| *x != group);
                     }
-                    None => return Some((found, false)),
+                    None => return (found, false),
                 },
                 Answer::Refused { .. } => break,
-                Answer::Unknown(_) => return Some((found, false)),
+                Answer::Unknown(_) => return (found, false),
             }
         }
-        Some((found, true))
+        (found, true)
     }
 
     /// ECDHE curves under TLS 1.2 and below, by remove and retry. In TLS 1.2 the client's curve
@@ -143,7 +226,7 @@ impl Prober<'_> {
     /// all those left: under the client's order none of them is accepted; under the server's
     /// own order they rank below it and cannot be observed (`complete` is then false).
     async fn ecdhe_curves(&self, v: ProtocolVersion, ecdhe: &[u16]) -> (Vec<NamedGroup>, bool) {
-        with_priority(Priority::Chain, self.ecdhe_curve_chain(v, ecdhe)).await
+        self.ecdhe_curve_chain(v, ecdhe).await
     }
 
     async fn ecdhe_curve_chain(
@@ -157,7 +240,12 @@ impl Prober<'_> {
         while !remaining.is_empty() {
             let mut offer = remaining.clone();
             offer.extend(anchor.filter(|a| !remaining.contains(a)));
-            match self.curve_pick(v, ecdhe, &offer).await {
+            let priority = if found.is_empty() {
+                Priority::Normal
+            } else {
+                Priority::Chain
+            };
+            match with_priority(priority, self.curve_pick(v, ecdhe, &offer)).await {
                 Some((c, leaf)) if remaining.contains(&c) => {
                     found.push(c);
                     remaining.retain(|x| *x != c);

@@ -197,7 +197,7 @@ impl BatchRun {
 /// Hellos asked ahead of the answers they depend on, in the server-order chain.
 const LOOKAHEAD: usize = 3;
 /// Wrong guesses after which the chain asks no hello ahead.
-const MAX_MISSES: usize = 4;
+const MAX_MISSES: usize = 2;
 
 /// A guess at a server's order: OpenSSL's default order (most servers run OpenSSL, and most
 /// cipher strings keep its strength sort), minus the suites the server has shown it does not
