@@ -581,20 +581,8 @@ async fn probe_asking(dir: &Path) -> EndpointFacts {
 #[tokio::test]
 async fn the_ocsp_responder_is_asked() {
     for revoked in [false, true] {
-        let dir = workdir();
-        let d = dir.path();
-        // The responder's port goes into the leaf, so it starts first (its CA database is
-        // written before any request comes).
-        let port = responder(d);
-        openssl_pki_with(d, false, revoked, Some(&format!("http://127.0.0.1:{port}")));
-        let facts = probe_asking(d).await;
+        let (facts, port) = asked_responder(revoked, false).await;
         let r = answer(&facts, "ocsp");
-        let expected = if revoked {
-            RevocationStatus::Revoked
-        } else {
-            RevocationStatus::Good
-        };
-        assert_eq!(r.status, expected, "{r:?}");
         assert_eq!(
             r.url.as_ref().unwrap().raw(),
             format!("http://127.0.0.1:{port}")
@@ -629,18 +617,7 @@ async fn the_ocsp_responder_is_asked() {
 #[tokio::test]
 async fn the_responder_is_asked_when_the_issuer_is_a_trusted_root() {
     for revoked in [false, true] {
-        let dir = workdir();
-        let d = dir.path();
-        let port = responder(d);
-        openssl_pki_with(d, false, revoked, Some(&format!("http://127.0.0.1:{port}")));
-        let facts = probe_leaf_alone(d).await;
-        let r = answer(&facts, "ocsp");
-        let expected = if revoked {
-            RevocationStatus::Revoked
-        } else {
-            RevocationStatus::Good
-        };
-        assert_eq!(r.status, expected, "{r:?}");
+        let (facts, _) = asked_responder(revoked, true).await;
         assert_status(
             &judge(&facts),
             "cert.revoked",
@@ -707,6 +684,31 @@ async fn the_responder_is_asked_when_the_issuer_is_a_trusted_root() {
         );
     }
     drop(hang);
+}
+
+/// A PKI whose leaf (revoked or not) names OpenSSL's responder, probed with `--revocation`:
+/// the leaf and its issuer served, or (`alone`) the leaf alone with its issuer as a trusted
+/// root. Checks the responder's answer; returns the facts and the responder's port.
+async fn asked_responder(revoked: bool, alone: bool) -> (EndpointFacts, u16) {
+    let dir = workdir();
+    let d = dir.path();
+    // The responder's port goes into the leaf, so it starts first (its CA database is
+    // written before any request comes).
+    let port = responder(d);
+    openssl_pki_with(d, false, revoked, Some(&format!("http://127.0.0.1:{port}")));
+    let facts = if alone {
+        probe_leaf_alone(d).await
+    } else {
+        probe_asking(d).await
+    };
+    let r = answer(&facts, "ocsp");
+    let expected = if revoked {
+        RevocationStatus::Revoked
+    } else {
+        RevocationStatus::Good
+    };
+    assert_eq!(r.status, expected, "{r:?}");
+    (facts, port)
 }
 
 /// The leaf alone, served by rustls; its issuer (the intermediate) given as a trusted root.

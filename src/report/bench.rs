@@ -342,7 +342,9 @@ fn header_lines(b: &BenchFacts) -> Vec<String> {
     lines
 }
 
-fn findings_lines(findings: &[Finding]) -> Vec<String> {
+/// Each finding as terminal lines: status, rule, severity and title, its evidence, and the fix
+/// when it failed (shared by the bench and load reports).
+pub(super) fn findings_lines(findings: &[Finding]) -> Vec<String> {
     findings
         .iter()
         .flat_map(|f| {

@@ -7,6 +7,7 @@
 
 use std::fmt::Write;
 
+use super::bench::findings_lines;
 use super::{html_escape, md_cell, safe};
 use crate::facts::{size_label, Latency, LoadFacts, SuiteRun};
 use crate::policy::{Finding, Status};
@@ -221,26 +222,6 @@ pub fn cost_line(l: &LoadFacts) -> String {
         }
         None => "AES-256-GCM over AES-128-GCM: not compared (both suites must answer)".into(),
     }
-}
-
-fn findings_lines(findings: &[Finding]) -> Vec<String> {
-    findings
-        .iter()
-        .flat_map(|f| {
-            let mut v = vec![format!(
-                "{} {} [{}] {}",
-                f.status.label().to_uppercase(),
-                f.rule_id,
-                f.severity.label(),
-                f.title
-            )];
-            v.extend(f.evidence.iter().map(|e| format!("    {e}")));
-            if f.status == Status::Fail {
-                v.push(format!("    fix: {}", f.remediation));
-            }
-            v
-        })
-        .collect()
 }
 
 /// The suite table as aligned plain lines, every cell in its terminal-safe form.

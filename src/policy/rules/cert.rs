@@ -679,12 +679,8 @@ mod tests {
     /// The demo's compliant endpoint, its leaf made to live 366 days from 2026-04-01 (the
     /// CA/Browser Forum limit then: 200 days), its chain ending at `anchor`.
     fn endpoint_with(anchor: Option<AnchorKind>) -> crate::facts::EndpointFacts {
-        let set: crate::facts::FactSet =
-            serde_json::from_str(include_str!("../../../tests/fixtures/demo-facts.json")).unwrap();
-        let mut e = set.endpoints.into_iter().next().unwrap();
-        let chain = e.certificates.as_mut().unwrap();
-        chain.anchor = anchor;
-        let leaf = &mut chain.certificates[0];
+        let mut e = super::super::demo_endpoint(anchor);
+        let leaf = &mut e.certificates.as_mut().unwrap().certificates[0];
         leaf.not_before = datetime!(2026-04-01 0:00 UTC);
         leaf.not_after = leaf.not_before + Duration::days(366) - Duration::SECOND;
         e

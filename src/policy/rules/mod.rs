@@ -81,3 +81,13 @@ fn no_tls_started(ctx: &Ctx<'_>) -> Option<String> {
             )
         })
 }
+
+/// Tests' endpoint: the demo's compliant one (from the fixture), its chain ending at `anchor`.
+#[cfg(test)]
+fn demo_endpoint(anchor: Option<crate::facts::AnchorKind>) -> crate::facts::EndpointFacts {
+    let set: crate::facts::FactSet =
+        serde_json::from_str(include_str!("../../../tests/fixtures/demo-facts.json")).unwrap();
+    let mut e = set.endpoints.into_iter().next().unwrap();
+    e.certificates.as_mut().unwrap().anchor = anchor;
+    e
+}

@@ -208,12 +208,8 @@ mod tests {
         anchor: Option<AnchorKind>,
         tls_asked: bool,
     ) -> Outcome {
-        let set: crate::facts::FactSet =
-            serde_json::from_str(include_str!("../../../tests/fixtures/demo-facts.json")).unwrap();
-        let mut e = set.endpoints.into_iter().next().unwrap();
-        let chain = e.certificates.as_mut().unwrap();
-        chain.anchor = anchor;
-        let leaf = &mut chain.certificates[0];
+        let mut e = super::super::demo_endpoint(anchor);
+        let leaf = &mut e.certificates.as_mut().unwrap().certificates[0];
         leaf.not_before = datetime!(2026-04-01 0:00 UTC);
         leaf.not_after = leaf.not_before + Duration::days(days);
         leaf.ct = Some(crate::facts::CtFacts {
