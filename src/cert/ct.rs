@@ -82,8 +82,12 @@ impl LogList {
     /// Reads a log list file (Chrome's v3 format), bounded in size.
     pub fn load(path: &Path) -> Result<LogList, String> {
         use std::io::Read;
-        let file = std::fs::File::open(path)
-            .map_err(|e| format!("cannot read the CT log list {}: {e}", path.display()))?;
+        let file = std::fs::File::open(path).map_err(|e| {
+            format!(
+                "cannot read the CT log list {}: {e} (Chrome's list is at https://www.gstatic.com/ct/log_list/v3/log_list.json)",
+                path.display()
+            )
+        })?;
         let mut text = String::new();
         file.take(MAX_LOG_LIST_BYTES + 1)
             .read_to_string(&mut text)
