@@ -342,6 +342,33 @@ fn header_lines(b: &BenchFacts) -> Vec<String> {
     lines
 }
 
+/// The findings as an HTML list: status, rule, severity, title and evidence, and (`with_fix`)
+/// the fix of a failure (shared by the bench and load reports).
+pub(super) fn findings_html(s: &mut String, findings: &[Finding], with_fix: bool) {
+    s.push_str("<h2>Findings</h2>\n<ul>\n");
+    for f in findings {
+        let fix = if with_fix && f.status == Status::Fail {
+            format!("<li>fix: {}</li>", html_escape(&f.remediation))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            s,
+            "<li><b class=\"{}\">{}</b> <code>{}</code> ({}) {}<ul>{}{fix}</ul></li>",
+            f.status.label().replace(' ', "-"),
+            f.status.label(),
+            html_escape(&f.rule_id),
+            f.severity.label(),
+            html_escape(&f.title),
+            f.evidence
+                .iter()
+                .map(|e| format!("<li>{}</li>", html_escape(e)))
+                .collect::<String>()
+        );
+    }
+    s.push_str("</ul>\n");
+}
+
 /// Each finding as terminal lines: status, rule, severity and title, its evidence, and the fix
 /// when it failed (shared by the bench and load reports).
 pub(super) fn findings_lines(findings: &[Finding]) -> Vec<String> {
@@ -505,23 +532,7 @@ pub fn html(b: &BenchFacts, findings: Option<&[Finding]>) -> String {
         s.push_str("</table>\n");
     }
     if let Some(f) = findings {
-        s.push_str("<h2>Findings</h2>\n<ul>\n");
-        for f in f {
-            let _ = writeln!(
-                s,
-                "<li><b class=\"{}\">{}</b> <code>{}</code> ({}) {}<ul>{}</ul></li>",
-                f.status.label().replace(' ', "-"),
-                f.status.label(),
-                html_escape(&f.rule_id),
-                f.severity.label(),
-                html_escape(&f.title),
-                f.evidence
-                    .iter()
-                    .map(|e| format!("<li>{}</li>", html_escape(e)))
-                    .collect::<String>()
-            );
-        }
-        s.push_str("</ul>\n");
+        findings_html(&mut s, f, false);
     }
     s.push_str("</body></html>\n");
     s

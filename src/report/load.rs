@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use super::bench::findings_lines;
+use super::bench::{findings_html, findings_lines};
 use super::{html_escape, md_cell, safe};
 use crate::facts::{size_label, Latency, LoadFacts, SuiteRun};
 use crate::policy::{Finding, Status};
@@ -368,28 +368,7 @@ pub fn html(l: &LoadFacts, findings: Option<&[Finding]>) -> String {
     );
     s.push_str(&html_section(l));
     if let Some(f) = findings {
-        s.push_str("<h2>Findings</h2>\n<ul>\n");
-        for f in f {
-            let _ = writeln!(
-                s,
-                "<li><b class=\"{}\">{}</b> <code>{}</code> ({}) {}<ul>{}{}</ul></li>",
-                f.status.label().replace(' ', "-"),
-                f.status.label(),
-                html_escape(&f.rule_id),
-                f.severity.label(),
-                html_escape(&f.title),
-                f.evidence
-                    .iter()
-                    .map(|e| format!("<li>{}</li>", html_escape(e)))
-                    .collect::<String>(),
-                if f.status == Status::Fail {
-                    format!("<li>fix: {}</li>", html_escape(&f.remediation))
-                } else {
-                    String::new()
-                }
-            );
-        }
-        s.push_str("</ul>\n");
+        findings_html(&mut s, f, true);
     }
     s.push_str("</body></html>\n");
     s
