@@ -1,7 +1,7 @@
 //! Step: does one address hide several servers? A layer-4 load balancer spreads connections
 //! over backends, and when they are configured differently every other step merges their
-//! answers into one wrong picture. The modern handshake is asked again, one after another
-//! once every other step is done, and each answer compared with the first: a different
+//! answers into one wrong picture. The modern handshake is asked again on consecutive
+//! connections, after every raw hello, and each answer compared with the first: a different
 //! version, suite, group, leaf certificate or refusal is a different server.
 
 use super::client_auth::ClientIdentity;
@@ -10,20 +10,28 @@ use super::prober::Prober;
 use crate::cert::x509;
 use crate::facts::{BackendCheck, ServerIdentity};
 
-/// Handshakes asked again after the first. One after another, so a round robin over two
-/// backends sends two consecutive ones to different servers whatever the first met.
+/// Handshakes asked again after the first. On consecutive connections (nothing else
+/// connects between them), so a round robin over two backends sends them to different
+/// servers whatever the first met.
 pub const REPEATS: usize = 2;
 
 /// The answers of the first modern handshake and of [`REPEATS`] more, compared. `None` when
-/// none of them could be compared (timeouts, failed connections).
+/// none of them could be compared (timeouts, failed connections). The repeats connect once
+/// `after` is told (or dropped): when the last other connection is open. They go side by
+/// side (one after another in sequential mode): they connect in the same instant, so no
+/// other connection comes between them, and they cost one round of the network, not two.
 pub async fn check(
     probe: &Prober<'_>,
     first: &ModernOutcome,
     client: Option<&ClientIdentity>,
+    after: tokio::sync::oneshot::Receiver<()>,
 ) -> Option<BackendCheck> {
+    let _ = after.await;
     let mut answers: Vec<ServerIdentity> = identity(first).into_iter().collect();
-    for _ in 0..REPEATS {
-        let again = modern_handshake(probe.connector, probe.target.server_name(), client).await;
+    let repeats = (0..REPEATS)
+        .map(|_| modern_handshake(probe.connector, probe.target.server_name(), client))
+        .collect();
+    for again in probe.all(repeats).await {
         answers.extend(identity(&again));
     }
     let handshakes = u32::try_from(answers.len()).unwrap_or(u32::MAX);

@@ -175,8 +175,16 @@ async fn probe_address(
         }
         let mut http_refusal = None;
         let mut backends = if usable {
-            http_refusal = lingering(&probe, &versions, &mut features, identity).await;
-            backends::check(&probe, &modern, identity).await
+            // The repeated handshakes connect right after the last lingering connection.
+            let (open, after) = tokio::sync::oneshot::channel();
+            let (refusal, backends) = probe
+                .both(
+                    lingering(&probe, &versions, &mut features, identity, open),
+                    backends::check(&probe, &modern, identity, after),
+                )
+                .await;
+            http_refusal = refusal;
+            backends
         } else {
             None
         };
@@ -377,14 +385,16 @@ async fn groups_and_features(
 /// Last steps, once every raw hello is answered: client-initiated renegotiation (which needs
 /// to know whether renegotiation is secured) and the HTTP GET. Both keep a connection open
 /// while they wait for an answer, so no raw hello runs beside them: a server that serves one
-/// connection at a time (`openssl s_server`) would keep it waiting. The GET goes once the
-/// renegotiation's connection is set up: beside it on a server that serves many, after it
-/// on one that serves one at a time, never ahead of it.
+/// connection at a time (`openssl s_server`) would keep it waiting. The GET connects once
+/// the renegotiation's connection is open: beside it on a server that serves many, after it
+/// on one that serves one at a time, never ahead of it. `open` is told once the GET's
+/// connection is open (or was not asked), for the repeated handshakes of the backends check.
 async fn lingering(
     probe: &Prober<'_>,
     versions: &Versions,
     features: &mut Features,
     identity: Option<&ClientIdentity>,
+    open: tokio::sync::oneshot::Sender<()>,
 ) -> Option<String> {
     let connector = probe.connector;
     let (connected, set_up) = tokio::sync::oneshot::channel();
@@ -402,7 +412,7 @@ async fn lingering(
     let headers = async {
         let _ = set_up.await;
         if probe.target.speaks_http() {
-            http::http_headers(connector, probe.target.server_name(), identity).await
+            http::http_headers(connector, probe.target.server_name(), identity, Some(open)).await
         } else {
             http::HttpAnswer::default()
         }
@@ -439,7 +449,7 @@ async fn client_auth_step(
             let without = modern_handshake(probe.connector, name.clone(), None).await;
             let mut verdict = without.client_auth.went_on;
             if matches!(verdict, Some(Ok(()))) && probe.target.speaks_http() {
-                let answer = http::http_headers(probe.connector, name, None).await;
+                let answer = http::http_headers(probe.connector, name, None, None).await;
                 verdict = with_http(verdict, answer.certificate_refusal);
             }
             (verdict, http_refusal.clone())

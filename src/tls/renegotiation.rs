@@ -70,8 +70,9 @@ pub(super) fn askable(suites: &[VersionSuites]) -> bool {
 /// RFC 5746 renegotiation_info: the second hello carries the verify_data only then, as a
 /// real client's would. `None` when the question could not be put (the handshake failed, the
 /// keys could not be used): not observed, never a pass.
-/// `connected` is told once the connection is set up (or could not be): a question that must
-/// not take a single-connection server's turn first may go then.
+/// `connected` is told once the connection is open (or could not be): a question that must
+/// not take a single-connection server's turn first may connect then, and a server takes
+/// connections in the order they were opened.
 pub(super) async fn client_renegotiation(
     connector: &Connector,
     server_name: ServerName<'static>,
@@ -80,8 +81,8 @@ pub(super) async fn client_renegotiation(
 ) -> Option<ClientRenegotiation> {
     let deadline = connector.timeout();
     let started = Instant::now();
-    let set_up = tokio::time::timeout(deadline, established(connector, server_name)).await;
-    let _ = connected.send(());
+    let set_up =
+        tokio::time::timeout(deadline, established(connector, server_name, connected)).await;
     let (mut stream, mut tx, mut rx, verify_data) = match set_up {
         Ok(Ok(e)) => e,
         Ok(Err(why)) => {
@@ -119,6 +120,7 @@ type Established = (Tap, RecordKeys, RecordKeys, Vec<u8>);
 async fn established(
     connector: &Connector,
     server_name: ServerName<'static>,
+    connected: tokio::sync::oneshot::Sender<()>,
 ) -> Result<Established, String> {
     let mut provider = rustls::crypto::aws_lc_rs::default_provider();
     provider
@@ -131,7 +133,9 @@ async fn established(
         ServerName::DnsName(d) => Some(d.as_ref().to_string()),
         _ => None,
     };
-    let stream = connector.connect().await.map_err(|e| e.message)?;
+    let stream = connector.connect().await;
+    let _ = connected.send(());
+    let stream = stream.map_err(|e| e.message)?;
     let tap = Tap {
         inner: stream,
         written: Vec::new(),

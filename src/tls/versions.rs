@@ -38,9 +38,22 @@ pub(super) struct Versions {
     /// Hellos refused, then accepted when asked again: the address answers with more than
     /// one server (each line names the version and the suite).
     pub contradictions: Vec<String>,
-    /// The versions whose order is still to be asked ([`preferences`]), and whether their
-    /// suites came from several batches (then the found order says nothing of the server's).
-    pending: Vec<(ProtocolVersion, bool)>,
+    /// The versions whose order is still to be asked ([`preferences`]), and how their
+    /// suites were found.
+    pending: Vec<(ProtocolVersion, Found)>,
+}
+
+/// How a version's suites were found, as far as the server's order is concerned.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Found {
+    /// By one remove-and-retry chain: the first pick is the server's choice of them all.
+    #[default]
+    OneBatch,
+    /// By several batches side by side: the found order says nothing of the server's.
+    /// `witness`, when known, is a suite some batch picked after another of its own, so not
+    /// a server's first choice: offered first, a server that follows the client takes it
+    /// and one that imposes its order does not.
+    SeveralBatches { witness: Option<u16> },
 }
 
 /// What the preference step learnt of one version: whether the server imposes its order, and
@@ -60,8 +73,10 @@ struct Enumerated {
     detail_names_version: bool,
     /// Whether `detail` is a refusal by silence (a timeout, not a message).
     silent: bool,
-    /// The suites came from several batches.
-    several_batches: bool,
+    /// How the suites were found.
+    found: Found,
+    /// A suite a batch picked second (see [`Found::SeveralBatches`]).
+    witness: Option<u16>,
     /// Suites picked by a hello that had just been refused, asked again.
     contradicted: Vec<u16>,
     /// Accepted suites, in the server's order when it imposes one.
@@ -330,8 +345,13 @@ pub(super) async fn probe(probe: &Prober<'_>) -> Versions {
             detail: e.detail.clone(),
             silent: e.support == Support::Rejected && e.silent,
         });
-        if e.support == Support::Accepted && e.complete && e.suites.len() >= 2 {
-            out.pending.push((v, e.several_batches));
+        // The server-order chain has shown the order already (`server_order` known).
+        if e.support == Support::Accepted
+            && e.complete
+            && e.suites.len() >= 2
+            && e.server_order.is_none()
+        {
+            out.pending.push((v, e.found));
         }
         if !e.suites.is_empty() {
             out.suites.push(VersionSuites {
@@ -374,10 +394,10 @@ pub(super) async fn preferences(probe: &Prober<'_>, versions: &Versions) -> Vec<
     let asks = versions
         .pending
         .iter()
-        .filter_map(|(v, rebuild)| {
+        .filter_map(|(v, how)| {
             let found = versions.suites.iter().find(|s| s.version == *v)?;
             let ids: Vec<u16> = found.suites.iter().map(|s| s.id.0).collect();
-            Some(async move { probe.preference(*v, &ids, *rebuild).await })
+            Some(async move { probe.preference(*v, &ids, *how).await })
         })
         .collect();
     probe.all(asks).await
@@ -450,6 +470,9 @@ impl Enumerated {
     /// Adds one batch's answers, in batch order; `false` when no later batch counts (the
     /// version was refused, answered with another, or could not be asked).
     fn merge(&mut self, batch: Batch) -> bool {
+        if self.witness.is_none() && batch.contradicted.is_empty() {
+            self.witness = batch.suites.get(1).copied();
+        }
         self.suites.extend(&batch.suites);
         self.contradicted.extend(&batch.contradicted);
         if self.chain.is_none() {
@@ -482,16 +505,19 @@ impl Enumerated {
 impl Prober<'_> {
     /// Every suite `version` accepts, by remove-and-retry over disjoint batches of the
     /// registry: offer a batch, note the server's pick, drop it, offer the rest, until the
-    /// batch is refused. The first batch goes alone (a refused version costs one hello); the
-    /// others then run side by side. About one hello per accepted suite, plus one per batch,
-    /// plus two for the preference check.
+    /// batch is refused. The first batch goes alone until it shows the version is not refused
+    /// outright (a refused version costs one hello, and its refusal asked again): a pick, or
+    /// a refusal of its suites only. The others then run side by side with the rest of it.
+    /// About one hello per accepted suite, plus two per batch (its closing refusal asked
+    /// again), plus one or two for the preference check.
     async fn enumerate(&self, version: ProtocolVersion, want_chain: bool) -> Enumerated {
         let mut out = Enumerated {
             support: Support::Rejected,
             detail: String::new(),
             detail_names_version: false,
             silent: false,
-            several_batches: false,
+            found: Found::OneBatch,
+            witness: None,
             contradicted: Vec::new(),
             suites: Vec::new(),
             complete: true,
@@ -521,7 +547,7 @@ impl Prober<'_> {
                     crate::cert::x509::parse(0, der, ::time::OffsetDateTime::UNIX_EPOCH).ok()
                 })
                 .map(|p| p.facts.key.algorithm);
-            if !run.finished && batches.len() > 0 {
+            if !run.finished && !run.refused_once && batches.len() > 0 {
                 let (a, b) = (run.out.suites[0], run.out.suites[1]);
                 if self.imposes_order(version, a, b).await == Some(true) {
                     // Its hellos are long: the chain counts only if it finds again the
@@ -546,15 +572,38 @@ impl Prober<'_> {
                     out.cert_request = run.out.cert_request.take();
                     out.contradicted.append(&mut run.out.contradicted);
                     out.merge(chain);
+                    // The order was checked before the chain was asked, and the chain found
+                    // the suites in it: the preference step has nothing left to ask.
+                    out.server_order = Some(true);
                     batches_with_picks = 1;
                     going = false;
                 }
-                None => {
-                    if !run.finished {
-                        self.run_batch(version, &mut run, want_chain, None).await;
-                    }
+                None if run.finished => {
                     batches_with_picks += usize::from(!run.out.suites.is_empty());
                     going = out.merge(run.out);
+                }
+                None => {
+                    // The version is not refused outright: the rest of the first batch goes
+                    // beside the other batches, and the answers are merged in batch order.
+                    let want_rest = want_chain && run.out.chain.is_none();
+                    let (_, rest) = self
+                        .both(
+                            self.run_batch(version, &mut run, want_chain, None),
+                            self.all(
+                                batches
+                                    .by_ref()
+                                    .map(|b| self.enumerate_batch(version, b, want_rest))
+                                    .collect(),
+                            ),
+                        )
+                        .await;
+                    going = false;
+                    for b in std::iter::once(run.out).chain(rest) {
+                        batches_with_picks += usize::from(!b.suites.is_empty());
+                        if !out.merge(b) {
+                            break;
+                        }
+                    }
                 }
             }
         }
@@ -586,8 +635,12 @@ impl Prober<'_> {
             return out;
         }
         out.support = Support::Accepted;
-        out.several_batches = batches_with_picks > 1;
-        out.detail = accepted_detail(out.suites.len(), None);
+        if batches_with_picks > 1 {
+            out.found = Found::SeveralBatches {
+                witness: out.witness,
+            };
+        }
+        out.detail = accepted_detail(out.suites.len(), out.server_order);
         out
     }
 
@@ -607,7 +660,9 @@ impl Prober<'_> {
         run.out
     }
 
-    /// Goes on with `run` until it ends, or (with `picks`) until it has that many picks.
+    /// Goes on with `run` until it ends, or (with `picks`) until it has that many picks or its
+    /// closing refusal, one that does not refuse the version, is to be asked again: the
+    /// version's other batches can go then.
     async fn run_batch(
         &self,
         version: ProtocolVersion,
@@ -617,6 +672,9 @@ impl Prober<'_> {
     ) {
         while !run.finished {
             if picks.is_some_and(|n| run.out.suites.len() >= n) && !run.refused_once {
+                return;
+            }
+            if picks.is_some() && run.refused_once && run.first_refusal == BatchEnd::Done {
                 return;
             }
             let read_flight =
@@ -746,14 +804,14 @@ impl Prober<'_> {
 
     /// Whether the server imposes its order: offered the accepted suites in both orders, a
     /// server that chooses picks the same suite twice; one that follows the client picks the
-    /// first of each. When the picks came from several batches, the found order says nothing of
-    /// the server's, so it is rebuilt over the accepted suites alone.
-    async fn preference(
-        &self,
-        version: ProtocolVersion,
-        found: &[u16],
-        rebuild: bool,
-    ) -> Preference {
+    /// first of each. From one batch the found order is the forward offer's answer already:
+    /// one hello, the suites reversed. From several, the found order says nothing of the
+    /// server's: with a witness (a suite some batch picked after another, see
+    /// [`Found::SeveralBatches`]) offered first, one hello tells a server that follows the
+    /// client (it takes the witness) from one that does not, which is then asked the forward
+    /// offer; without one, both offers. A server that imposes its order then has that order
+    /// rebuilt over the accepted suites alone, starting from its pick of them all.
+    async fn preference(&self, version: ProtocolVersion, found: &[u16], how: Found) -> Preference {
         let mut out = Preference {
             version,
             server_order: None,
@@ -761,24 +819,55 @@ impl Prober<'_> {
         };
         let forward = found.to_vec();
         let reversed: Vec<u16> = forward.iter().rev().copied().collect();
-        let first = async {
-            if rebuild {
-                self.pick(version, &forward).await
-            } else {
-                Some(forward[0])
+        let first = match how {
+            Found::OneBatch => {
+                let last = self.pick(version, &reversed).await;
+                out.server_order = match last {
+                    Some(b) if b == forward[0] => Some(true),
+                    Some(b) if b == reversed[0] => Some(false),
+                    _ => None,
+                };
+                return out;
+            }
+            Found::SeveralBatches {
+                witness: Some(w), ..
+            } if forward.contains(&w) => {
+                let offer: Vec<u16> = std::iter::once(w)
+                    .chain(forward.iter().copied().filter(|s| *s != w))
+                    .collect();
+                match self.pick(version, &offer).await {
+                    Some(s) if s == w => {
+                        out.server_order = Some(false);
+                        return out;
+                    }
+                    Some(s) => match self.pick(version, &forward).await {
+                        Some(f) if f == s => {
+                            out.server_order = Some(true);
+                            s
+                        }
+                        _ => return out,
+                    },
+                    None => return out,
+                }
+            }
+            Found::SeveralBatches { .. } => {
+                let (first, last) = self
+                    .both(self.pick(version, &forward), self.pick(version, &reversed))
+                    .await;
+                out.server_order = match (first, last) {
+                    (Some(a), Some(b)) if a == b => Some(true),
+                    (Some(a), Some(b)) if a == forward[0] && b == reversed[0] => Some(false),
+                    _ => None,
+                };
+                match (out.server_order, first) {
+                    (Some(true), Some(a)) => a,
+                    _ => return out,
+                }
             }
         };
-        let (first, last) = self.both(first, self.pick(version, &reversed)).await;
-        out.server_order = match (first, last) {
-            (Some(a), Some(b)) if a == b => Some(true),
-            (Some(a), Some(b)) if a == forward[0] && b == reversed[0] => Some(false),
-            _ => None,
-        };
-        if !rebuild || out.server_order != Some(true) {
-            return out;
-        }
-        let mut remaining = forward;
-        let mut ordered = Vec::new();
+        // The server's pick of them all is its first; the rest one pick at a time.
+        let mut ordered = vec![first];
+        let mut remaining: Vec<u16> = forward.into_iter().filter(|s| *s != first).collect();
         while remaining.len() > 1 {
             match with_priority(Priority::Chain, self.pick(version, &remaining)).await {
                 Some(suite) => {
