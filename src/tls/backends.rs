@@ -5,7 +5,7 @@
 //! version, suite, group, leaf certificate or refusal is a different server.
 
 use super::client_auth::ClientIdentity;
-use super::handshake::{modern_handshake, ModernError, ModernOutcome};
+use super::handshake::{modern_handshake_telling, ModernError, ModernOutcome};
 use super::prober::Prober;
 use crate::cert::x509;
 use crate::facts::{BackendCheck, ServerIdentity};
@@ -17,22 +17,42 @@ pub const REPEATS: usize = 2;
 
 /// The answers of the first modern handshake and of [`REPEATS`] more, compared. `None` when
 /// none of them could be compared (timeouts, failed connections). The repeats connect once
-/// `after` is told (or dropped): when the last other connection is open. They go side by
-/// side (one after another in sequential mode): they connect in the same instant, so no
+/// `after` is told (or dropped): when the last connection before them is open. They go side
+/// by side (one after another in sequential mode): they connect in the same instant, so no
 /// other connection comes between them, and they cost one round of the network, not two.
+/// `open` is told once both connections are open, or could not be.
 pub async fn check(
     probe: &Prober<'_>,
     first: &ModernOutcome,
     client: Option<&ClientIdentity>,
     after: tokio::sync::oneshot::Receiver<()>,
+    open: tokio::sync::oneshot::Sender<()>,
 ) -> Option<BackendCheck> {
     let _ = after.await;
     let mut answers: Vec<ServerIdentity> = identity(first).into_iter().collect();
-    let repeats = (0..REPEATS)
-        .map(|_| modern_handshake(probe.connector, probe.target.server_name(), client))
+    let (tells, opened): (Vec<_>, Vec<_>) = (0..REPEATS)
+        .map(|_| tokio::sync::oneshot::channel::<()>())
+        .unzip();
+    let repeats = tells
+        .into_iter()
+        .map(|tell| {
+            modern_handshake_telling(
+                probe.connector,
+                probe.target.server_name(),
+                client,
+                Some(tell),
+            )
+        })
         .collect();
-    for again in probe.all(repeats).await {
-        answers.extend(identity(&again));
+    let tell_open = async {
+        for o in opened {
+            let _ = o.await;
+        }
+        let _ = open.send(());
+    };
+    let (again, ()) = tokio::join!(probe.all(repeats), tell_open);
+    for a in again {
+        answers.extend(identity(&a));
     }
     let handshakes = u32::try_from(answers.len()).unwrap_or(u32::MAX);
     let mut servers: Vec<ServerIdentity> = Vec::new();

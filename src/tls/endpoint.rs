@@ -117,8 +117,16 @@ async fn probe_address(
     // the address: they start together. Chains, curves' keepers and features need the suites,
     // and run side by side after them.
     // The modern handshake gates every later step: it asks for its connection first.
+    let (modern_tx, modern_rx) = tokio::sync::oneshot::channel();
     let first = with_priority(Priority::Chain, async {
         let modern = modern_handshake(&connector, target.server_name(), identity).await;
+        let _ = modern_tx.send(
+            modern
+                .result
+                .as_ref()
+                .ok()
+                .map(|n| (n.version, n.ocsp_stapled)),
+        );
         if !matches!(
             modern.result,
             Err(ModernError::Timeout | ModernError::Connect(_) | ModernError::ConnectTimeout(_))
@@ -132,13 +140,51 @@ async fn probe_address(
     // groups step waits for them: the chains, the server's order and the features go on
     // once the versions are known.
     let (groups_tx, groups_rx) = tokio::sync::oneshot::channel();
+    // The features and the preference checks of the newest versions go as soon as those are
+    // known, beside the older versions' hellos (not in sequential mode: there they follow).
+    let (top_tx, top_rx) = tokio::sync::oneshot::channel::<versions::Top>();
+    let (features_tx, features_rx) = tokio::sync::oneshot::channel();
+    let (preferences_tx, preferences_rx) = tokio::sync::oneshot::channel();
+    let top_tx = (!cfg.sequential).then_some(top_tx);
     let early = async {
-        let _ = groups_tx.send(probe.early_groups().await);
+        let groups = async {
+            let _ = groups_tx.send(probe.early_groups().await);
+        };
+        let top = async {
+            let Ok(top) = top_rx.await else { return };
+            let features = async {
+                let modern = modern_rx.await.ok()?;
+                if top.tls13_refused
+                    && modern.is_some_and(|(v, _)| v == crate::facts::ProtocolVersion::Tls13)
+                {
+                    return None;
+                }
+                let (mut f, scts) = probe.features(&top.protocols, &top.suites, None).await;
+                if modern.is_some_and(|(_, stapled)| stapled) {
+                    if let Some(s) = f.ocsp_stapling.as_mut() {
+                        *s = true;
+                    }
+                }
+                Some((f, scts))
+            };
+            let (features, preferences) = probe
+                .both(features, versions::top_preferences(&probe, &top))
+                .await;
+            let _ = features_tx.send(features);
+            let _ = preferences_tx.send(preferences);
+        };
+        probe.both(groups, top).await;
     };
     let rest = async {
         let mut facts = facts;
         let (modern, (mut versions, sslv2)) = probe
-            .both(first, probe.both(versions::probe(&probe), probe.sslv2()))
+            .both(
+                first,
+                probe.both(
+                    versions::probe(&probe, top_tx),
+                    with_priority(Priority::Late, probe.sslv2()),
+                ),
+            )
             .await;
         tracing::debug!(target = %target.authority(), result = ?modern.result, chain = modern.chain.as_ref().map_or(0, Vec::len), "modern handshake");
         let raw_accepted = versions
@@ -155,19 +201,25 @@ async fn probe_address(
         let more = async {
             if usable {
                 let early_groups = groups_rx.await.unwrap_or_default();
-                groups_and_features(&probe, &modern, &versions, early_groups).await
+                let features = features_rx.await.ok().flatten();
+                groups_and_features(&probe, &modern, &versions, early_groups, features).await
             } else {
                 Default::default()
             }
         };
         // The server's order of suites needs only the suites found: it is asked beside the rest.
+        let preferences = async {
+            let mut all = preferences_rx.await.unwrap_or_default();
+            all.extend(versions::preferences(&probe, &versions).await);
+            all
+        };
         let (
             (((mut certificates, main_chain), other_chains), (groups, (mut features, tls_scts))),
             preferences,
         ) = probe
             .both(
                 probe.both(chains(&probe, &modern, &versions, cfg, started), more),
-                versions::preferences(&probe, &versions),
+                preferences,
             )
             .await;
         if let (Some(facts), Some(sent)) = (certificates.as_mut(), main_chain.as_deref()) {
@@ -175,14 +227,42 @@ async fn probe_address(
         }
         let mut http_refusal = None;
         let mut backends = if usable {
-            // The repeated handshakes connect right after the last lingering connection.
-            let (open, after) = tokio::sync::oneshot::channel();
-            let (refusal, backends) = probe
-                .both(
-                    lingering(&probe, &versions, &mut features, identity, open),
-                    backends::check(&probe, &modern, identity, after),
+            // The repeated handshakes connect between the renegotiation and the GET (which
+            // may hold a server that serves one connection at a time for the whole timeout).
+            // In sequential mode: the renegotiation, the GET, then the repeats.
+            let (reneg_open, after) = tokio::sync::oneshot::channel();
+            let (repeats_open, before_get) = tokio::sync::oneshot::channel();
+            let (refusal, backends) = if cfg.sequential {
+                drop(repeats_open);
+                let (told, _) = tokio::sync::oneshot::channel();
+                let refusal = lingering(
+                    &probe,
+                    &versions,
+                    &mut features,
+                    identity,
+                    reneg_open,
+                    before_get,
                 )
                 .await;
+                (
+                    refusal,
+                    backends::check(&probe, &modern, identity, after, told).await,
+                )
+            } else {
+                probe
+                    .both(
+                        lingering(
+                            &probe,
+                            &versions,
+                            &mut features,
+                            identity,
+                            reneg_open,
+                            before_get,
+                        ),
+                        backends::check(&probe, &modern, identity, after, repeats_open),
+                    )
+                    .await
+            };
             http_refusal = refusal;
             backends
         } else {
@@ -371,12 +451,22 @@ async fn groups_and_features(
     modern: &ModernOutcome,
     versions: &Versions,
     early_groups: EarlyGroups,
+    asked: Option<(Features, TlsScts)>,
 ) -> (GroupFacts, (Features, TlsScts)) {
-    let features = probe.features(
-        &versions.protocols,
-        &versions.suites,
-        modern.result.as_ref().ok(),
-    );
+    let features = async {
+        match asked {
+            Some(f) => f,
+            None => {
+                probe
+                    .features(
+                        &versions.protocols,
+                        &versions.suites,
+                        modern.result.as_ref().ok(),
+                    )
+                    .await
+            }
+        }
+    };
     probe
         .both(probe.groups(&versions.suites, early_groups), features)
         .await
@@ -385,34 +475,35 @@ async fn groups_and_features(
 /// Last steps, once every raw hello is answered: client-initiated renegotiation (which needs
 /// to know whether renegotiation is secured) and the HTTP GET. Both keep a connection open
 /// while they wait for an answer, so no raw hello runs beside them: a server that serves one
-/// connection at a time (`openssl s_server`) would keep it waiting. The GET connects once
-/// the renegotiation's connection is open: beside it on a server that serves many, after it
-/// on one that serves one at a time, never ahead of it. `open` is told once the GET's
-/// connection is open (or was not asked), for the repeated handshakes of the backends check.
+/// connection at a time (`openssl s_server`) would keep it waiting. The connections open in
+/// this order: the renegotiation's, then (told by `reneg_open`) the backends check's
+/// repeated handshakes, then (once `before_get` is told) the GET's, which may wait for an
+/// answer for the whole timeout and so goes last. Beside each other on a server that serves
+/// many, one after another on one that serves one at a time.
 async fn lingering(
     probe: &Prober<'_>,
     versions: &Versions,
     features: &mut Features,
     identity: Option<&ClientIdentity>,
-    open: tokio::sync::oneshot::Sender<()>,
+    reneg_open: tokio::sync::oneshot::Sender<()>,
+    before_get: tokio::sync::oneshot::Receiver<()>,
 ) -> Option<String> {
     let connector = probe.connector;
-    let (connected, set_up) = tokio::sync::oneshot::channel();
     let secure = features.secure_renegotiation;
     let renegotiation = async {
         if !renegotiation::askable(&versions.suites) {
             return None;
         }
         let name = probe.target.server_name();
-        renegotiation::client_renegotiation(connector, name, secure, connected).await
+        renegotiation::client_renegotiation(connector, name, secure, reneg_open).await
     };
     // HTTP is asked on any port (vendor APIs live on many). `http`: Some(false) when it
     // answered but not in HTTP, None when it said nothing within the timeout — apart from "no
     // HSTS header" (`hsts` None on HTTP).
     let headers = async {
-        let _ = set_up.await;
+        let _ = before_get.await;
         if probe.target.speaks_http() {
-            http::http_headers(connector, probe.target.server_name(), identity, Some(open)).await
+            http::http_headers(connector, probe.target.server_name(), identity).await
         } else {
             http::HttpAnswer::default()
         }
@@ -449,7 +540,7 @@ async fn client_auth_step(
             let without = modern_handshake(probe.connector, name.clone(), None).await;
             let mut verdict = without.client_auth.went_on;
             if matches!(verdict, Some(Ok(()))) && probe.target.speaks_http() {
-                let answer = http::http_headers(probe.connector, name, None, None).await;
+                let answer = http::http_headers(probe.connector, name, None).await;
                 verdict = with_http(verdict, answer.certificate_refusal);
             }
             (verdict, http_refusal.clone())

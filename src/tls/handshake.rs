@@ -171,6 +171,16 @@ pub async fn modern_handshake(
     server_name: ServerName<'static>,
     identity: Option<&ClientIdentity>,
 ) -> ModernOutcome {
+    modern_handshake_telling(connector, server_name, identity, None).await
+}
+
+/// [`modern_handshake`], telling `connected` once its connection is open (or could not be).
+pub async fn modern_handshake_telling(
+    connector: &Connector,
+    server_name: ServerName<'static>,
+    identity: Option<&ClientIdentity>,
+    connected: Option<tokio::sync::oneshot::Sender<()>>,
+) -> ModernOutcome {
     let (mut config, verifier) = match recording_config(&ALPN) {
         Ok(c) => c,
         Err(e) => {
@@ -185,7 +195,11 @@ pub async fn modern_handshake(
     let recorder = Arc::new(Recorder::new(identity.cloned()));
     client_auth::attach(&mut config, recorder.clone());
     let tls_connector = TlsConnector::from(Arc::new(config));
-    let stream = match connector.connect().await {
+    let stream = connector.connect().await;
+    if let Some(c) = connected {
+        let _ = c.send(());
+    }
+    let stream = match stream {
         Ok(s) => s,
         Err(e) => {
             let error = if e.kind == std::io::ErrorKind::TimedOut {

@@ -24,13 +24,10 @@ pub struct HttpAnswer {
 /// One HTTPS `GET /` (HTTP/1.1 over rustls, with `identity` as the client certificate when
 /// asked): whether the endpoint answers HTTP, its Strict-Transport-Security header, and
 /// whether it refused the request for want of a client certificate. Reads at most 16 KiB.
-/// `connected` is told once the connection is open, or could not be (see
-/// [`super::backends::check`]).
 pub async fn http_headers(
     connector: &Connector,
     server_name: ServerName<'static>,
     identity: Option<&ClientIdentity>,
-    connected: Option<tokio::sync::oneshot::Sender<()>>,
 ) -> HttpAnswer {
     let Ok((mut config, _)) = recording_config(&[b"http/1.1"]) else {
         return HttpAnswer::default();
@@ -41,11 +38,7 @@ pub async fn http_headers(
         _ => connector.addr().to_string(),
     };
     let tls_connector = TlsConnector::from(Arc::new(config));
-    let stream = connector.connect().await;
-    if let Some(c) = connected {
-        let _ = c.send(());
-    }
-    let Ok(stream) = stream else {
+    let Ok(stream) = connector.connect().await else {
         return HttpAnswer::default();
     };
     let attempt = async {

@@ -18,6 +18,10 @@ use tokio::time::Instant;
 /// Which hellos get a free slot first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Priority {
+    /// Independent hellos that no step but the last waits for: the oldest versions' (TLS 1.0,
+    /// SSLv3, SSLv2), while the features and the preference checks wait for the newest
+    /// versions only (see `versions::Top`). They fill the slots the others leave.
+    Late,
     /// Independent hellos: any order will do.
     Normal,
     /// The next hello of a chain of dependent hellos.

@@ -125,9 +125,11 @@ pub async fn probe(connector: &Connector) -> V2Outcome {
             }
         }
     };
-    tokio::time::timeout(connector.timeout(), exchange)
+    // Like any hello's answer: a few measured round trips, not the whole timeout.
+    let wait = connector.answer_timeout();
+    tokio::time::timeout(wait, exchange)
         .await
-        .unwrap_or_else(|_| V2Outcome::Unknown("no answer within the timeout".into()))
+        .unwrap_or_else(|_| V2Outcome::Unknown(format!("no answer within {} ms", wait.as_millis())))
 }
 
 #[cfg(test)]

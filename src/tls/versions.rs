@@ -305,8 +305,27 @@ enum BatchEnd {
     Unknown,
 }
 
+/// The newest versions, once they are known down to the second that accepts suites: all
+/// that the features step needs (the newest legacy version with suites, and the version
+/// below the best for the fallback check), and their preference checks. Sent while the
+/// older versions are still asked, so that those steps go beside them.
+pub(super) struct Top {
+    pub protocols: Vec<ProtocolSupport>,
+    pub suites: Vec<VersionSuites>,
+    /// The raw hellos refused TLS 1.3: a modern handshake that negotiates it would change
+    /// the versions the features step sees ([`confirm_tls13`]), and the features are then
+    /// asked after all.
+    pub tls13_refused: bool,
+    pending: Vec<(ProtocolVersion, Found)>,
+}
+
 /// Every version from TLS 1.3 down to SSLv3, with its suites, the versions side by side.
-pub(super) async fn probe(probe: &Prober<'_>) -> Versions {
+/// `top`, when given, is sent the newest versions as soon as they are known (see [`Top`]);
+/// their preference checks are then left to its receiver.
+pub(super) async fn probe(
+    probe: &Prober<'_>,
+    top: Option<tokio::sync::oneshot::Sender<Top>>,
+) -> Versions {
     let mut out = Versions {
         protocols: Vec::new(),
         suites: Vec::new(),
@@ -318,15 +337,40 @@ pub(super) async fn probe(probe: &Prober<'_>) -> Versions {
     // Every legacy version reads the flight of its first accepted hello (the modern
     // handshake runs beside, and may bring no chain): the newest version's chain is kept.
     let want_chain = true;
-    let enumerated = probe
-        .all(
-            VERSIONS
-                .iter()
-                .map(|v| probe.enumerate(*v, want_chain))
-                .collect(),
-        )
-        .await;
-    for (v, mut e) in VERSIONS.into_iter().zip(enumerated) {
+    let done: std::cell::RefCell<Vec<Option<Enumerated>>> =
+        std::cell::RefCell::new(VERSIONS.iter().map(|_| None).collect());
+    let top = std::cell::RefCell::new(top);
+    let handed: std::cell::Cell<usize> = std::cell::Cell::new(0);
+    let asks = VERSIONS
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let (done, top, handed) = (&done, &top, &handed);
+            async move {
+                // The oldest versions make way: the steps that follow need the newest.
+                let e = if *v <= ProtocolVersion::Tls10 {
+                    with_priority(Priority::Late, probe.enumerate(*v, want_chain)).await
+                } else {
+                    probe.enumerate(*v, want_chain).await
+                };
+                done.borrow_mut()[i] = Some(e);
+                if top.borrow().is_none() {
+                    return;
+                }
+                if let Some((t, n)) = top_of(&done.borrow()) {
+                    if let Some(tx) = top.borrow_mut().take() {
+                        if tx.send(t).is_ok() {
+                            handed.set(n);
+                        }
+                    }
+                }
+            }
+        })
+        .collect();
+    probe.all(asks).await;
+    let enumerated = done.into_inner();
+    for (i, (v, e)) in VERSIONS.into_iter().zip(enumerated).enumerate() {
+        let Some(mut e) = e else { continue };
         if out.raw_chain.is_none() {
             out.raw_chain = e.chain.take();
         }
@@ -339,31 +383,77 @@ pub(super) async fn probe(probe: &Prober<'_>) -> Versions {
                 suites::info(*s).name
             )
         }));
-        out.protocols.push(ProtocolSupport {
-            version: v,
-            support: e.support,
-            detail: e.detail.clone(),
-            silent: e.support == Support::Rejected && e.silent,
-        });
-        // The server-order chain has shown the order already (`server_order` known).
-        if e.support == Support::Accepted
-            && e.complete
-            && e.suites.len() >= 2
-            && e.server_order.is_none()
-        {
-            out.pending.push((v, e.found));
+        out.protocols.push(support_of(v, &e));
+        if i >= handed.get() {
+            out.pending.extend(pending_of(v, &e));
         }
-        if !e.suites.is_empty() {
-            out.suites.push(VersionSuites {
-                version: v,
-                suites: e.suites.iter().map(|s| suites::info(*s)).collect(),
-                complete: e.complete,
-                server_order: e.server_order,
-                detail: e.detail,
-            });
-        }
+        out.suites.extend(suites_of(v, &e));
     }
     out
+}
+
+/// The [`Top`] of the versions enumerated so far, and how many versions it covers: `None`
+/// until every version down to the second with suites is known and complete.
+fn top_of(done: &[Option<Enumerated>]) -> Option<(Top, usize)> {
+    let mut accepted = 0;
+    for (i, e) in done.iter().enumerate() {
+        let e = e.as_ref()?;
+        match e.support {
+            Support::Accepted if e.complete => accepted += 1,
+            Support::Rejected if e.complete => {}
+            _ => return None,
+        }
+        if accepted == 2 {
+            let known = VERSIONS.iter().zip(done).take(i + 1);
+            let top = Top {
+                protocols: known
+                    .clone()
+                    .filter_map(|(v, e)| Some(support_of(*v, e.as_ref()?)))
+                    .collect(),
+                suites: known
+                    .clone()
+                    .filter_map(|(v, e)| suites_of(*v, e.as_ref()?))
+                    .collect(),
+                tls13_refused: done[0]
+                    .as_ref()
+                    .is_some_and(|e| e.support != Support::Accepted),
+                pending: known
+                    .filter_map(|(v, e)| pending_of(*v, e.as_ref()?))
+                    .collect(),
+            };
+            return Some((top, i + 1));
+        }
+    }
+    None
+}
+
+fn support_of(v: ProtocolVersion, e: &Enumerated) -> ProtocolSupport {
+    ProtocolSupport {
+        version: v,
+        support: e.support,
+        detail: e.detail.clone(),
+        silent: e.support == Support::Rejected && e.silent,
+    }
+}
+
+/// The version's order is still to be asked; not when the server-order chain has shown it
+/// already (`server_order` known).
+fn pending_of(v: ProtocolVersion, e: &Enumerated) -> Option<(ProtocolVersion, Found)> {
+    (e.support == Support::Accepted
+        && e.complete
+        && e.suites.len() >= 2
+        && e.server_order.is_none())
+    .then_some((v, e.found))
+}
+
+fn suites_of(v: ProtocolVersion, e: &Enumerated) -> Option<VersionSuites> {
+    (!e.suites.is_empty()).then(|| VersionSuites {
+        version: v,
+        suites: e.suites.iter().map(|s| suites::info(*s)).collect(),
+        complete: e.complete,
+        server_order: e.server_order,
+        detail: e.detail.clone(),
+    })
 }
 
 /// A completed TLS 1.3 handshake is proof enough that TLS 1.3 is accepted, whatever a raw
@@ -391,11 +481,23 @@ pub(super) fn confirm_tls13(versions: &mut Versions, modern: &ModernOutcome) {
 /// came from several batches), the versions side by side. It needs only the suites found, so
 /// it runs beside the steps that follow the versions; [`apply`] writes its answers in.
 pub(super) async fn preferences(probe: &Prober<'_>, versions: &Versions) -> Vec<Preference> {
-    let asks = versions
-        .pending
+    preferences_of(probe, &versions.suites, &versions.pending).await
+}
+
+/// The preference step over the newest versions, sent ahead ([`Top`]).
+pub(super) async fn top_preferences(probe: &Prober<'_>, top: &Top) -> Vec<Preference> {
+    preferences_of(probe, &top.suites, &top.pending).await
+}
+
+async fn preferences_of(
+    probe: &Prober<'_>,
+    suites: &[VersionSuites],
+    pending: &[(ProtocolVersion, Found)],
+) -> Vec<Preference> {
+    let asks = pending
         .iter()
         .filter_map(|(v, how)| {
-            let found = versions.suites.iter().find(|s| s.version == *v)?;
+            let found = suites.iter().find(|s| s.version == *v)?;
             let ids: Vec<u16> = found.suites.iter().map(|s| s.id.0).collect();
             Some(async move { probe.preference(*v, &ids, *how).await })
         })
