@@ -114,8 +114,9 @@ async fn probe_address(
     let started = UnixTime::now();
     let probe = Prober::new(&connector, target, cfg.sequential);
     // The modern handshake, the versions (side by side), SSLv2 and the groups need nothing but
-    // the address: they start together. Chains, curves' keepers and features need the suites,
-    // and run side by side after them.
+    // the address: they start together. The features and the newest versions' preference
+    // checks need only the newest versions (versions::Top), and go beside the older ones';
+    // the chains and the groups step need every version, and run side by side after them.
     // The modern handshake gates every later step: it asks for its connection first.
     let (modern_tx, modern_rx) = tokio::sync::oneshot::channel();
     let first = with_priority(Priority::Chain, async {
@@ -137,8 +138,8 @@ async fn probe_address(
     });
     // The groups' chains of dependent hellos are the longest: they ask for connections first
     // (see limits::Priority), the versions' many short chains fill in beside them. Only the
-    // groups step waits for them: the chains, the server's order and the features go on
-    // once the versions are known.
+    // groups step waits for them: the chains and the server's order go on once the versions
+    // are known.
     let (groups_tx, groups_rx) = tokio::sync::oneshot::channel();
     // The features and the preference checks of the newest versions go as soon as those are
     // known, beside the older versions' hellos (not in sequential mode: there they follow).
