@@ -538,6 +538,16 @@ fn accepted_detail(n: usize, server_order: Option<bool>) -> String {
     )
 }
 
+/// `step` at the normal priority when `lift` (an old version found accepted, see
+/// [`Priority::Late`]), else at its caller's.
+async fn lifted<F: std::future::Future>(lift: bool, step: F) -> F::Output {
+    if lift {
+        with_priority(Priority::Normal, step).await
+    } else {
+        step.await
+    }
+}
+
 /// The registry split into [`BATCHES`] disjoint batches (more when that would put over
 /// [`SUITES_PER_HELLO`] in one), dealt out in turn like cards: the suites servers commonly
 /// accept sit together in the registry, and dealing spreads them over the batches, so the
@@ -632,6 +642,7 @@ impl Prober<'_> {
         let mut batches = batches.iter();
         let mut batches_with_picks = 0;
         let mut going = true;
+        let mut lift = false;
         if let Some(first) = batches.next() {
             // The first batch's first two picks tell whether the server imposes its order;
             // when it does, one chain over the whole registry gives the suites in that order
@@ -639,6 +650,9 @@ impl Prober<'_> {
             // suite), and the rest of the first batch need not be asked.
             let mut run = BatchRun::new(first);
             self.run_batch(version, &mut run, want_chain, Some(2)).await;
+            // An old version that turns out accepted is no longer late: its chains are
+            // what the steps after the versions wait for.
+            lift = !run.out.suites.is_empty();
             let mut whole = None;
             let leaf_key = run
                 .out
@@ -651,7 +665,7 @@ impl Prober<'_> {
                 .map(|p| p.facts.key.algorithm);
             if !run.finished && !run.refused_once && batches.len() > 0 {
                 let (a, b) = (run.out.suites[0], run.out.suites[1]);
-                if self.imposes_order(version, a, b).await == Some(true) {
+                if lifted(lift, self.imposes_order(version, a, b)).await == Some(true) {
                     // Its hellos are long: the chain counts only if it finds again the
                     // suites the first batch found, else the batches are asked as usual.
                     let chain = with_priority(
@@ -688,8 +702,9 @@ impl Prober<'_> {
                     // The version is not refused outright: the rest of the first batch goes
                     // beside the other batches, and the answers are merged in batch order.
                     let want_rest = want_chain && run.out.chain.is_none();
-                    let (_, rest) = self
-                        .both(
+                    let (_, rest) = lifted(
+                        lift,
+                        self.both(
                             self.run_batch(version, &mut run, want_chain, None),
                             self.all(
                                 batches
@@ -697,8 +712,9 @@ impl Prober<'_> {
                                     .map(|b| self.enumerate_batch(version, b, want_rest))
                                     .collect(),
                             ),
-                        )
-                        .await;
+                        ),
+                    )
+                    .await;
                     going = false;
                     for b in std::iter::once(run.out).chain(rest) {
                         batches_with_picks += usize::from(!b.suites.is_empty());
@@ -711,13 +727,15 @@ impl Prober<'_> {
         }
         if going {
             let want_chain = want_chain && out.chain.is_none();
-            let rest = self
-                .all(
+            let rest = lifted(
+                lift,
+                self.all(
                     batches
                         .map(|b| self.enumerate_batch(version, b, want_chain))
                         .collect(),
-                )
-                .await;
+                ),
+            )
+            .await;
             for b in rest {
                 batches_with_picks += usize::from(!b.suites.is_empty());
                 if !out.merge(b) {
