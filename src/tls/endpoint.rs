@@ -232,38 +232,24 @@ async fn probe_address(
             // may hold a server that serves one connection at a time for the whole timeout).
             // In sequential mode: the renegotiation, the GET, then the repeats.
             let (reneg_open, after) = tokio::sync::oneshot::channel();
-            let (repeats_open, before_get) = tokio::sync::oneshot::channel();
-            let (refusal, backends) = if cfg.sequential {
-                drop(repeats_open);
-                let (told, _) = tokio::sync::oneshot::channel();
-                let refusal = lingering(
-                    &probe,
-                    &versions,
-                    &mut features,
-                    identity,
-                    reneg_open,
-                    before_get,
+            let (mut repeats_open, before_get) = tokio::sync::oneshot::channel();
+            if cfg.sequential {
+                // The GET waits for nothing (its sender dropped): it runs before the repeats.
+                repeats_open = tokio::sync::oneshot::channel().0;
+            }
+            let (refusal, backends) = probe
+                .both(
+                    lingering(
+                        &probe,
+                        &versions,
+                        &mut features,
+                        identity,
+                        reneg_open,
+                        before_get,
+                    ),
+                    backends::check(&probe, &modern, identity, after, repeats_open),
                 )
                 .await;
-                (
-                    refusal,
-                    backends::check(&probe, &modern, identity, after, told).await,
-                )
-            } else {
-                probe
-                    .both(
-                        lingering(
-                            &probe,
-                            &versions,
-                            &mut features,
-                            identity,
-                            reneg_open,
-                            before_get,
-                        ),
-                        backends::check(&probe, &modern, identity, after, repeats_open),
-                    )
-                    .await
-            };
             http_refusal = refusal;
             backends
         } else {
