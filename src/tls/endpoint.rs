@@ -121,13 +121,7 @@ async fn probe_address(
     let (modern_tx, modern_rx) = tokio::sync::oneshot::channel();
     let first = with_priority(Priority::Chain, async {
         let modern = modern_handshake(&connector, target.server_name(), identity).await;
-        let _ = modern_tx.send(
-            modern
-                .result
-                .as_ref()
-                .ok()
-                .map(|n| (n.version, n.ocsp_stapled)),
-        );
+        let _ = modern_tx.send(modern.result.as_ref().ok().cloned());
         if !matches!(
             modern.result,
             Err(ModernError::Timeout | ModernError::Connect(_) | ModernError::ConnectTimeout(_))
@@ -155,18 +149,15 @@ async fn probe_address(
             let Ok(top) = top_rx.await else { return };
             let features = async {
                 let modern = modern_rx.await.ok()?;
-                if top.tls13_refused
-                    && modern.is_some_and(|(v, _)| v == crate::facts::ProtocolVersion::Tls13)
-                {
+                let tls13 = crate::facts::ProtocolVersion::Tls13;
+                if top.tls13_refused && modern.as_ref().is_some_and(|n| n.version == tls13) {
                     return None;
                 }
-                let (mut f, scts) = probe.features(&top.protocols, &top.suites, None).await;
-                if modern.is_some_and(|(_, stapled)| stapled) {
-                    if let Some(s) = f.ocsp_stapling.as_mut() {
-                        *s = true;
-                    }
-                }
-                Some((f, scts))
+                Some(
+                    probe
+                        .features(&top.protocols, &top.suites, modern.as_ref())
+                        .await,
+                )
             };
             let (features, preferences) = probe
                 .both(features, versions::top_preferences(&probe, &top))

@@ -579,6 +579,19 @@ impl Enumerated {
         self.detail_names_version = names_version;
     }
 
+    /// Adds batches' answers in batch order, until one says no later batch counts: how many
+    /// had picks, and whether later batches still count.
+    fn merge_all(&mut self, batches: impl IntoIterator<Item = Batch>) -> (usize, bool) {
+        let mut with_picks = 0;
+        for b in batches {
+            with_picks += usize::from(!b.suites.is_empty());
+            if !self.merge(b) {
+                return (with_picks, false);
+            }
+        }
+        (with_picks, true)
+    }
+
     /// Adds one batch's answers, in batch order; `false` when no later batch counts (the
     /// version was refused, answered with another, or could not be asked).
     fn merge(&mut self, batch: Batch) -> bool {
@@ -695,8 +708,7 @@ impl Prober<'_> {
                     going = false;
                 }
                 None if run.finished => {
-                    batches_with_picks += usize::from(!run.out.suites.is_empty());
-                    going = out.merge(run.out);
+                    (batches_with_picks, going) = out.merge_all([run.out]);
                 }
                 None => {
                     // The version is not refused outright: the rest of the first batch goes
@@ -715,13 +727,8 @@ impl Prober<'_> {
                         ),
                     )
                     .await;
+                    (batches_with_picks, _) = out.merge_all(std::iter::once(run.out).chain(rest));
                     going = false;
-                    for b in std::iter::once(run.out).chain(rest) {
-                        batches_with_picks += usize::from(!b.suites.is_empty());
-                        if !out.merge(b) {
-                            break;
-                        }
-                    }
                 }
             }
         }
@@ -736,12 +743,7 @@ impl Prober<'_> {
                 ),
             )
             .await;
-            for b in rest {
-                batches_with_picks += usize::from(!b.suites.is_empty());
-                if !out.merge(b) {
-                    break;
-                }
-            }
+            batches_with_picks += out.merge_all(rest).0;
         }
         if out.suites.is_empty() {
             out.support = if out.complete {
