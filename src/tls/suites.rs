@@ -32,6 +32,16 @@ pub fn aead(s: &TlsCipherSuite) -> bool {
     s.mac == TlsCipherMac::Aead
 }
 
+/// Whether a suite came with TLS 1.2 and may be negotiated by no older version: AEAD ciphers
+/// (RFC 5288, 6655, 7905...) and SHA-2 MACs (RFC 5246).
+pub fn tls12_only(s: &TlsCipherSuite) -> bool {
+    aead(s)
+        || matches!(
+            s.mac,
+            TlsCipherMac::HmacSha256 | TlsCipherMac::HmacSha384 | TlsCipherMac::HmacSha512
+        )
+}
+
 /// For suites whose ServerKeyExchange carries group parameters: `Some(true)` for ECDHE
 /// (named curve), `Some(false)` for finite-field DHE; `None` otherwise.
 pub fn ephemeral_kx(id: u16) -> Option<bool> {
@@ -255,5 +265,20 @@ mod tests {
             OPENSSL_NAMES.windows(2).all(|w| w[0].0 < w[1].0),
             "sorted for binary search"
         );
+    }
+
+    #[test]
+    fn tls12_only_suites_are_the_aeads_and_sha2_macs() {
+        let only = |id: u16| tls12_only(TlsCipherSuite::from_id(id).unwrap());
+        // AES-GCM, ChaCha20, AES-CCM, a SHA-256 MAC, a SHA-384 MAC.
+        for id in [0xc02f, 0xcca8, 0xc0ac, 0x003c, 0xc028] {
+            assert!(only(id), "0x{id:04x}");
+        }
+        // CBC with SHA-1, RC4 with MD5, 3DES, an export suite: older versions carry them.
+        for id in [0xc013, 0x0004, 0x000a, 0x0003] {
+            assert!(!only(id), "0x{id:04x}");
+        }
+        let older = legacy_suites().iter().filter(|s| !tls12_only(s)).count();
+        assert!((100..=256).contains(&older), "{older}: two hellos' worth");
     }
 }

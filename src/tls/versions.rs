@@ -11,12 +11,12 @@ use crate::facts::{
 
 /// Most suites per raw hello: few enough for servers that refuse long hellos.
 const SUITES_PER_HELLO: usize = 128;
-/// The registry of a version is split into this many disjoint batches (of at most
-/// [`SUITES_PER_HELLO`]), enumerated side by side after the first: a version refused outright
-/// costs one hello, one refused by a handshake failure one per batch. Three, fixed whatever
-/// the settings: the batching decides the order suites are found in, so it must not change
-/// with them.
-const BATCHES: usize = 3;
+/// The registry of a version is split into at least this many disjoint batches (more when
+/// one would hold over [`SUITES_PER_HELLO`]), enumerated side by side after the first: a
+/// version refused outright costs one hello, one refused by a handshake failure one per
+/// batch. Fixed whatever the settings: the batching decides the order suites are found in, so
+/// it must not change with them.
+const MIN_BATCHES: usize = 2;
 
 /// Versions probed with raw hellos, newest first.
 const VERSIONS: [ProtocolVersion; 5] = [
@@ -229,8 +229,9 @@ impl Prior {
         use crate::facts::{Authentication as Au, KeyExchange as Kx};
         let takes = |id: u16| {
             let s = suites::info(id);
-            // AEAD and SHA-256/384 MACs came with TLS 1.2.
-            let tls12_only = s.aead || s.name.ends_with("SHA256") || s.name.ends_with("SHA384");
+            // AEAD and SHA-2 MACs came with TLS 1.2.
+            let tls12_only =
+                tls_parser::TlsCipherSuite::from_id(id).is_some_and(suites::tls12_only);
             if tls12_only && version < ProtocolVersion::Tls12 {
                 return false;
             }
@@ -548,16 +549,17 @@ async fn lifted<F: std::future::Future>(lift: bool, step: F) -> F::Output {
     }
 }
 
-/// The registry split into [`BATCHES`] disjoint batches (more when that would put over
-/// [`SUITES_PER_HELLO`] in one), dealt out in turn like cards: the suites servers commonly
-/// accept sit together in the registry, and dealing spreads them over the batches, so the
-/// remove-and-retry chains enumerated side by side are of like length.
+/// The registry split into as few disjoint batches as [`SUITES_PER_HELLO`] allows (each
+/// costs its closing refusal), at least [`MIN_BATCHES`], dealt out in turn like cards: the
+/// suites servers commonly accept sit together in the registry, and dealing spreads them
+/// over the batches, so the remove-and-retry chains enumerated side by side are of like
+/// length. TLS 1.2's 335 suites make three batches, the 132 older versions can carry two.
 fn batches(candidates: &[u16]) -> Vec<Vec<u16>> {
     // TLS 1.3's handful of suites: one chain is as short, and costs fewer hellos.
     if candidates.len() <= 16 {
         return vec![candidates.to_vec()];
     }
-    let k = BATCHES
+    let k = MIN_BATCHES
         .max(candidates.len().div_ceil(SUITES_PER_HELLO))
         .min(candidates.len().max(1));
     (0..k)
@@ -565,11 +567,17 @@ fn batches(candidates: &[u16]) -> Vec<Vec<u16>> {
         .collect()
 }
 
+/// The suites `version` can carry: a suite that came with TLS 1.2 (AEAD, SHA-2 MACs) is not
+/// offered to older versions, which cannot negotiate it (and no client of theirs offers it).
 fn candidates(version: ProtocolVersion) -> Vec<u16> {
     if version == ProtocolVersion::Tls13 {
         suites::tls13_suites().to_vec()
     } else {
-        suites::legacy_suites().iter().map(|s| s.id.0).collect()
+        suites::legacy_suites()
+            .iter()
+            .filter(|s| version >= ProtocolVersion::Tls12 || !suites::tls12_only(s))
+            .map(|s| s.id.0)
+            .collect()
     }
 }
 
