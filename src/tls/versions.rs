@@ -128,8 +128,8 @@ impl BatchRun {
     }
 
     /// Takes the answer to a hello offering `remaining`: a pick (dropped from what is left),
-    /// or the end of the chain. The refusal that would end it is asked once more first (see
-    /// [`Prober::enumerate_batch`]).
+    /// or the end of the chain. A refusal that would end it is asked once more first where it
+    /// may decide the version (see [`Prober::enumerate_batch`]).
     fn absorb(&mut self, version: ProtocolVersion, answer: Answer) {
         let out = &mut self.out;
         if self.refused_once {
@@ -190,8 +190,11 @@ impl BatchRun {
                 } else {
                     BatchEnd::Done
                 };
-                // Silence is not asked again (it costs a timeout each time).
-                if silent || self.asked_again {
+                // Silence is not asked again (it costs a timeout each time), nor the refusal
+                // of a batch that has picks, unless it refuses the version its picks were
+                // accepted with (see [`Prober::enumerate_batch`]).
+                let picked = !out.suites.is_empty();
+                if silent || self.asked_again || (picked && !version_refused) {
                     out.end = end;
                     self.finished = true;
                     return;
@@ -641,8 +644,8 @@ impl Prober<'_> {
     /// batch is refused. The first batch goes alone until it shows the version is not refused
     /// outright (a refused version costs one hello, and its refusal asked again): a pick, or
     /// a refusal of its suites only. The others then run side by side with the rest of it.
-    /// About one hello per accepted suite, plus two per batch (its closing refusal asked
-    /// again), plus one or two for the preference check.
+    /// About one hello per accepted suite, plus one per batch (its closing refusal; asked
+    /// again when the batch picked nothing), plus one or two for the preference check.
     async fn enumerate(&self, version: ProtocolVersion, want_chain: bool) -> Enumerated {
         let mut out = Enumerated {
             support: Support::Rejected,
@@ -774,11 +777,13 @@ impl Prober<'_> {
         out
     }
 
-    /// Remove-and-retry over one batch of candidates. The refusal that ends it (of the rest
-    /// of the batch, or of the whole version) decides the verdict, so it is asked once more:
-    /// behind a load balancer over backends configured differently, the other backend may
-    /// accept what this one refused (a backend still on TLS 1.0), and the enumeration goes on
-    /// with its answer, noted as a contradiction. A refusal by silence is not asked again.
+    /// Remove-and-retry over one batch of candidates. A refusal before any pick may decide
+    /// that the version is refused, and one of the version after a pick contradicts it, so
+    /// they are asked once more: behind a load balancer over backends configured differently,
+    /// the other backend may accept what this one refused (a backend still on TLS 1.0), and
+    /// the enumeration goes on with its answer, noted as a contradiction. The refusal that
+    /// closes a batch with picks (its other suites, by a server that speaks the version) and a
+    /// refusal by silence are not asked again.
     async fn enumerate_batch(
         &self,
         version: ProtocolVersion,
@@ -1039,5 +1044,92 @@ impl Prober<'_> {
                 detail: m,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(alert: AlertDescription) -> Answer {
+        Answer::Refused {
+            alert: Some(alert),
+            detail: String::new(),
+            silent: false,
+        }
+    }
+
+    fn pick(version: ProtocolVersion, suite: u16) -> Answer {
+        Answer::Accepted {
+            version: version.wire(),
+            suite,
+            flight: Default::default(),
+            sh: crate::tls::codec::ServerHello {
+                version: version.wire(),
+                suite,
+                compression: 0,
+                retry_request: false,
+                downgrade_sentinel: false,
+                extensions: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn older_versions_are_offered_only_the_suites_they_can_carry() {
+        let tls12 = candidates(ProtocolVersion::Tls12);
+        let tls10 = candidates(ProtocolVersion::Tls10);
+        assert!(
+            tls12.contains(&0xc02f) && !tls10.contains(&0xc02f),
+            "AES-GCM"
+        );
+        assert!(
+            tls10.contains(&0xc013) && tls10.contains(&0x000a),
+            "CBC, 3DES"
+        );
+        assert_eq!(candidates(ProtocolVersion::Ssl3), tls10);
+        // As few batches as the hello's size allows, disjoint, covering every candidate.
+        for (v, n) in [(ProtocolVersion::Tls12, 3), (ProtocolVersion::Tls10, 2)] {
+            let c = candidates(v);
+            let b = batches(&c);
+            assert_eq!(b.len(), n, "{v}");
+            assert!(b.iter().all(|x| x.len() <= SUITES_PER_HELLO));
+            let mut all: Vec<u16> = b.concat();
+            all.sort_unstable();
+            let mut want = c.clone();
+            want.sort_unstable();
+            assert_eq!(all, want);
+        }
+        assert_eq!(batches(&candidates(ProtocolVersion::Tls13)).len(), 1);
+    }
+
+    #[test]
+    fn a_refusal_is_asked_again_where_it_decides_a_version() {
+        let v = ProtocolVersion::Tls12;
+        // Before any pick: the refusal may be a backend without the version; asked again.
+        let mut run = BatchRun::new(&[1, 2, 3]);
+        run.absorb(v, refusal(AlertDescription::HANDSHAKE_FAILURE));
+        assert!(run.refused_once && !run.finished);
+        run.absorb(v, refusal(AlertDescription::HANDSHAKE_FAILURE));
+        assert!(run.finished && run.out.suites.is_empty());
+
+        // After a pick, a refusal of the rest of the batch closes it at once.
+        let mut run = BatchRun::new(&[1, 2, 3]);
+        run.absorb(v, pick(v, 2));
+        run.absorb(v, refusal(AlertDescription::HANDSHAKE_FAILURE));
+        assert!(run.finished && !run.refused_once);
+        assert_eq!(run.out.suites, [2]);
+
+        // After a pick, a refusal of the version itself contradicts it: asked again, and an
+        // acceptance then is noted as a contradiction.
+        let mut run = BatchRun::new(&[1, 2, 3]);
+        run.absorb(v, pick(v, 2));
+        run.absorb(v, refusal(AlertDescription::PROTOCOL_VERSION));
+        assert!(run.refused_once && !run.finished);
+        run.absorb(v, pick(v, 3));
+        assert_eq!(
+            (run.out.suites.clone(), run.out.contradicted.clone()),
+            (vec![2, 3], vec![3])
+        );
     }
 }
