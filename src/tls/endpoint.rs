@@ -200,9 +200,15 @@ async fn probe_address(
             }
         };
         // The server's order of suites needs only the suites found: it is asked beside the rest.
+        // The newest versions' checks, sent ahead, and the others' go side by side.
         let preferences = async {
-            let mut all = preferences_rx.await.unwrap_or_default();
-            all.extend(versions::preferences(&probe, &versions).await);
+            let (mut all, rest) = probe
+                .both(
+                    async { preferences_rx.await.unwrap_or_default() },
+                    versions::preferences(&probe, &versions),
+                )
+                .await;
+            all.extend(rest);
             all
         };
         let (
