@@ -38,6 +38,12 @@ pub async fn with_priority<F: Future>(priority: Priority, step: F) -> F::Output 
     PRIORITY.scope(priority, step).await
 }
 
+/// Runs `step` at its caller's priority, raised to `priority` when that is lower.
+pub async fn at_least<F: Future>(priority: Priority, step: F) -> F::Output {
+    let current = PRIORITY.try_with(|p| *p).unwrap_or(Priority::Normal);
+    PRIORITY.scope(current.max(priority), step).await
+}
+
 /// One address's slots: how many are free, and who waits for one.
 #[derive(Debug)]
 struct HostSlots {

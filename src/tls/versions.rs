@@ -2,7 +2,7 @@
 //! all learnt from raw hellos, so versions and suites rustls refuses to negotiate are seen too.
 
 use super::handshake::ModernOutcome;
-use super::limits::{with_priority, Priority};
+use super::limits::{at_least, with_priority, Priority};
 use super::prober::{Answer, Prober};
 use super::{sslv2, suites};
 use crate::facts::{
@@ -676,7 +676,7 @@ impl Prober<'_> {
             self.run_batch(version, &mut run, want_chain, Some(2)).await;
             // An old version that turns out accepted is no longer late: its chains are
             // what the steps after the versions wait for.
-            lift = !run.out.suites.is_empty();
+            lift = true;
             let mut whole = None;
             let leaf_key = run
                 .out
@@ -814,7 +814,23 @@ impl Prober<'_> {
             }
             let read_flight =
                 want_chain && run.out.chain.is_none() && version < ProtocolVersion::Tls13;
-            let answer = self.hello(version, &run.remaining, read_flight).await;
+            // TLS 1.3's first hello is the groups step's first (see [`Prober::tls13_first`]).
+            let first =
+                version == ProtocolVersion::Tls13 && run.out.suites.is_empty() && !run.asked_again;
+            if let Some(answer) = first.then(|| self.tls13_first()) {
+                if let Some(answer) = answer.await {
+                    run.absorb(version, answer);
+                    continue;
+                }
+            }
+            let hello = self.hello(version, &run.remaining, read_flight);
+            // A late version that has shown a pick is late no more (see [`lifted`]): the
+            // steps after the versions wait for its chains.
+            let answer = if run.out.suites.is_empty() && !run.refused_once {
+                hello.await
+            } else {
+                at_least(Priority::Normal, hello).await
+            };
             run.absorb(version, answer);
         }
     }
