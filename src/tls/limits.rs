@@ -19,9 +19,10 @@ use tokio::time::Instant;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Priority {
     /// Independent hellos that no step but the last waits for: the oldest versions' (TLS 1.0,
-    /// SSLv3, SSLv2) until one turns out accepted, while the features and the preference
-    /// checks wait for the newest versions only (see `versions::Top`). They fill the slots
-    /// the others leave.
+    /// SSLv3, SSLv2) first hellos (once one has answered with a pick or a refusal of its
+    /// suites, what is left of it goes at the normal priority), while the features and the
+    /// preference checks wait for the newest versions only (see `versions::Top`). They fill
+    /// the slots the others leave.
     Late,
     /// Independent hellos: any order will do.
     Normal,

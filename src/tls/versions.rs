@@ -542,16 +542,6 @@ fn accepted_detail(n: usize, server_order: Option<bool>) -> String {
     )
 }
 
-/// `step` at the normal priority when `lift` (an old version found accepted, see
-/// [`Priority::Late`]), else at its caller's.
-async fn lifted<F: std::future::Future>(lift: bool, step: F) -> F::Output {
-    if lift {
-        with_priority(Priority::Normal, step).await
-    } else {
-        step.await
-    }
-}
-
 /// The registry split into as few disjoint batches as [`SUITES_PER_HELLO`] allows (each
 /// costs its closing refusal), at least [`MIN_BATCHES`], dealt out in turn like cards: the
 /// suites servers commonly accept sit together in the registry, and dealing spreads them
@@ -666,7 +656,6 @@ impl Prober<'_> {
         let mut batches = batches.iter();
         let mut batches_with_picks = 0;
         let mut going = true;
-        let mut lift = false;
         if let Some(first) = batches.next() {
             // The first batch's first two picks tell whether the server imposes its order;
             // when it does, one chain over the whole registry gives the suites in that order
@@ -674,9 +663,8 @@ impl Prober<'_> {
             // suite), and the rest of the first batch need not be asked.
             let mut run = BatchRun::new(first);
             self.run_batch(version, &mut run, want_chain, Some(2)).await;
-            // An old version that turns out accepted is no longer late: its chains are
-            // what the steps after the versions wait for.
-            lift = true;
+            // A late version that has answered is late no more: what is left of it is what
+            // the steps after the versions wait for.
             let mut whole = None;
             let leaf_key = run
                 .out
@@ -689,7 +677,8 @@ impl Prober<'_> {
                 .map(|p| p.facts.key.algorithm);
             if !run.finished && !run.refused_once && batches.len() > 0 {
                 let (a, b) = (run.out.suites[0], run.out.suites[1]);
-                if lifted(lift, self.imposes_order(version, a, b)).await == Some(true) {
+                if at_least(Priority::Normal, self.imposes_order(version, a, b)).await == Some(true)
+                {
                     // Its hellos are long: the chain counts only if it finds again the
                     // suites the first batch found, else the batches are asked as usual.
                     let chain = with_priority(
@@ -725,8 +714,8 @@ impl Prober<'_> {
                     // The version is not refused outright: the rest of the first batch goes
                     // beside the other batches, and the answers are merged in batch order.
                     let want_rest = want_chain && run.out.chain.is_none();
-                    let (_, rest) = lifted(
-                        lift,
+                    let (_, rest) = at_least(
+                        Priority::Normal,
                         self.both(
                             self.run_batch(version, &mut run, want_chain, None),
                             self.all(
@@ -745,8 +734,8 @@ impl Prober<'_> {
         }
         if going {
             let want_chain = want_chain && out.chain.is_none();
-            let rest = lifted(
-                lift,
+            let rest = at_least(
+                Priority::Normal,
                 self.all(
                     batches
                         .map(|b| self.enumerate_batch(version, b, want_chain))
@@ -824,8 +813,8 @@ impl Prober<'_> {
                 }
             }
             let hello = self.hello(version, &run.remaining, read_flight);
-            // A late version that has shown a pick is late no more (see [`lifted`]): the
-            // steps after the versions wait for its chains.
+            // A late version that has answered is late no more: the steps after the
+            // versions wait for its chains.
             let answer = if run.out.suites.is_empty() && !run.refused_once {
                 hello.await
             } else {
