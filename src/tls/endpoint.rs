@@ -135,8 +135,6 @@ async fn probe_address(
     // groups step waits for them: the chains and the server's order go on once the versions
     // are known.
     let (groups_tx, groups_rx) = tokio::sync::oneshot::channel();
-    // The TLS 1.3 groups' first hello answers the versions' first TLS 1.3 hello too.
-    let share_tls13 = probe.share_tls13_first();
     // The features and the preference checks of the newest versions go as soon as those are
     // known, beside the older versions' hellos (not in sequential mode: there they follow).
     let (top_tx, top_rx) = tokio::sync::oneshot::channel::<versions::Top>();
@@ -145,7 +143,7 @@ async fn probe_address(
     let top_tx = (!cfg.sequential).then_some(top_tx);
     let early = async {
         let groups = async {
-            let _ = groups_tx.send(probe.early_groups(Some(share_tls13)).await);
+            let _ = groups_tx.send(probe.early_groups().await);
         };
         let top = async {
             let Ok(top) = top_rx.await else { return };

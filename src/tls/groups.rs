@@ -41,9 +41,7 @@ pub(super) struct EarlyGroups {
 impl Prober<'_> {
     /// The TLS 1.3 groups and the ECDHE curves, asked side by side with each other and with
     /// the versions: neither needs the suites (the group does not depend on the suite).
-    /// `share` hears the first TLS 1.3 hello's answer when the versions step can use it (see
-    /// [`Prober::share_tls13_first`]).
-    pub(super) async fn early_groups(&self, share: Option<oneshot::Sender<Answer>>) -> EarlyGroups {
+    pub(super) async fn early_groups(&self) -> EarlyGroups {
         let ecdhe = async {
             let offered: Vec<u16> = suites::legacy_suites()
                 .iter()
@@ -53,7 +51,7 @@ impl Prober<'_> {
                 .collect();
             Some(self.ecdhe_curves(ProtocolVersion::Tls12, &offered).await)
         };
-        let (tls13, ecdhe) = self.both(self.tls13_groups(share), ecdhe).await;
+        let (tls13, ecdhe) = self.both(self.tls13_groups(), ecdhe).await;
         EarlyGroups { tls13, ecdhe }
     }
 
@@ -118,10 +116,7 @@ impl Prober<'_> {
     /// the first above every group of the second (or follows the client's order), and the
     /// joined list is then what one chain over all groups finds. Otherwise one chain over the
     /// groups found orders them.
-    pub(super) async fn tls13_groups(
-        &self,
-        share: Option<oneshot::Sender<Answer>>,
-    ) -> Option<(Vec<NamedGroup>, bool)> {
+    pub(super) async fn tls13_groups(&self) -> Option<(Vec<NamedGroup>, bool)> {
         let (ec, rest) = TLS13_GROUPS.split_at(TLS13_EC_GROUPS);
         // The second chain starts once the first has an answer that is not a refusal of TLS
         // 1.3 itself: a server that answers nothing, or does not speak TLS 1.3, is not asked
@@ -129,12 +124,12 @@ impl Prober<'_> {
         let (answered, first_answer) = oneshot::channel();
         let second = async {
             match first_answer.await {
-                Ok(true) => self.tls13_group_chain(rest, None, None).await,
+                Ok(true) => self.tls13_group_chain(rest, None).await,
                 _ => (Vec::new(), false),
             }
         };
         let ((first, first_done), (second, second_done)) = self
-            .both(self.tls13_group_chain(ec, Some(answered), share), second)
+            .both(self.tls13_group_chain(ec, Some(answered)), second)
             .await;
         let complete = first_done && second_done;
         let (Some(last), false) = (first.last(), second.is_empty()) else {
@@ -150,7 +145,7 @@ impl Prober<'_> {
             .copied()
             .filter(|g| first.iter().chain(&second).any(|f| f.0 == *g))
             .collect();
-        let (ordered, done) = self.tls13_group_chain(&all, None, None).await;
+        let (ordered, done) = self.tls13_group_chain(&all, None).await;
         Some((ordered, complete && done))
     }
 
@@ -178,7 +173,6 @@ impl Prober<'_> {
         &self,
         groups: &[u16],
         mut answered: Option<oneshot::Sender<bool>>,
-        mut share: Option<oneshot::Sender<Answer>>,
     ) -> (Vec<NamedGroup>, bool) {
         let offered_suites = suites::tls13_suites().to_vec();
         let mut remaining = groups.to_vec();
@@ -200,20 +194,6 @@ impl Prober<'_> {
                 Priority::Chain
             };
             let answer = with_priority(priority, self.ask(&spec, false)).await;
-            if let Some(tx) = share.take() {
-                // A pick does not depend on the groups (TLS 1.3 negotiates them apart), nor
-                // does a refusal of the version; any other refusal may.
-                if matches!(
-                    answer,
-                    Answer::Accepted { .. }
-                        | Answer::Refused {
-                            alert: Some(AlertDescription::PROTOCOL_VERSION),
-                            ..
-                        }
-                ) {
-                    let _ = tx.send(answer.clone());
-                }
-            }
             if let Some(tx) = answered.take() {
                 // Refused as a version, or not answered: no other group will do better.
                 let _ = tx.send(!matches!(

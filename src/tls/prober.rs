@@ -31,13 +31,9 @@ pub(super) struct Prober<'a> {
     /// The server has answered something (a handshake, a hello, an alert, a close): from then
     /// on, silence after a hello is its answer to that hello, not the path failing.
     responsive: AtomicBool,
-    /// The answer to the TLS 1.3 groups' first hello, when it is the answer the versions step's
-    /// first TLS 1.3 hello would get (see [`Prober::tls13_first`]).
-    tls13_first: Mutex<Option<tokio::sync::oneshot::Receiver<Answer>>>,
 }
 
 /// What one hello says.
-#[derive(Clone)]
 pub(super) enum Answer {
     /// The server chose `suite` under version `version`.
     Accepted {
@@ -66,28 +62,7 @@ impl<'a> Prober<'a> {
             stopped: Mutex::new(None),
             not_tls: Mutex::new(None),
             responsive: AtomicBool::new(false),
-            tls13_first: Mutex::new(None),
         }
-    }
-
-    /// The TLS 1.3 groups step offers every TLS 1.3 suite, as the versions step's first TLS
-    /// 1.3 hello does, and only the groups differ: an answer that does not depend on them (a
-    /// pick, or a refusal of the version) is the answer that hello would get, and saves it.
-    /// Returns the sender for the groups step; [`Self::tls13_first`] waits for it.
-    pub fn share_tls13_first(&self) -> tokio::sync::oneshot::Sender<Answer> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        if let Ok(mut slot) = self.tls13_first.lock() {
-            *slot = Some(rx);
-        }
-        tx
-    }
-
-    /// The groups step's answer for the versions step's first TLS 1.3 hello, once: `None` when
-    /// it was not shared (not asked, or an answer that depends on the groups offered), and the
-    /// hello is then asked.
-    pub async fn tls13_first(&self) -> Option<Answer> {
-        let rx = self.tls13_first.lock().ok()?.take()?;
-        rx.await.ok()
     }
 
     /// The server has shown it answers (the modern handshake got an answer).

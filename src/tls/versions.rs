@@ -803,15 +803,6 @@ impl Prober<'_> {
             }
             let read_flight =
                 want_chain && run.out.chain.is_none() && version < ProtocolVersion::Tls13;
-            // TLS 1.3's first hello is the groups step's first (see [`Prober::tls13_first`]).
-            let first =
-                version == ProtocolVersion::Tls13 && run.out.suites.is_empty() && !run.asked_again;
-            if let Some(answer) = first.then(|| self.tls13_first()) {
-                if let Some(answer) = answer.await {
-                    run.absorb(version, answer);
-                    continue;
-                }
-            }
             let hello = self.hello(version, &run.remaining, read_flight);
             // A late version that has answered is late no more: the steps after the
             // versions wait for its chains.
