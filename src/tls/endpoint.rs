@@ -153,10 +153,14 @@ async fn probe_address(
                 if top.tls13_refused && modern.as_ref().is_some_and(|n| n.version == tls13) {
                     return None;
                 }
+                // Nothing waits for the features but the end: the versions' last hellos,
+                // which the preference checks and chains wait for, go first.
                 Some(
-                    probe
-                        .features(&top.protocols, &top.suites, modern.as_ref())
-                        .await,
+                    with_priority(
+                        Priority::Late,
+                        probe.features(&top.protocols, &top.suites, modern.as_ref()),
+                    )
+                    .await,
                 )
             };
             let (features, preferences) = probe
