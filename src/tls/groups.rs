@@ -8,7 +8,6 @@ use super::limits::{with_priority, Priority};
 use super::prober::{Answer, Prober};
 use super::suites;
 use crate::facts::{AlertDescription, GroupFacts, NamedGroup, ProtocolVersion, VersionSuites};
-use tokio::sync::oneshot;
 
 /// Most suites offered in the early ECDHE hello (as in the versions step).
 const SUITES_PER_HELLO: usize = 128;
@@ -121,7 +120,7 @@ impl Prober<'_> {
         // The second chain starts once the first has an answer that is not a refusal of TLS
         // 1.3 itself: a server that answers nothing, or does not speak TLS 1.3, is not asked
         // twice as much.
-        let (answered, first_answer) = oneshot::channel();
+        let (answered, first_answer) = tokio::sync::oneshot::channel();
         let second = async {
             match first_answer.await {
                 Ok(true) => self.tls13_group_chain(rest, None).await,
@@ -172,7 +171,7 @@ impl Prober<'_> {
     async fn tls13_group_chain(
         &self,
         groups: &[u16],
-        mut answered: Option<oneshot::Sender<bool>>,
+        mut answered: Option<tokio::sync::oneshot::Sender<bool>>,
     ) -> (Vec<NamedGroup>, bool) {
         let offered_suites = suites::tls13_suites().to_vec();
         let mut remaining = groups.to_vec();

@@ -225,19 +225,13 @@ struct Prior {
 }
 
 impl Prior {
-    /// OpenSSL's order, without the suites no server takes unconfigured (PSK, SRP, Kerberos),
-    /// those `version` cannot carry and, once the leaf's key type (`RSA`, `EC`, `DSA`) is
-    /// known, those that authenticate with another.
-    fn new(version: ProtocolVersion, leaf_key: Option<&str>) -> Prior {
+    /// OpenSSL's order, without the suites no server takes unconfigured (PSK, SRP, Kerberos)
+    /// and, once the leaf's key type (`RSA`, `EC`, `DSA`) is known, those that authenticate
+    /// with another. (Those the version cannot carry are never offered: see [`candidates`].)
+    fn new(leaf_key: Option<&str>) -> Prior {
         use crate::facts::{Authentication as Au, KeyExchange as Kx};
         let takes = |id: u16| {
             let s = suites::info(id);
-            // AEAD and SHA-2 MACs came with TLS 1.2.
-            let tls12_only =
-                tls_parser::TlsCipherSuite::from_id(id).is_some_and(suites::tls12_only);
-            if tls12_only && version < ProtocolVersion::Tls12 {
-                return false;
-            }
             // Null encryption is in no default cipher string either (OpenSSL's ALL leaves it
             // out): a server that takes it is mispredicted there, not before.
             let unconfigured = s.cipher == crate::facts::BulkCipher::Null
@@ -831,7 +825,7 @@ impl Prober<'_> {
         leaf_key: Option<&str>,
     ) -> Batch {
         use futures::stream::{FuturesUnordered, StreamExt};
-        let mut prior = Prior::new(version, leaf_key);
+        let mut prior = Prior::new(leaf_key);
         let mut ahead = if self.sequential || !prior.agrees(first_picks) {
             0
         } else {
